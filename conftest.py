@@ -1,0 +1,3 @@
+"""Root conftest: the shared fixtures (real broker, fresh databases, in-process services)."""
+
+pytest_plugins = ["bancheng_services.testing"]

@@ -1,0 +1,3 @@
+from intake_svc.main import run
+
+run()

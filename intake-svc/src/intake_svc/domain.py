@@ -1,0 +1,106 @@
+"""intake rules: ticket numbers, status words, and how each event shows on the timeline (pure)."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import orjson
+
+from bancheng_shared.contracts import EventEnvelope
+
+CN = ZoneInfo("Asia/Shanghai")
+_B32 = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford: no I L O U
+
+STATUS_LABELS = {
+    "received": "已受理",
+    "triaged": "已分类",
+    "dispatched": "已交办",
+    "transferred": "已转办",
+    "answered": "已答复",
+    "signed": "办理中",
+    "return_requested": "申请退回",
+    "resolved": "已办结",
+    "reopened": "重新办理",
+    "closed": "已办结归档",
+}
+
+
+def new_ticket_no(now: datetime) -> str:
+    """A sortable, human-readable number unique across replicas: BC + local time to the ms + 4 random chars."""
+    local = now.astimezone(CN)
+    rnd = secrets.randbits(20)
+    suffix = "".join(_B32[(rnd >> s) & 31] for s in (15, 10, 5, 0))
+    return f"BC{local:%Y%m%d%H%M%S}{local.microsecond // 1000:03d}{suffix}"
+
+
+def request_hash(body: dict[str, Any]) -> str:
+    """Fingerprint of a request body: same body → same hash (idempotent replays)."""
+    return hashlib.sha256(orjson.dumps(body, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+@dataclass(frozen=True)
+class TimelineStep:
+    """How one event changes the read model and what the timeline shows."""
+
+    label: str
+    public: bool
+    status: str | None = None
+    changes: dict[str, Any] | None = None
+
+
+def step_for(env: EventEnvelope) -> TimelineStep | None:
+    """The timeline step of an event, or None when it does not show."""
+    p = env.payload
+    match env.type:
+        case "TicketTriaged":
+            return TimelineStep(
+                f"已分类：{p['category']}，{p['tier']} 灯，{p['response_level']} 级响应", False, "triaged",
+                {"tier": p["tier"], "category": p["category"]},
+            )
+        case "TicketDispatched":
+            return TimelineStep(
+                f"已交办至 {p['lead_unit_name']}", True, "dispatched",
+                {"unit": p["lead_unit"], "unit_name": p["lead_unit_name"], "tier": p["tier"]},
+            )
+        case "ClockStarted":
+            due = p.get("resolve_due")
+            return TimelineStep(
+                f"办理时限：{p['working_days']} 个工作日" + (f"，截止 {due}" if due else "（日历未覆盖，待定）"),
+                True, None, {"deadline": due},
+            )
+        case "AlertRaised":
+            return TimelineStep(f"预警：{p['level']}", False, None, {"alert_level": p["level"]})
+        case "TicketSigned":
+            return TimelineStep("承办单位已签收" + ("（逾期视为签收）" if p.get("deemed") else ""), True, "signed")
+        case "DeemedSigned":
+            return TimelineStep("逾期视为签收", False, None)
+        case "ReturnRequested":
+            return TimelineStep("承办单位申请退回", False, "return_requested")
+        case "ReturnDecided":
+            return TimelineStep("退回申请" + ("已批准，重新交办" if p["approved"] else "被驳回"), False, None)
+        case "ResolutionSubmitted":
+            return TimelineStep("承办单位已办结，等待回访", True, "resolved")
+        case "TicketAnswered":
+            return TimelineStep("已直接答复", True, "answered")
+        case "TicketTransferred":
+            return TimelineStep("已按程序转办", True, "transferred")
+        case "TicketReopened":
+            return TimelineStep("发回重办", True, "reopened")
+        case "TicketClosed":
+            return TimelineStep("已办结归档", True, "closed")
+        case "ReturnVisitRecorded":
+            return TimelineStep("已回访", True, None)
+        case "CaseOpened":
+            return TimelineStep("纳入督办", False, None)
+        case "UrgeIssued":
+            return TimelineStep("已催办", False, None)
+        case "EscalatedToSupervision":
+            return TimelineStep("已转督办", False, None)
+        case "RepeatReceived":
+            return TimelineStep("收到重复诉求（已并单）", True, None)
+    return None

@@ -1,0 +1,1 @@
+"""oversight_svc."""

@@ -1,0 +1,3 @@
+from oversight_svc.main import run
+
+run()

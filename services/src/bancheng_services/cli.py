@@ -1,0 +1,159 @@
+"""`bancheng`: start the whole system, run migrations, seed demo data, benchmark."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+
+from bancheng_services.broker import EmbeddedBroker
+from bancheng_services.stack import SERVICES, Stack
+
+
+def _stack(args: argparse.Namespace, bootstrap: str) -> Stack:
+    return Stack(kafka_bootstrap=bootstrap, data_dir=Path(args.data_dir), db_template=args.database_url,
+                 topic_prefix=args.topic_prefix, partitions=args.partitions)
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    """Start broker (unless external), migrate, seed demo data, run the four services until Ctrl-C."""
+    from bancheng_services.demo import DEMO_KEYS, seed_demo
+
+    data_dir = Path(args.data_dir)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    (data_dir / "logs").mkdir(exist_ok=True)
+    broker = None
+    bootstrap = args.kafka_bootstrap
+    if not bootstrap:
+        broker = EmbeddedBroker(port=args.broker_port, log_path=data_dir / "logs" / "broker.log")
+        broker.start()
+        bootstrap = broker.bootstrap
+        print(f"embedded broker (tansu, memory only) on {bootstrap}")
+    stack = _stack(args, bootstrap)
+    try:
+        asyncio.run(stack.prepare())
+        if not args.no_demo:
+            loaded = asyncio.run(seed_demo(stack))
+            if loaded:
+                print(f"demo org directory loaded: {loaded} units")
+        stack.start_all()
+        asyncio.run(stack.wait_ready(timeout_s=90))
+        print("\nBancheng is up. 办成已启动。")
+        for name, sp in stack.procs.items():
+            print(f"  {name:<10} {sp.url}  docs {sp.url}/docs  log {sp.log_path}")
+        if not args.no_demo:
+            print("\nDemo API keys (for trying it out only):")
+            for k in DEMO_KEYS:
+                print(f"  {k['role']:<20} {k['key']}" + (f"  (unit {k['unit']})" if k["unit"] else ""))
+        print("\nCtrl-C stops everything.")
+        stop = {"flag": False}
+
+        def _stop(_sig: int, _frm: object) -> None:
+            stop["flag"] = True
+
+        signal.signal(signal.SIGINT, _stop)
+        signal.signal(signal.SIGTERM, _stop)
+        while not stop["flag"]:
+            for name, sp in stack.procs.items():
+                if sp.proc is not None and sp.proc.poll() is not None:
+                    print(f"{name} exited ({sp.proc.returncode}); restarting. See {sp.log_path}")
+                    stack.start(name)
+            time.sleep(1)
+        print("\nstopping...")
+        return 0
+    finally:
+        stack.stop()
+        if broker is not None:
+            broker.stop()
+        print("stopped.")
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    """Create databases and bring them to the newest migration (topics too when a broker is given)."""
+    from bancheng_services.stack import ensure_postgres_database
+    from bancheng_shared.migrate import upgrade
+
+    stack = _stack(args, args.kafka_bootstrap or "")
+    for name, spec in SERVICES.items():
+        url = stack.db_url(name)
+        asyncio.run(ensure_postgres_database(url))
+        upgrade(spec["migrations"], url)
+        print(f"{name}: migrated {url.split('@')[-1]}")
+    return 0
+
+
+def cmd_makemigrations(args: argparse.Namespace) -> int:
+    """Autogenerate a migration for a service from its tables (developer tool)."""
+    import tempfile
+
+    from alembic import command
+
+    from bancheng_shared.migrate import alembic_config, upgrade
+
+    spec = SERVICES[args.service]
+    with tempfile.TemporaryDirectory() as tmp:
+        url = f"sqlite+aiosqlite:///{tmp}/m.db"
+        upgrade(spec["migrations"], url)
+        cfg = alembic_config(spec["migrations"], url)
+        command.revision(cfg, message=args.message, autogenerate=True)
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    """Run the benchmark (see bancheng_services.bench)."""
+    from bancheng_services import bench
+
+    return bench.main(args)
+
+
+def parser() -> argparse.ArgumentParser:
+    """The command line."""
+    p = argparse.ArgumentParser(prog="bancheng", description="Bancheng (办成) work-order platform")
+    sub = p.add_subparsers(dest="cmd", required=True)
+
+    def common(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("--data-dir", default=os.environ.get("BANCHENG_DATA_DIR", ".data"))
+        sp.add_argument("--database-url", default=os.environ.get("BANCHENG_DATABASE_URL", ""),
+                        help="URL template with {service}, e.g. postgresql+asyncpg://postgres@127.0.0.1/bancheng_"
+                        "{service}; default: SQLite files in --data-dir")
+        sp.add_argument("--kafka-bootstrap", default=os.environ.get("BANCHENG_KAFKA_BOOTSTRAP", ""),
+                        help="external Kafka host:port; default: start the embedded broker")
+        sp.add_argument("--topic-prefix", default=os.environ.get("BANCHENG_TOPIC_PREFIX", ""))
+        sp.add_argument("--partitions", type=int, default=12)
+
+    up = sub.add_parser("up", help="start the whole system")
+    common(up)
+    up.add_argument("--broker-port", type=int, default=int(os.environ.get("BANCHENG_BROKER_PORT", "9092")))
+    up.add_argument("--no-demo", action="store_true", help="do not load the demo directory and keys")
+    up.set_defaults(fn=cmd_up)
+
+    mig = sub.add_parser("migrate", help="create and migrate the databases")
+    common(mig)
+    mig.set_defaults(fn=cmd_migrate)
+
+    mk = sub.add_parser("makemigrations", help="autogenerate a migration (developers)")
+    mk.add_argument("service", choices=list(SERVICES))
+    mk.add_argument("-m", "--message", required=True)
+    mk.set_defaults(fn=cmd_makemigrations)
+
+    bench = sub.add_parser("bench", help="benchmark the running stack or a fresh one")
+    common(bench)
+    bench.add_argument("-n", "--tickets", type=int, default=5000)
+    bench.add_argument("-c", "--concurrency", type=int, default=32)
+    bench.add_argument("--only", default="", help="comma list of parts: e2e,calendar,classify,merge,stats")
+    bench.set_defaults(fn=cmd_bench)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point."""
+    args = parser().parse_args(argv)
+    return int(args.fn(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,206 @@
+"""Runs the four services as separate processes (for `bancheng up`, the cross-service tests and benchmarks)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from bancheng_shared.db import make_engine, make_sessionmaker, transaction
+from bancheng_shared.kafka import ensure_topics
+from bancheng_shared.migrate import upgrade
+from bancheng_shared.topics import all_broker_topics
+
+SERVICES: dict[str, dict[str, str]] = {
+    "intake": {"module": "intake_svc", "env": "INTAKE_", "migrations": "intake_svc:migrations"},
+    "triage": {"module": "triage_svc", "env": "TRIAGE_", "migrations": "triage_svc:migrations"},
+    "sla": {"module": "sla_svc", "env": "SLA_", "migrations": "sla_svc:migrations"},
+    "oversight": {"module": "oversight_svc", "env": "OVERSIGHT_", "migrations": "oversight_svc:migrations"},
+}
+DEFAULT_PORTS = {"intake": 8001, "triage": 8002, "sla": 8003, "oversight": 8004}
+
+
+def database_url(template: str, service: str, data_dir: Path) -> str:
+    """A service's database URL from a template with {service}; default: a SQLite file in data_dir."""
+    if not template:
+        return f"sqlite+aiosqlite:///{(data_dir / f'{service}.db').resolve()}"
+    return template.replace("{service}", service)
+
+
+async def ensure_postgres_database(url: str) -> None:
+    """Create a PostgreSQL database if it does not exist yet (no-op for SQLite)."""
+    u = make_url(url)
+    if u.get_backend_name() != "postgresql":
+        return
+    admin = create_async_engine(u.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        async with admin.connect() as conn:
+            exists = (await conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"),
+                                         {"n": u.database})).scalar()
+            if not exists:
+                await conn.execute(text(f'CREATE DATABASE "{u.database}"'))
+    finally:
+        await admin.dispose()
+
+
+async def drop_postgres_database(url: str) -> None:
+    """Drop a PostgreSQL database (tests clean up after themselves)."""
+    u = make_url(url)
+    if u.get_backend_name() != "postgresql":
+        return
+    admin = create_async_engine(u.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        async with admin.connect() as conn:
+            await conn.execute(text(f'DROP DATABASE IF EXISTS "{u.database}" WITH (FORCE)'))
+    finally:
+        await admin.dispose()
+
+
+@dataclass
+class ServiceProcess:
+    """One service process and how to reach it."""
+
+    name: str
+    port: int
+    env: dict[str, str]
+    log_path: Path
+    proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        """Base URL."""
+        return f"http://127.0.0.1:{self.port}"
+
+
+@dataclass
+class Stack:
+    """The four services, each its own process and database, on one broker."""
+
+    kafka_bootstrap: str
+    data_dir: Path
+    db_template: str = ""
+    topic_prefix: str = ""
+    partitions: int = 12
+    ports: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_PORTS))
+    extra_env: dict[str, str] = field(default_factory=dict)
+    procs: dict[str, ServiceProcess] = field(default_factory=dict)
+
+    def db_url(self, service: str) -> str:
+        """The database URL of a service."""
+        return database_url(self.db_template, service, self.data_dir)
+
+    async def prepare(self) -> None:
+        """Create databases, run migrations, create topics."""
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        for name, spec in SERVICES.items():
+            url = self.db_url(name)
+            await ensure_postgres_database(url)
+            await asyncio.to_thread(upgrade, spec["migrations"], url)
+        await ensure_topics(self.kafka_bootstrap, all_broker_topics(self.topic_prefix), self.partitions)
+
+    def env_for(self, name: str) -> dict[str, str]:
+        """Environment of a service process."""
+        p = SERVICES[name]["env"]
+        env = {
+            **os.environ,
+            f"{p}DATABASE_URL": self.db_url(name),
+            f"{p}KAFKA_BOOTSTRAP": self.kafka_bootstrap,
+            f"{p}TOPIC_PREFIX": self.topic_prefix,
+            f"{p}TOPIC_PARTITIONS": str(self.partitions),
+            f"{p}PORT": str(self.ports[name]),
+            f"{p}HOST": "127.0.0.1",
+            f"{p}PUBLIC_BASE_URL": f"http://127.0.0.1:{self.ports[name]}",
+            "PYTHONUNBUFFERED": "1",
+        }
+        env.update({k.replace("{P}", p): v for k, v in self.extra_env.items()})
+        return env
+
+    def start(self, name: str) -> ServiceProcess:
+        """Start (or restart) one service process."""
+        sp = ServiceProcess(name, self.ports[name], self.env_for(name), self.data_dir / "logs" / f"{name}.log")
+        sp.log_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(sp.log_path, "ab") as out:
+            sp.proc = subprocess.Popen([sys.executable, "-m", SERVICES[name]["module"]], env=sp.env, stdout=out,
+                                       stderr=subprocess.STDOUT, start_new_session=True)
+        self.procs[name] = sp
+        return sp
+
+    def start_all(self) -> None:
+        """Start every service."""
+        for name in SERVICES:
+            self.start(name)
+
+    async def wait_ready(self, names: list[str] | None = None, timeout_s: float = 60.0) -> None:
+        """Wait until each service answers /readyz with 200."""
+        deadline = time.monotonic() + timeout_s
+        async with httpx.AsyncClient(timeout=2.0) as client:
+            for name in names or list(self.procs):
+                sp = self.procs[name]
+                while True:
+                    if sp.proc is not None and sp.proc.poll() is not None:
+                        raise RuntimeError(f"{name} exited with {sp.proc.returncode}; see {sp.log_path}")
+                    try:
+                        r = await client.get(f"{sp.url}/readyz")
+                        if r.status_code == 200:
+                            break
+                    except httpx.HTTPError:
+                        pass
+                    if time.monotonic() > deadline:
+                        raise TimeoutError(f"{name} not ready after {timeout_s}s; see {sp.log_path}")
+                    await asyncio.sleep(0.2)
+
+    def kill(self, name: str) -> None:
+        """kill -9 one service."""
+        sp = self.procs[name]
+        if sp.proc is not None and sp.proc.poll() is None:
+            os.killpg(sp.proc.pid, signal.SIGKILL)
+            sp.proc.wait()
+
+    def stop(self, timeout_s: float = 10.0) -> None:
+        """Stop every service gracefully (SIGTERM, then SIGKILL)."""
+        for sp in self.procs.values():
+            if sp.proc is not None and sp.proc.poll() is None:
+                os.killpg(sp.proc.pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout_s
+        for sp in self.procs.values():
+            if sp.proc is None:
+                continue
+            try:
+                sp.proc.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                os.killpg(sp.proc.pid, signal.SIGKILL)
+                sp.proc.wait()
+
+
+async def seed_keys(url: str, migrations_table_module: str, keys: list[dict[str, str | None]]) -> None:
+    """Store API keys in one service's database unless they exist (idempotent)."""
+    import importlib
+
+    from sqlalchemy import select
+
+    from bancheng_shared.auth import hash_key, issue_api_key
+
+    store = importlib.import_module(f"{migrations_table_module}.store")
+    plumbing = store.plumbing
+    engine = make_engine(url)
+    try:
+        async with transaction(make_sessionmaker(engine)) as session:
+            for k in keys:
+                plaintext = str(k["key"])
+                exists = (await session.execute(select(plumbing.api_keys.c.key_id)
+                                                .where(plumbing.api_keys.c.key_hash == hash_key(plaintext)))).first()
+                if exists is None:
+                    await issue_api_key(session, plumbing, name=str(k["name"]), role=str(k["role"]),
+                                        unit_code=k.get("unit"), plaintext=plaintext)
+    finally:
+        await engine.dispose()

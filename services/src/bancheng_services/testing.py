@@ -1,0 +1,184 @@
+"""pytest fixtures shared by every test suite: a real broker per session, fresh databases per test,
+services in-process (httpx against the ASGI app, with their relay and consumers running)."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import os
+import socket
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy.engine import make_url
+
+from bancheng_services.broker import EmbeddedBroker
+from bancheng_services.stack import SERVICES, drop_postgres_database, ensure_postgres_database, seed_keys
+from bancheng_shared.kafka import ensure_topics
+from bancheng_shared.migrate import upgrade
+from bancheng_shared.runtime import Runtime
+from bancheng_shared.topics import all_broker_topics
+
+PG_DEFAULT = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+TEST_UNIT = "339901-market_regulation"
+OTHER_UNIT = "339902-market_regulation"
+
+# plaintext keys every test service knows
+KEYS: dict[str, str] = {
+    "admin": "test-admin-key",
+    "operator": "test-operator-key",
+    "frontend": "test-frontend-key",
+    "platform": "test-platform-key",
+    "work_team": "test-workteam-key",
+    "unit": "test-unit-key",
+    "other_unit": "test-other-unit-key",
+    "inspector": "test-inspector-key",
+    "supervision_office": "test-supervision-key",
+    "business_environment": "test-bizenv-key",
+    "leader": "test-leader-key",
+}
+KEY_ROWS: list[dict[str, str | None]] = [
+    {"name": f"test {name}", "role": "unit" if name == "other_unit" else name,
+     "unit": TEST_UNIT if name == "unit" else OTHER_UNIT if name == "other_unit" else None, "key": key}
+    for name, key in KEYS.items()
+]
+
+
+def auth(who: str) -> dict[str, str]:
+    """Authorization header of a test key by role name."""
+    return {"Authorization": f"Bearer {KEYS[who]}"}
+
+
+def postgres_base_url() -> str | None:
+    """The PostgreSQL server tests may use, or None when unreachable."""
+    url = os.environ.get("TEST_DATABASE_URL", PG_DEFAULT)
+    u = make_url(url)
+    try:
+        with socket.create_connection((u.host or "127.0.0.1", u.port or 5432), timeout=1):
+            return url
+    except OSError:
+        return None
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap() -> Iterator[str]:
+    """A real Kafka-protocol broker for the whole session (embedded tansu, or TEST_KAFKA_BOOTSTRAP)."""
+    external = os.environ.get("TEST_KAFKA_BOOTSTRAP")
+    if external:
+        yield external
+        return
+    broker = EmbeddedBroker()
+    broker.start()
+    try:
+        yield broker.bootstrap
+    finally:
+        broker.stop()
+
+
+@pytest.fixture
+async def topic_prefix(kafka_bootstrap: str) -> str:
+    """Fresh topics for one test (created explicitly, few partitions for speed)."""
+    prefix = f"t{uuid.uuid4().hex[:10]}."
+    await ensure_topics(kafka_bootstrap, all_broker_topics(prefix), partitions=3)
+    return prefix
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_backend(request: pytest.FixtureRequest) -> str:
+    """Run a test on SQLite and on PostgreSQL (skipped with a reason when PostgreSQL is unreachable)."""
+    if request.param == "postgresql" and postgres_base_url() is None:
+        if os.environ.get("BANCHENG_REQUIRE_POSTGRES"):
+            pytest.fail("PostgreSQL is required (BANCHENG_REQUIRE_POSTGRES) but 127.0.0.1:5432 is unreachable")
+        pytest.skip("PostgreSQL unreachable at TEST_DATABASE_URL / 127.0.0.1:5432")
+    return str(request.param)
+
+
+@dataclass
+class Databases:
+    """Creates fresh databases for a test and drops them afterwards."""
+
+    backend: str
+    tmp: Path
+    created: list[str]
+
+    async def new(self, service: str) -> str:
+        """A fresh, migrated database URL for a service."""
+        if self.backend == "sqlite":
+            url = f"sqlite+aiosqlite:///{self.tmp / f'{service}-{uuid.uuid4().hex[:6]}.db'}"
+        else:
+            base = make_url(postgres_base_url() or PG_DEFAULT)
+            url = base.set(database=f"bc_test_{service}_{uuid.uuid4().hex[:10]}").render_as_string(
+                hide_password=False)
+            await ensure_postgres_database(url)
+            self.created.append(url)
+        await asyncio.to_thread(upgrade, SERVICES[service]["migrations"], url)
+        await seed_keys(url, SERVICES[service]["module"], KEY_ROWS)
+        return url
+
+
+@pytest.fixture
+async def databases(db_backend: str, tmp_path: Path) -> AsyncIterator[Databases]:
+    """Fresh databases on the test's backend, dropped afterwards."""
+    dbs = Databases(db_backend, tmp_path, [])
+    try:
+        yield dbs
+    finally:
+        for url in dbs.created:
+            try:
+                await drop_postgres_database(url)
+            except Exception:
+                pass
+
+
+@dataclass
+class RunningService:
+    """A service app running in-process: an HTTP client, its runtime and settings."""
+
+    name: str
+    client: httpx.AsyncClient
+    runtime: Runtime
+    app: Any
+
+    @property
+    def settings(self) -> Any:
+        """The service's settings."""
+        return self.runtime.settings
+
+
+@asynccontextmanager
+async def run_service(
+    name: str, *, database_url: str, kafka_bootstrap: str, topic_prefix: str, **overrides: Any
+) -> AsyncIterator[RunningService]:
+    """Start one service's app in-process (lifespan: relay and consumers run) with an httpx client."""
+    module = SERVICES[name]["module"]
+    main = importlib.import_module(f"{module}.main")
+    settings_mod = importlib.import_module(f"{module}.settings")
+    settings_cls = next(getattr(settings_mod, n) for n in dir(settings_mod)
+                        if n.endswith("Settings") and n != "ServiceSettings")
+    settings = settings_cls(database_url=database_url, kafka_bootstrap=kafka_bootstrap, topic_prefix=topic_prefix,
+                            consumer_group=f"{topic_prefix}{name}", topic_partitions=3,
+                            outbox_poll_interval_s=0.05, broker_epoch_check_s=3600, **overrides)
+    app = main.create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            yield RunningService(name, client, app.state.runtime, app)
+
+
+async def eventually(check: Any, timeout_s: float = 20.0, interval_s: float = 0.1) -> Any:
+    """Await `check()` until it returns a truthy value (or raise AssertionError with the last value)."""
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    last: Any = None
+    while True:
+        last = await check()
+        if last:
+            return last
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"condition not met within {timeout_s}s; last value: {last!r}")
+        await asyncio.sleep(interval_s)

@@ -1,0 +1,1 @@
+"""bancheng_shared."""

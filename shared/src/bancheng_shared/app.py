@@ -1,0 +1,114 @@
+"""The FastAPI application every service builds: offline docs, health, metrics, problems, auth."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi_offline import FastAPIOffline
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+
+from bancheng_shared.auth import ApiKeyStore
+from bancheng_shared.contracts import json_schemas
+from bancheng_shared.observability import RequestContextMiddleware
+from bancheng_shared.problems import BodyLimitMiddleware, install_problem_handlers, problem_response
+from bancheng_shared.runtime import Runtime
+
+Hook = Callable[[Runtime], Awaitable[None]]
+
+OPS_TAG = {
+    "name": "ops",
+    "description": "健康检查、就绪检查、指标、事件契约 / Health, readiness, metrics, event contracts",
+}
+
+
+def create_service_app(
+    *,
+    runtime: Runtime,
+    title: str,
+    description: str,
+    routers: list[APIRouter],
+    tags: list[dict[str, Any]] | None = None,
+    on_startup: list[Hook] | None = None,
+    on_shutdown: list[Hook] | None = None,
+) -> FastAPI:
+    """Build a service app around its runtime; background loops start with the app."""
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        for hook in on_startup or []:
+            await hook(runtime)
+        await runtime.start()
+        try:
+            yield
+        finally:
+            for hook in on_shutdown or []:
+                await hook(runtime)
+            await runtime.stop()
+
+    app = FastAPIOffline(
+        title=title,
+        description=description,
+        version="0.1.0",
+        lifespan=lifespan,
+        openapi_tags=[*(tags or []), OPS_TAG],
+    )
+    app.state.runtime = runtime
+    app.state.api_keys = ApiKeyStore(runtime.sm, runtime.plumbing, runtime.settings.api_key_cache_s)
+    install_problem_handlers(app)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=runtime.settings.max_body_bytes)
+    app.add_middleware(RequestContextMiddleware, service=runtime.service)
+
+    ops = APIRouter(tags=["ops"])
+
+    @ops.get("/healthz", summary="存活检查 / Liveness")
+    async def healthz() -> dict[str, str]:
+        """The process is up."""
+        return {"status": "ok", "service": runtime.service}
+
+    @ops.get("/readyz", summary="就绪检查（数据库与消息代理）/ Readiness (database and broker)")
+    async def readyz() -> JSONResponse:
+        """Ready when the database answers and the broker was reached in the last 30 s."""
+        checks: dict[str, str] = {}
+        try:
+            async with runtime.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+            checks["database"] = "ok"
+        except Exception as exc:  # report, do not raise: this is the health answer
+            checks["database"] = f"error: {type(exc).__name__}"
+        checks["broker"] = "ok" if runtime.broker_seen_recently() else "unreachable"
+        ok = all(v == "ok" for v in checks.values())
+        if ok:
+            return JSONResponse({"status": "ready", "checks": checks})
+        return problem_response(503, "not ready: " + ", ".join(f"{k} {v}" for k, v in checks.items()),
+                                checks=checks)
+
+    @ops.get("/metrics", summary="Prometheus 指标 / Prometheus metrics")
+    async def prometheus_metrics() -> PlainTextResponse:
+        """Prometheus text exposition."""
+        return PlainTextResponse(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    @ops.get("/v1/schemas/events", summary="事件契约（JSON Schema）/ Event contracts as JSON Schema")
+    async def event_schemas() -> dict[str, Any]:
+        """The envelope and every versioned event payload as JSON Schema."""
+        return json_schemas()
+
+    app.include_router(ops)
+    for r in routers:
+        app.include_router(r)
+    return app
+
+
+def runtime_of(request: Request) -> Runtime:
+    """The service runtime (a FastAPI dependency)."""
+    rt: Runtime = request.app.state.runtime
+    return rt
+
+
+def correlation_id(request: Request) -> str:
+    """The request's correlation id (set by the middleware)."""
+    return str(getattr(request.state, "correlation_id", "") or "")

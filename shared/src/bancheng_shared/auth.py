@@ -1,0 +1,158 @@
+"""API keys (hashed at rest, a role and optionally a unit scope) and the dependency every route uses."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+
+from fastapi import Request
+from sqlalchemy import insert, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bancheng_shared.plumbing import Plumbing
+from bancheng_shared.problems import Problem
+
+
+class Role(StrEnum):
+    """Who a key belongs to (DESIGN.md: who uses it)."""
+
+    admin = "admin"  # platform administrators
+    operator = "operator"  # hotline operator, window clerk
+    frontend = "frontend"  # mailbox / web / app / WeChat front ends
+    platform = "platform"  # other government platforms
+    work_team = "work_team"  # 工作专班 / dispatcher
+    unit = "unit"  # handling unit, scoped to its own tickets
+    inspector = "inspector"  # 纪委监委 discipline inspection
+    supervision_office = "supervision_office"  # 督查室
+    business_environment = "business_environment"  # 营商办
+    leader = "leader"  # leaders: statistics and reports
+
+
+# Roles that may see complainant PII in full (audit-logged by intake).
+PII_ROLES = frozenset({Role.admin, Role.operator, Role.work_team, Role.inspector})
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The caller behind a credential."""
+
+    key_id: str
+    name: str
+    role: Role
+    unit_code: str | None = None
+
+    def can_see_unit(self, unit_code: str | None) -> bool:
+        """A unit key sees only its own unit's matters; other roles are not unit-scoped."""
+        return self.role != Role.unit or (unit_code is not None and unit_code == self.unit_code)
+
+
+def hash_key(plaintext: str) -> str:
+    """SHA-256 of a key; keys are 256-bit random, so a slow hash adds nothing."""
+    return hashlib.sha256(plaintext.encode()).hexdigest()
+
+
+def new_key() -> tuple[str, str]:
+    """A fresh (key_id, plaintext) pair; the plaintext is shown once and never stored."""
+    key_id = secrets.token_hex(6)
+    return key_id, f"bc_{key_id}_{secrets.token_urlsafe(32)}"
+
+
+async def issue_api_key(
+    session: AsyncSession,
+    plumbing: Plumbing,
+    *,
+    name: str,
+    role: Role | str,
+    unit_code: str | None = None,
+    plaintext: str | None = None,
+) -> str:
+    """Store a key's hash with its role and scope; returns the plaintext (given or generated)."""
+    role = Role(role)
+    if role == Role.unit and not unit_code:
+        raise ValueError("a unit key needs a unit_code")
+    if plaintext is None:
+        key_id, plaintext = new_key()
+    else:
+        key_id = hash_key("id:" + plaintext)[:12]
+    await session.execute(
+        insert(plumbing.api_keys).values(
+            key_id=key_id,
+            key_hash=hash_key(plaintext),
+            name=name,
+            role=role.value,
+            unit_code=unit_code,
+            active=True,
+            created_at=datetime.now(UTC),
+        )
+    )
+    return plaintext
+
+
+class ApiKeyStore:
+    """Looks keys up by hash, with a short cache so the hot path does not hit the DB per request."""
+
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], plumbing: Plumbing,
+                 cache_s: float = 30.0) -> None:
+        self.sm = sessionmaker
+        self.p = plumbing
+        self.cache_s = cache_s
+        self._cache: dict[str, tuple[float, Principal | None]] = {}
+
+    async def lookup(self, plaintext: str) -> Principal | None:
+        """The principal of an active key, or None."""
+        h = hash_key(plaintext)
+        now = time.monotonic()
+        hit = self._cache.get(h)
+        if hit and now - hit[0] < self.cache_s:
+            return hit[1]
+        async with self.sm() as session:
+            row = (
+                await session.execute(select(self.p.api_keys).where(self.p.api_keys.c.key_hash == h))
+            ).first()
+        principal = (
+            Principal(key_id=row.key_id, name=row.name, role=Role(row.role), unit_code=row.unit_code)
+            if row is not None and row.active
+            else None
+        )
+        if len(self._cache) > 10000:
+            self._cache.clear()
+        self._cache[h] = (now, principal)
+        return principal
+
+
+def _credential(request: Request) -> str | None:
+    auth = request.headers.get("authorization", "")
+    if auth.lower().startswith("bearer "):
+        return auth[7:].strip() or None
+    return request.headers.get("x-api-key") or None
+
+
+def require(*roles: Role) -> Callable[[Request], Awaitable[Principal]]:
+    """A dependency: the caller must present a valid key with one of the roles (admin always passes)."""
+    allowed = frozenset(roles)
+
+    async def dependency(request: Request) -> Principal:
+        key = _credential(request)
+        if key is None:
+            raise Problem(401, "a credential is required: send 'Authorization: Bearer <api key>'",
+                          type_="unauthenticated")
+        store: ApiKeyStore = request.app.state.api_keys
+        principal = await store.lookup(key)
+        if principal is None:
+            raise Problem(401, "the API key is unknown or revoked", type_="unauthenticated")
+        if allowed and principal.role not in allowed and principal.role != Role.admin:
+            raise Problem(
+                403,
+                f"role {principal.role.value!r} may not do this; allowed: "
+                + ", ".join(sorted(r.value for r in allowed)),
+                type_="forbidden",
+            )
+        request.state.principal = principal
+        return principal
+
+    return dependency

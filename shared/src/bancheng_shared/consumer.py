@@ -1,0 +1,212 @@
+"""Idempotent consumer: one DB transaction per batch, handled event ids stored with the effect,
+offsets committed after the DB commit, poisoned events dead-lettered through the outbox."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+import structlog
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from sqlalchemy import insert, select
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bancheng_shared import metrics
+from bancheng_shared.contracts.envelope import EventEnvelope
+from bancheng_shared.db import transaction
+from bancheng_shared.outbox import add_raw
+from bancheng_shared.plumbing import Plumbing
+from bancheng_shared.topics import dlq_name, topic_name
+
+log = structlog.get_logger("bancheng.consumer")
+
+Handler = Callable[[AsyncSession, EventEnvelope], Awaitable[None]]
+
+
+class IdempotentConsumer:
+    """Consumes topics in batches and applies handlers exactly once per event id."""
+
+    def __init__(
+        self,
+        *,
+        service: str,
+        topics: list[str],
+        handlers: dict[str, Handler],
+        sessionmaker: async_sessionmaker[AsyncSession],
+        plumbing: Plumbing,
+        bootstrap: str,
+        group_id: str,
+        topic_prefix: str = "",
+        batch_size: int = 500,
+        after_commit: Callable[[], None] | None = None,
+    ) -> None:
+        self.service = service
+        self.base_topics = topics
+        self.topics = [topic_name(t, topic_prefix) for t in topics]
+        self.prefix = topic_prefix
+        self.handlers = handlers
+        self.sm = sessionmaker
+        self.p = plumbing
+        self.bootstrap = bootstrap
+        self.group_id = group_id
+        self.batch_size = batch_size
+        self.after_commit = after_commit
+        self._consumer: AIOKafkaConsumer | None = None
+        self.last_broker_contact: datetime | None = None
+
+    async def _start(self) -> AIOKafkaConsumer:
+        consumer = AIOKafkaConsumer(
+            *self.topics,
+            bootstrap_servers=self.bootstrap,
+            group_id=self.group_id,
+            enable_auto_commit=False,
+            # The embedded broker reports wrong "latest" offsets; the inbox makes earliest safe.
+            auto_offset_reset="earliest",
+            max_poll_records=self.batch_size,
+            fetch_max_bytes=16 * 1024 * 1024,
+            max_partition_fetch_bytes=4 * 1024 * 1024,
+            session_timeout_ms=10000,
+            heartbeat_interval_ms=1000,
+            client_id=f"{self.service}-consumer",
+        )
+        await consumer.start()
+        self._consumer = consumer
+        return consumer
+
+    async def run(self) -> None:
+        """Consume until cancelled; a failed batch is retried from its first offsets."""
+        backoff = 0.2
+        while True:
+            try:
+                consumer = self._consumer or await self._start()
+                batch = await consumer.getmany(timeout_ms=200, max_records=self.batch_size)
+                self.last_broker_contact = datetime.now(UTC)
+                if not batch:
+                    continue
+                try:
+                    await self.process(batch)
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:
+                    log.error("batch_failed", service=self.service, error=repr(exc), retry_in=backoff)
+                    metrics.CONSUMER_ERRORS.labels(self.service).inc()
+                    for tp, records in batch.items():
+                        consumer.seek(tp, records[0].offset)
+                    await asyncio.sleep(backoff)
+                    backoff = min(backoff * 2, 5.0)
+                    continue
+                await consumer.commit({tp: recs[-1].offset + 1 for tp, recs in batch.items()})
+                backoff = 0.2
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("consumer_error", service=self.service, error=repr(exc), retry_in=backoff)
+                metrics.CONSUMER_ERRORS.labels(self.service).inc()
+                consumer_, self._consumer = self._consumer, None
+                if consumer_ is not None:
+                    try:
+                        await consumer_.stop()
+                    except Exception:
+                        pass
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+
+    async def stop(self) -> None:
+        """Leave the group."""
+        if self._consumer is not None:
+            try:
+                await self._consumer.stop()
+            finally:
+                self._consumer = None
+
+    async def process(self, batch: dict[TopicPartition, list[ConsumerRecord]]) -> None:
+        """Apply one batch in one transaction; each event in its own savepoint."""
+        records = [r for recs in batch.values() for r in recs]
+        parsed: list[tuple[ConsumerRecord, EventEnvelope | None, str | None]] = []
+        for rec in records:
+            try:
+                parsed.append((rec, EventEnvelope.from_bytes(rec.value), None))
+            except Exception as exc:
+                parsed.append((rec, None, f"malformed envelope: {exc}"))
+        ids = [str(e.event_id) for _, e, _ in parsed if e is not None]
+        now = datetime.now(UTC)
+        async with transaction(self.sm) as session:
+            seen: set[str] = set()
+            if ids:
+                for chunk_start in range(0, len(ids), 500):
+                    chunk = ids[chunk_start : chunk_start + 500]
+                    res = await session.execute(
+                        select(self.p.inbox.c.event_id).where(self.p.inbox.c.event_id.in_(chunk))
+                    )
+                    seen.update(res.scalars())
+            inbox_rows: list[dict[str, Any]] = []
+            for rec, env, parse_error in parsed:
+                if env is None:
+                    await self._dead_letter(session, rec, parse_error or "unparseable")
+                    continue
+                eid = str(env.event_id)
+                if eid in seen:
+                    metrics.EVENTS_DUPLICATE.labels(self.service, env.type).inc()
+                    continue
+                seen.add(eid)
+                handler = self.handlers.get(env.type)
+                if handler is None:
+                    continue
+                dead = False
+                try:
+                    async with session.begin_nested():
+                        await handler(session, env)
+                except (OperationalError, InterfaceError):
+                    raise  # the database is unwell, not the event: retry the batch
+                except Exception as exc:
+                    dead = True
+                    log.error(
+                        "event_dead_lettered",
+                        service=self.service,
+                        event_type=env.type,
+                        ticket_id=env.ticket_id,
+                        correlation_id=env.correlation_id,
+                        error=repr(exc),
+                    )
+                    await self._dead_letter(session, rec, f"{type(exc).__name__}: {exc}")
+                inbox_rows.append(
+                    {
+                        "event_id": eid,
+                        "event_type": env.type,
+                        "topic": rec.topic,
+                        "handled_at": now,
+                        "dead_lettered": dead,
+                    }
+                )
+                if not dead:
+                    metrics.EVENTS_CONSUMED.labels(self.service, env.type).inc()
+                    metrics.EVENT_AGE.labels(self.service).observe(
+                        max(0.0, (now - env.occurred_at).total_seconds())
+                    )
+            if inbox_rows:
+                await session.execute(insert(self.p.inbox), inbox_rows)
+        if self.after_commit is not None:
+            self.after_commit()
+
+    async def _dead_letter(self, session: AsyncSession, rec: ConsumerRecord, reason: str) -> None:
+        metrics.EVENTS_DEAD_LETTERED.labels(self.service).inc()
+        base = rec.topic[len(self.prefix) :] if self.prefix and rec.topic.startswith(self.prefix) else rec.topic
+        value = orjson.dumps(
+            {
+                "reason": reason,
+                "consumer": self.service,
+                "source_topic": rec.topic,
+                "partition": rec.partition,
+                "offset": rec.offset,
+                "original": (rec.value or b"").decode("utf-8", errors="replace"),
+                "dead_lettered_at": datetime.now(UTC).isoformat(),
+            }
+        )
+        key = (rec.key or b"").decode("utf-8", errors="replace") or "unknown"
+        await add_raw(
+            session, self.p, dlq_name(base), key, value, {"type": "DeadLetter", "consumer": self.service}
+        )

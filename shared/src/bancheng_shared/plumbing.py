@@ -1,0 +1,79 @@
+"""Tables every service has in its own database: outbox, inbox of handled events, API keys, state."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+from bancheng_shared.types import UtcDateTime
+
+# BigInteger autoincrement is INTEGER PRIMARY KEY (rowid) on SQLite, BIGSERIAL on PostgreSQL.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+@dataclass(frozen=True)
+class Plumbing:
+    """The plumbing tables bound to one service's metadata."""
+
+    outbox: Table
+    inbox: Table
+    api_keys: Table
+    state: Table
+
+
+def plumbing_tables(metadata: MetaData) -> Plumbing:
+    """Declare the plumbing tables on a service's metadata (call once, from its store module)."""
+    outbox = Table(
+        "outbox",
+        metadata,
+        Column("id", BigId, primary_key=True, autoincrement=True),
+        Column("event_id", String(36), nullable=True),
+        Column("event_type", String(80), nullable=True),
+        Column("topic", String(200), nullable=False),
+        Column("key", String(120), nullable=False),
+        Column("value", LargeBinary, nullable=False),
+        Column("headers", JSON, nullable=True),
+        Column("created_at", UtcDateTime(), nullable=False),
+        Column("sent_at", UtcDateTime(), nullable=True),
+        Index("ix_outbox_unsent", "sent_at", "id"),
+    )
+    inbox = Table(
+        "inbox",
+        metadata,
+        Column("event_id", String(36), primary_key=True),
+        Column("event_type", String(80), nullable=False),
+        Column("topic", String(200), nullable=False),
+        Column("handled_at", UtcDateTime(), nullable=False),
+        Column("dead_lettered", Boolean, nullable=False, default=False),
+    )
+    api_keys = Table(
+        "api_keys",
+        metadata,
+        Column("key_id", String(32), primary_key=True),
+        Column("key_hash", String(64), nullable=False, unique=True),
+        Column("name", String(200), nullable=False),
+        Column("role", String(40), nullable=False),
+        Column("unit_code", String(64), nullable=True),
+        Column("active", Boolean, nullable=False, default=True),
+        Column("created_at", UtcDateTime(), nullable=False),
+    )
+    state = Table(
+        "plumbing_state",
+        metadata,
+        Column("name", String(100), primary_key=True),
+        Column("value", Text, nullable=False),
+    )
+    return Plumbing(outbox=outbox, inbox=inbox, api_keys=api_keys, state=state)

@@ -1,0 +1,151 @@
+"""RFC 9457 problem details for every HTTP error, with validation errors naming the field."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+PROBLEM_JSON = "application/problem+json"
+log = structlog.get_logger("bancheng.http")
+
+_TITLES = {
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    409: "Conflict",
+    413: "Content Too Large",
+    415: "Unsupported Media Type",
+    422: "Unprocessable Content",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+    503: "Service Unavailable",
+}
+
+
+class Problem(Exception):
+    """An error to answer as problem+json; `type_` is a short slug under /problems/."""
+
+    def __init__(self, status: int, detail: str, *, type_: str | None = None, title: str | None = None,
+                 **extra: Any) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+        self.type_ = type_
+        self.title = title or _TITLES.get(status, "Error")
+        self.extra = extra
+
+
+def problem_response(status: int, detail: str, *, instance: str | None = None, type_: str | None = None,
+                     title: str | None = None, headers: dict[str, str] | None = None,
+                     **extra: Any) -> JSONResponse:
+    """Build a problem+json response."""
+    body: dict[str, Any] = {
+        "type": f"/problems/{type_}" if type_ else "about:blank",
+        "title": title or _TITLES.get(status, "Error"),
+        "status": status,
+        "detail": detail,
+    }
+    if instance:
+        body["instance"] = instance
+    body.update(extra)
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def _field(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc if p not in ("body",)]
+    return ".".join(parts) if parts else "body"
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    """Answer every error raised in the app as problem+json."""
+
+    @app.exception_handler(Problem)
+    async def _problem(request: Request, exc: Problem) -> JSONResponse:
+        return problem_response(exc.status, exc.detail, instance=request.url.path, type_=exc.type_,
+                                title=exc.title, **exc.extra)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = []
+        for err in exc.errors():
+            if err.get("type") == "json_invalid":
+                ctx = err.get("ctx") or {}
+                return problem_response(400, f"malformed JSON body: {ctx.get('error', 'invalid JSON')}",
+                                        instance=request.url.path, type_="malformed-json")
+            errors.append({"field": _field(tuple(err.get("loc", ()))), "message": err.get("msg", "invalid")})
+        detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors) or "invalid request"
+        return problem_response(422, detail, instance=request.url.path, type_="validation", errors=errors)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+        return problem_response(exc.status_code, detail, instance=request.url.path,
+                                headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled_error", path=request.url.path)
+        return problem_response(500, "internal error; it has been logged", instance=request.url.path)
+
+
+class BodyLimitMiddleware:
+    """Refuse request bodies over a size limit (413) and unexpected content types (415)."""
+
+    ALLOWED = ("application/json", "application/x-www-form-urlencoded", "multipart/form-data", "text/csv",
+               "application/xml", "text/xml")
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] not in ("POST", "PUT", "PATCH"):
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode().lower(): v.decode() for k, v in scope.get("headers", [])}
+        length = headers.get("content-length")
+        if length is not None and length.isdigit() and int(length) > self.max_bytes:
+            await self._reject(scope, send, 413, f"request body over {self.max_bytes} bytes")
+            return
+        ctype = headers.get("content-type", "").split(";")[0].strip().lower()
+        if (length not in (None, "0")) and ctype and not (
+            ctype in self.ALLOWED or ctype.endswith("+json")
+        ):
+            await self._reject(scope, send, 415, f"content type {ctype!r} is not accepted; send application/json")
+            return
+        received = 0
+
+        async def limited() -> Message:
+            nonlocal received
+            msg = await receive()
+            if msg["type"] == "http.request":
+                received += len(msg.get("body", b""))
+                if received > self.max_bytes:
+                    raise _TooLarge()
+            return msg
+
+        try:
+            await self.app(scope, limited, send)
+        except _TooLarge:
+            await self._reject(scope, send, 413, f"request body over {self.max_bytes} bytes")
+
+    @staticmethod
+    async def _reject(scope: Scope, send: Send, status: int, detail: str) -> None:
+        resp = problem_response(status, detail, instance=scope.get("path"))
+        await resp(scope, _noop_receive, send)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+async def _noop_receive() -> Message:
+    return {"type": "http.request", "body": b"", "more_body": False}

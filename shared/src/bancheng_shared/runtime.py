@@ -1,0 +1,101 @@
+"""What a running service holds: its settings, database, outbox relay and consumers."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from bancheng_shared.consumer import Handler, IdempotentConsumer
+from bancheng_shared.contracts.envelope import EventEnvelope
+from bancheng_shared.db import make_engine, make_sessionmaker
+from bancheng_shared.outbox import OutboxRelay, add_events
+from bancheng_shared.plumbing import Plumbing
+from bancheng_shared.settings import ServiceSettings
+
+
+@dataclass
+class Runtime:
+    """One service process's plumbing, shared by its routes, use cases and handlers."""
+
+    service: str
+    settings: ServiceSettings
+    plumbing: Plumbing
+    engine: AsyncEngine
+    sm: async_sessionmaker[AsyncSession]
+    relay: OutboxRelay
+    consumers: list[IdempotentConsumer] = field(default_factory=list)
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    @classmethod
+    def build(cls, service: str, settings: ServiceSettings, plumbing: Plumbing) -> Runtime:
+        """Engine, sessions and relay for a service from its settings."""
+        engine = make_engine(settings.database_url)
+        sm = make_sessionmaker(engine)
+        relay = OutboxRelay(
+            service=service,
+            sessionmaker=sm,
+            plumbing=plumbing,
+            bootstrap=settings.kafka_bootstrap,
+            topic_prefix=settings.topic_prefix,
+            batch_size=settings.outbox_batch_size,
+            poll_interval_s=settings.outbox_poll_interval_s,
+            retention=timedelta(hours=settings.outbox_retention_hours),
+            epoch_check_s=settings.broker_epoch_check_s,
+            partitions=settings.topic_partitions,
+        )
+        return cls(service=service, settings=settings, plumbing=plumbing, engine=engine, sm=sm, relay=relay)
+
+    def add_consumer(self, name: str, topics: list[str], handlers: dict[str, Handler]) -> IdempotentConsumer:
+        """Register a consumer group of this service over some topics."""
+        group = self.settings.consumer_group or f"{self.service}"
+        consumer = IdempotentConsumer(
+            service=self.service,
+            topics=topics,
+            handlers=handlers,
+            sessionmaker=self.sm,
+            plumbing=self.plumbing,
+            bootstrap=self.settings.kafka_bootstrap,
+            group_id=f"{group}.{name}",
+            topic_prefix=self.settings.topic_prefix,
+            batch_size=self.settings.consumer_batch_size,
+            after_commit=self.relay.wake,
+        )
+        self.consumers.append(consumer)
+        return consumer
+
+    async def publish(self, session: AsyncSession, events: list[EventEnvelope], topic: str) -> None:
+        """Write events to this service's outbox in the caller's transaction."""
+        await add_events(session, self.plumbing, events, topic)
+
+    def spawn(self, fn: Callable[[], Awaitable[None]]) -> None:
+        """Run a background loop for the life of the service."""
+        self.tasks.append(asyncio.create_task(fn()))  # type: ignore[arg-type]
+
+    async def start(self) -> None:
+        """Start the relay and consumers (as configured)."""
+        if self.settings.relay_enabled:
+            self.spawn(self.relay.run)
+        if self.settings.consumers_enabled:
+            for c in self.consumers:
+                self.spawn(c.run)
+
+    async def stop(self) -> None:
+        """Cancel background loops, close clients and the engine."""
+        for t in self.tasks:
+            t.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+        self.tasks.clear()
+        for c in self.consumers:
+            await c.stop()
+        await self.relay.stop()
+        await self.engine.dispose()
+
+    def broker_seen_recently(self, within_s: float = 30.0) -> bool:
+        """True when the relay or a consumer talked to the broker lately."""
+        stamps = [self.relay.last_broker_contact, *(c.last_broker_contact for c in self.consumers)]
+        latest = max((s for s in stamps if s is not None), default=None)
+        return latest is not None and datetime.now(UTC) - latest < timedelta(seconds=within_s)

@@ -1,0 +1,29 @@
+"""Settings common to every service; each service subclasses with its own env prefix."""
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ServiceSettings(BaseSettings):
+    """Plumbing settings every service has (env prefix set by the subclass, e.g. INTAKE_)."""
+
+    model_config = SettingsConfigDict(extra="ignore", env_file=None)
+
+    database_url: str = "sqlite+aiosqlite:///./.data/service.db"
+    kafka_bootstrap: str = "127.0.0.1:9092"
+    topic_prefix: str = ""
+    topic_partitions: int = 12
+    consumer_group: str = ""
+    host: str = "127.0.0.1"
+    port: int = 8000
+    public_base_url: str = ""
+    log_level: str = "INFO"
+    log_json: bool = True
+    max_body_bytes: int = 2_000_000
+    outbox_batch_size: int = 500
+    outbox_poll_interval_s: float = 0.2
+    outbox_retention_hours: float = 168.0
+    broker_epoch_check_s: float = 5.0
+    consumer_batch_size: int = 500
+    consumers_enabled: bool = True
+    relay_enabled: bool = True
+    api_key_cache_s: float = 30.0

@@ -1,0 +1,3 @@
+from sla_svc.main import run
+
+run()

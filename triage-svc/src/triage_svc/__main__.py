@@ -1,0 +1,3 @@
+from triage_svc.main import run
+
+run()
