@@ -6,6 +6,7 @@ import logging
 import sys
 import time
 import uuid
+from collections.abc import MutableMapping
 from typing import Any
 
 import structlog
@@ -16,7 +17,7 @@ from bancheng_shared import metrics
 _SECRET_WORDS = ("authorization", "secret", "password", "api_key", "apikey", "token", "phone", "id_number")
 
 
-def _redact(_logger: Any, _name: str, event: dict[str, Any]) -> dict[str, Any]:
+def _redact(_logger: Any, _name: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     for k in list(event):
         if any(w in k.lower() for w in _SECRET_WORDS):
             event[k] = "***"
