@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from contextlib import AsyncExitStack
-from datetime import date
 
 from bancheng_services.demo import seed_directory
 from bancheng_services.testing import Databases, auth, eventually, run_service
@@ -44,7 +43,6 @@ async def test_ticket_flows_from_intake_to_dispatch_clock_and_counts(
         assert clock["rounds"][0]["calendar_version"].startswith("cn-")
 
         async def counted() -> list | None:
-            today = date.today().isoformat()
             r = await svc["oversight"].client.get(
                 "/v1/stats/units", params={"from": "2000-01-01", "to": "2100-01-01", "unit": ticket["unit"]},
                 headers=auth("leader"))

@@ -105,7 +105,7 @@ def cmd_makemigrations(args: argparse.Namespace) -> int:
 
 def cmd_bench(args: argparse.Namespace) -> int:
     """Run the benchmark (see bancheng_services.bench)."""
-    from bancheng_services import bench
+    import bancheng_services.bench as bench
 
     return bench.main(args)
 
