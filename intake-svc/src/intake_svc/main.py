@@ -1,9 +1,10 @@
 """intake-svc application."""
 
+import sys
+
 from fastapi import FastAPI
 
-from bancheng_shared.app import create_service_app
-from bancheng_shared.observability import configure_logging
+from bancheng_shared.app import create_service_app, serve
 from bancheng_shared.runtime import Runtime
 from intake_svc import api, consumers
 from intake_svc.settings import IntakeSettings
@@ -30,10 +31,5 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
 
 
 def run() -> None:
-    """Run intake-svc with uvicorn."""
-    import uvicorn
-
-    settings = IntakeSettings()
-    configure_logging(SERVICE, settings.log_level, settings.log_json)
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None,
-                access_log=False)
+    """Serve, or `migrate` the database."""
+    serve(SERVICE, IntakeSettings(), create_app, MIGRATIONS, sys.argv)

@@ -1,9 +1,10 @@
 """oversight-svc application."""
 
+import sys
+
 from fastapi import FastAPI
 
-from bancheng_shared.app import create_service_app
-from bancheng_shared.observability import configure_logging
+from bancheng_shared.app import create_service_app, serve
 from bancheng_shared.runtime import Runtime
 from oversight_svc import api, consumers
 from oversight_svc.settings import OversightSettings
@@ -29,10 +30,5 @@ def create_app(settings: OversightSettings | None = None) -> FastAPI:
 
 
 def run() -> None:
-    """Run oversight-svc with uvicorn."""
-    import uvicorn
-
-    settings = OversightSettings()
-    configure_logging(SERVICE, settings.log_level, settings.log_json)
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None,
-                access_log=False)
+    """Serve, or `migrate` the database."""
+    serve(SERVICE, OversightSettings(), create_app, MIGRATIONS, sys.argv)

@@ -17,6 +17,7 @@ from bancheng_shared.contracts import json_schemas
 from bancheng_shared.observability import RequestContextMiddleware
 from bancheng_shared.problems import BodyLimitMiddleware, install_problem_handlers, problem_response
 from bancheng_shared.runtime import Runtime
+from bancheng_shared.settings import ServiceSettings
 
 Hook = Callable[[Runtime], Awaitable[None]]
 
@@ -112,3 +113,18 @@ def runtime_of(request: Request) -> Runtime:
 def correlation_id(request: Request) -> str:
     """The request's correlation id (set by the middleware)."""
     return str(getattr(request.state, "correlation_id", "") or "")
+
+
+def serve(service: str, settings: ServiceSettings, app_factory: Callable[[Any], FastAPI], migrations: str,
+          argv: list[str]) -> None:
+    """A service's command line: `python -m <pkg>` serves; `python -m <pkg> migrate` upgrades its database."""
+    import uvicorn
+
+    from bancheng_shared.migrate import upgrade
+    from bancheng_shared.observability import configure_logging
+
+    configure_logging(service, settings.log_level, settings.log_json)
+    if argv[1:2] == ["migrate"]:
+        upgrade(migrations, settings.database_url)
+        return
+    uvicorn.run(app_factory(settings), host=settings.host, port=settings.port, log_config=None, access_log=False)

@@ -1,9 +1,10 @@
 """sla-svc application."""
 
+import sys
+
 from fastapi import FastAPI
 
-from bancheng_shared.app import create_service_app
-from bancheng_shared.observability import configure_logging
+from bancheng_shared.app import create_service_app, serve
 from bancheng_shared.runtime import Runtime
 from sla_svc import api, consumers
 from sla_svc.service import ClockService
@@ -30,10 +31,5 @@ def create_app(settings: SlaSettings | None = None) -> FastAPI:
 
 
 def run() -> None:
-    """Run sla-svc with uvicorn."""
-    import uvicorn
-
-    settings = SlaSettings()
-    configure_logging(SERVICE, settings.log_level, settings.log_json)
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None,
-                access_log=False)
+    """Serve, or `migrate` the database."""
+    serve(SERVICE, SlaSettings(), create_app, MIGRATIONS, sys.argv)

@@ -1,9 +1,10 @@
 """triage-svc application."""
 
+import sys
+
 from fastapi import FastAPI
 
-from bancheng_shared.app import create_service_app
-from bancheng_shared.observability import configure_logging
+from bancheng_shared.app import create_service_app, serve
 from bancheng_shared.runtime import Runtime
 from triage_svc import api, consumers
 from triage_svc.settings import TriageSettings
@@ -30,10 +31,5 @@ def create_app(settings: TriageSettings | None = None) -> FastAPI:
 
 
 def run() -> None:
-    """Run triage-svc with uvicorn."""
-    import uvicorn
-
-    settings = TriageSettings()
-    configure_logging(SERVICE, settings.log_level, settings.log_json)
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None,
-                access_log=False)
+    """Serve, or `migrate` the database."""
+    serve(SERVICE, TriageSettings(), create_app, MIGRATIONS, sys.argv)
