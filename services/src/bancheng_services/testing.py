@@ -163,7 +163,8 @@ async def run_service(
                         if n.endswith("Settings") and n != "ServiceSettings")
     settings = settings_cls(database_url=database_url, kafka_bootstrap=kafka_bootstrap, topic_prefix=topic_prefix,
                             consumer_group=f"{topic_prefix}{name}", topic_partitions=3,
-                            outbox_poll_interval_s=0.05, broker_epoch_check_s=3600, **overrides)
+                            outbox_poll_interval_s=0.05, broker_epoch_check_s=3600,
+                            **{"consumer_session_timeout_ms": 3000, "consumer_heartbeat_ms": 300, **overrides})
     app = main.create_app(settings)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)

@@ -43,7 +43,11 @@ class IdempotentConsumer:
         topic_prefix: str = "",
         batch_size: int = 500,
         after_commit: Callable[[], None] | None = None,
+        session_timeout_ms: int = 6000,
+        heartbeat_ms: int = 1000,
     ) -> None:
+        self.session_timeout_ms = session_timeout_ms
+        self.heartbeat_ms = heartbeat_ms
         self.service = service
         self.base_topics = topics
         self.topics = [topic_name(t, topic_prefix) for t in topics]
@@ -69,8 +73,8 @@ class IdempotentConsumer:
             max_poll_records=self.batch_size,
             fetch_max_bytes=16 * 1024 * 1024,
             max_partition_fetch_bytes=4 * 1024 * 1024,
-            session_timeout_ms=10000,
-            heartbeat_interval_ms=1000,
+            session_timeout_ms=self.session_timeout_ms,
+            heartbeat_interval_ms=self.heartbeat_ms,
             client_id=f"{self.service}-consumer",
         )
         await consumer.start()

@@ -11,7 +11,7 @@ from typing import Any
 import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from sqlalchemy import delete, insert, select, text, update
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
 from bancheng_shared import metrics
 from bancheng_shared.contracts.envelope import EventEnvelope
@@ -107,6 +107,7 @@ class OutboxRelay:
         self._producer: AIOKafkaProducer | None = None
         self.last_broker_contact: datetime | None = None
         self._stopping = False
+        self._leader_conn: AsyncConnection | None = None
 
     def wake(self) -> None:
         """Tell the relay new rows were committed (saves a poll interval of latency)."""
@@ -175,8 +176,11 @@ class OutboxRelay:
                 backoff = min(backoff * 2, 5.0)
 
     async def stop(self) -> None:
-        """Stop the producer."""
+        """Stop the producer and give up relay leadership."""
         self._stopping = True
+        leader, self._leader_conn = self._leader_conn, None
+        if leader is not None:
+            await leader.close()
         if self._producer is not None:
             try:
                 await self._producer.stop()
@@ -227,7 +231,7 @@ class OutboxRelay:
         engine = self.sm.kw.get("bind")
         if engine is None or engine.dialect.name != "postgresql":
             return True
-        if getattr(self, "_leader_conn", None) is not None:
+        if self._leader_conn is not None:
             return True
         conn = await engine.connect()
         key = int(uuid.uuid5(uuid.NAMESPACE_DNS, f"bancheng-relay-{self.service}").int % (2**62))

@@ -63,6 +63,8 @@ class Runtime:
             topic_prefix=self.settings.topic_prefix,
             batch_size=self.settings.consumer_batch_size,
             after_commit=self.relay.wake,
+            session_timeout_ms=self.settings.consumer_session_timeout_ms,
+            heartbeat_ms=self.settings.consumer_heartbeat_ms,
         )
         self.consumers.append(consumer)
         return consumer

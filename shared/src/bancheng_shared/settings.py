@@ -24,6 +24,9 @@ class ServiceSettings(BaseSettings):
     outbox_retention_hours: float = 168.0
     broker_epoch_check_s: float = 5.0
     consumer_batch_size: int = 500
+    # the embedded broker lets a member join after about half the session timeout
+    consumer_session_timeout_ms: int = 6000
+    consumer_heartbeat_ms: int = 1000
     consumers_enabled: bool = True
     relay_enabled: bool = True
     api_key_cache_s: float = 30.0

@@ -1,0 +1,253 @@
+"""The outbox relay and the idempotent consumer against a real broker and real databases."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import timedelta
+from pathlib import Path
+
+import orjson
+import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bancheng_services.broker import EmbeddedBroker
+from bancheng_services.stack import drop_postgres_database, ensure_postgres_database
+from bancheng_services.testing import PG_DEFAULT, eventually, postgres_base_url
+from bancheng_shared.consumer import IdempotentConsumer
+from bancheng_shared.contracts import EventEnvelope, make_event
+from bancheng_shared.contracts.intake import FollowUpAdded
+from bancheng_shared.db import make_engine, make_sessionmaker, transaction
+from bancheng_shared.kafka import ensure_topics
+from bancheng_shared.outbox import OutboxRelay, add_events
+from bancheng_shared.plumbing import Plumbing, plumbing_tables
+from bancheng_shared.topics import all_broker_topics, dlq_name
+
+metadata = MetaData()
+plumbing: Plumbing = plumbing_tables(metadata)
+effects = Table(
+    "effects", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("ticket_id", String(40), nullable=False),
+    Column("content", String(200), nullable=False),
+)
+TOPIC = "intake.tickets"
+
+
+def follow_up(ticket: str, text: str) -> EventEnvelope:
+    from datetime import UTC, datetime
+
+    return make_event(FollowUpAdded(content=text, added_at=datetime.now(UTC)), ticket_id=ticket, producer="test")
+
+
+@asynccontextmanager
+async def database(backend: str, tmp: Path) -> AsyncIterator[tuple]:
+    if backend == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp / 'bus.db'}"
+    else:
+        from sqlalchemy.engine import make_url
+
+        url = make_url(postgres_base_url() or PG_DEFAULT).set(
+            database=f"bc_test_bus_{uuid.uuid4().hex[:8]}").render_as_string(hide_password=False)
+        await ensure_postgres_database(url)
+    engine = make_engine(url)
+    async with engine.begin() as conn:
+        await conn.run_sync(metadata.create_all)
+    try:
+        yield engine, make_sessionmaker(engine)
+    finally:
+        await engine.dispose()
+        await drop_postgres_database(url)
+
+
+async def record_effect(session: AsyncSession, env: EventEnvelope) -> None:
+    if env.payload["content"] == "poison":
+        raise ValueError("this event cannot be applied")
+    await session.execute(insert(effects).values(ticket_id=env.ticket_id, content=env.payload["content"]))
+
+
+def consumer_for(sm, bootstrap: str, prefix: str, group: str) -> IdempotentConsumer:
+    return IdempotentConsumer(service="test", topics=[TOPIC], handlers={"FollowUpAdded": record_effect},
+                              sessionmaker=sm, plumbing=plumbing, bootstrap=bootstrap, group_id=group,
+                              topic_prefix=prefix, session_timeout_ms=3000, heartbeat_ms=300)
+
+
+def relay_for(sm, bootstrap: str, prefix: str, epoch_check_s: float = 3600) -> OutboxRelay:
+    return OutboxRelay(service="test", sessionmaker=sm, plumbing=plumbing, bootstrap=bootstrap, topic_prefix=prefix,
+                       poll_interval_s=0.05, epoch_check_s=epoch_check_s, partitions=3,
+                       retention=timedelta(hours=1))
+
+
+async def count(sm, *where) -> int:
+    async with sm() as s:
+        return int((await s.execute(select(func.count()).select_from(effects).where(*where))).scalar_one())
+
+
+async def read_topic(bootstrap: str, topic: str, expect: int, timeout_s: float = 15) -> list:
+    """Read a topic from the start without a consumer group (no join delay)."""
+    c = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await c.start()
+    out: list = []
+    try:
+        deadline = asyncio.get_running_loop().time() + timeout_s
+        parts = None
+        while not parts and asyncio.get_running_loop().time() < deadline:
+            await c._client.force_metadata_update()
+            parts = c.partitions_for_topic(topic)
+        tps = [TopicPartition(topic, p) for p in sorted(parts or [])]
+        c.assign(tps)
+        await c.seek_to_beginning(*tps)
+        while len(out) < expect and asyncio.get_running_loop().time() < deadline:
+            for recs in (await c.getmany(timeout_ms=300)).values():
+                out.extend(recs)
+    finally:
+        await c.stop()
+    return out
+
+
+async def test_relay_publishes_in_order_with_ticket_key_and_consumer_applies_each_event_once(
+    db_backend: str, tmp_path: Path, kafka_bootstrap: str, topic_prefix: str
+) -> None:
+    async with database(db_backend, tmp_path) as (_engine, sm):
+        events = [follow_up(f"T{i % 5}", f"step {i}") for i in range(50)]
+        async with transaction(sm) as s:
+            await add_events(s, plumbing, events, TOPIC)
+            # the same event written twice (a producer retry, say) must be applied once
+            await add_events(s, plumbing, events[:10], TOPIC)
+        relay = relay_for(sm, kafka_bootstrap, topic_prefix)
+        consumer = consumer_for(sm, kafka_bootstrap, topic_prefix, f"{topic_prefix}g")
+        tasks = [asyncio.create_task(relay.run()), asyncio.create_task(consumer.run())]
+        try:
+            await eventually(lambda: _eq(count(sm), 50))
+            records = await read_topic(kafka_bootstrap, f"{topic_prefix}{TOPIC}", 60)
+            assert len(records) == 60
+            # per ticket key, order on the topic is the order written
+            by_key: dict[str, list[str]] = {}
+            for r in sorted(records, key=lambda r: (r.partition, r.offset)):
+                by_key.setdefault(r.key.decode(), []).append(orjson.loads(r.value)["payload"]["content"])
+            for key, contents in by_key.items():
+                firsts = list(dict.fromkeys(contents))
+                expected = [e.payload["content"] for e in events if e.ticket_id == key]
+                assert firsts == expected
+            async with sm() as s:
+                unsent = (await s.execute(select(func.count()).select_from(plumbing.outbox)
+                                          .where(plumbing.outbox.c.sent_at.is_(None)))).scalar_one()
+            assert unsent == 0
+            await asyncio.sleep(0.5)
+            assert await count(sm) == 50
+        finally:
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await consumer.stop()
+            await relay.stop()
+
+
+async def _eq(awaitable, value) -> bool:
+    return (await awaitable) == value
+
+
+async def test_poisoned_events_go_to_the_dead_letter_topic_and_the_consumer_goes_on(
+    tmp_path: Path, kafka_bootstrap: str, topic_prefix: str
+) -> None:
+    async with database("sqlite", tmp_path) as (_engine, sm):
+        producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
+        await producer.start()
+        topic = f"{topic_prefix}{TOPIC}"
+        await producer.send_and_wait(topic, b"{not json", key=b"T1")
+        await producer.send_and_wait(topic, follow_up("T1", "poison").to_bytes(), key=b"T1")
+        await producer.send_and_wait(topic, follow_up("T1", "fine").to_bytes(), key=b"T1")
+        await producer.stop()
+        relay = relay_for(sm, kafka_bootstrap, topic_prefix)
+        consumer = consumer_for(sm, kafka_bootstrap, topic_prefix, f"{topic_prefix}g")
+        tasks = [asyncio.create_task(relay.run()), asyncio.create_task(consumer.run())]
+        try:
+            await eventually(lambda: _eq(count(sm, effects.c.content == "fine"), 1))
+            dead = await read_topic(kafka_bootstrap, dlq_name(topic), 2)
+            reasons = sorted(orjson.loads(d.value)["reason"] for d in dead)
+            assert len(reasons) == 2
+            assert reasons[0].startswith("ValueError: this event cannot be applied")
+            assert reasons[1].startswith("malformed envelope")
+            assert all(orjson.loads(d.value)["source_topic"] == topic for d in dead)
+            assert await count(sm, effects.c.content == "poison") == 0
+        finally:
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await consumer.stop()
+            await relay.stop()
+
+
+async def test_redelivered_batch_after_a_crash_before_the_offset_commit_is_not_applied_twice(
+    tmp_path: Path, kafka_bootstrap: str, topic_prefix: str
+) -> None:
+    async with database("sqlite", tmp_path) as (_engine, sm):
+        topic = f"{topic_prefix}{TOPIC}"
+        producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
+        await producer.start()
+        for i in range(20):
+            await producer.send(topic, follow_up(f"T{i}", f"n{i}").to_bytes(), key=f"T{i}".encode())
+        await producer.flush()
+        await producer.stop()
+        group = f"{topic_prefix}g"
+        first = consumer_for(sm, kafka_bootstrap, topic_prefix, group)
+        raw = await first._start()
+        got: dict = {}
+        deadline = asyncio.get_running_loop().time() + 15
+        while sum(len(v) for v in got.values()) < 20 and asyncio.get_running_loop().time() < deadline:
+            for tp, recs in (await raw.getmany(timeout_ms=300)).items():
+                got.setdefault(tp, []).extend(recs)
+        await first.process(got)  # effects committed to the DB ...
+        await first.stop()  # ... and the process "dies" before committing offsets
+        assert await count(sm) == 20
+        second = consumer_for(sm, kafka_bootstrap, topic_prefix, group)
+        task = asyncio.create_task(second.run())
+        try:
+            async def all_redelivered() -> bool:
+                async with sm() as s:
+                    n = (await s.execute(select(func.count()).select_from(plumbing.inbox))).scalar_one()
+                return n == 20 and second.last_broker_contact is not None
+
+            await eventually(all_redelivered)
+            await asyncio.sleep(1.0)
+            assert await count(sm) == 20
+        finally:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            await second.stop()
+
+
+@pytest.mark.timeout(120)
+async def test_broker_restarting_empty_gets_the_retained_outbox_republished_and_deduplicated(
+    tmp_path: Path,
+) -> None:
+    broker = EmbeddedBroker()
+    broker.start()
+    try:
+        prefix = ""
+        await ensure_topics(broker.bootstrap, all_broker_topics(prefix), 3)
+        async with database("sqlite", tmp_path) as (_engine, sm):
+            async with transaction(sm) as s:
+                await add_events(s, plumbing, [follow_up(f"T{i}", f"r{i}") for i in range(10)], TOPIC)
+            relay = relay_for(sm, broker.bootstrap, prefix, epoch_check_s=0.5)
+            consumer = consumer_for(sm, broker.bootstrap, prefix, "g-restart")
+            tasks = [asyncio.create_task(relay.run()), asyncio.create_task(consumer.run())]
+            try:
+                await eventually(lambda: _eq(count(sm), 10))
+                broker.restart()  # memory only: topics, data and offsets are gone
+                records = await read_topic(broker.bootstrap, TOPIC, 10, timeout_s=40)
+                assert len({r.key for r in records}) == 10  # republished from the outbox
+                await asyncio.sleep(1.0)
+                assert await count(sm) == 10  # and the consumer dropped what it had handled
+            finally:
+                for t in tasks:
+                    t.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
+                await consumer.stop()
+                await relay.stop()
+    finally:
+        broker.stop()
