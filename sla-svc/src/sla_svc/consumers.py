@@ -2,9 +2,9 @@
 
 from bancheng_shared.runtime import Runtime
 from bancheng_shared.topics import TRIAGE_WORK_ORDERS
-from sla_svc.service import ClockService
+from sla_svc.service import SlaService
 
 
-def register(rt: Runtime, clock_service: ClockService) -> None:
+def register(rt: Runtime, sla: SlaService) -> None:
     """Subscribe sla's handlers."""
-    rt.add_consumer("work-orders", [TRIAGE_WORK_ORDERS], {"TicketDispatched": clock_service.on_dispatched})
+    rt.add_consumer("work-orders", [TRIAGE_WORK_ORDERS], sla.handlers())

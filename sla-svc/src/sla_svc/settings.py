@@ -13,7 +13,20 @@ class SlaSettings(ServiceSettings):
     database_url: str = "sqlite+aiosqlite:///./.data/sla.db"
     port: int = 8003
     timezone: str = "Asia/Shanghai"
-    accept_working_days: int = 2
+    # the rules (working days)
+    accept_working_days: int = 2  # sign or ask to return within this; then warning + deemed signed
     resolve_working_days: int = 5
-    resolve_working_days_complex: int = 10
-    answer_working_days: int = 1
+    resolve_working_days_complex: int = 10  # complex matters and response level 1
+    answer_working_days: int = 1  # response level 3
+    urgent_working_days: int = 2  # `urgent` when this many working days remain (deadline day included)
+    escalate_after_working_days: int = 3  # unresolved this many working days after the urge -> supervision
+    return_visit_working_days: int = 3  # return visit due this many working days after the result
+    max_extension_working_days: int = 5
+    # calendar: seeded from chinesecalendar for every year it knows from this year on
+    calendar_seed_from_year: int = 2004
+    # timers
+    scheduler_enabled: bool = True
+    scheduler_interval_s: float = 1.0
+    scheduler_batch_size: int = 1000
+    # simulated time (tests, training): PUT /v1/clock is refused unless allowed
+    simulated_time_allowed: bool = False

@@ -1,4 +1,7 @@
-"""Events sla-svc publishes on `sla.clocks`."""
+"""Events sla-svc publishes on `sla.clocks`.
+
+Deadlines are the end (23:59:59.999999) of a local day in Asia/Shanghai, carried in UTC.
+"""
 
 from datetime import date, datetime
 
@@ -23,6 +26,9 @@ class ClockStarted(EventPayload):
     calendar_version: str
     unknown_year: bool = False
     explanation: str = ""
+    urgent_from: datetime | None = None
+    region_code: str | None = None
+    restarted: bool = False
 
 
 @event("AlertRaised", SLA_CLOCKS)
@@ -35,6 +41,8 @@ class AlertRaised(EventPayload):
     raised_at: datetime
     round: int = 1
     message: str = ""
+    region_code: str | None = None
+    due_at: datetime | None = None
 
 
 @event("DeemedSigned", SLA_CLOCKS)
@@ -53,6 +61,7 @@ class UrgeIssued(EventPayload):
     unit: str
     at: datetime
     round: int = 1
+    deadline: datetime | None = None
 
 
 @event("EscalatedToSupervision", SLA_CLOCKS)
@@ -63,6 +72,8 @@ class EscalatedToSupervision(EventPayload):
     reason: str
     at: datetime
     round: int = 1
+    deadline: datetime | None = None
+    urged_at: datetime | None = None
 
 
 @event("ClockFlagged", SLA_CLOCKS)
@@ -74,3 +85,93 @@ class ClockFlagged(EventPayload):
     at: datetime
     round: int = 1
     years_missing: list[int] = Field(default_factory=list)
+
+
+@event("DeadlineChanged", SLA_CLOCKS)
+class DeadlineChanged(EventPayload):
+    """A round's resolution deadline moved: extension approved, resumed after a pause, or a flagged clock
+    computed once its year's calendar was loaded."""
+
+    unit: str
+    round: int = 1
+    reason: str
+    at: datetime
+    old_resolve_due: datetime | None = None
+    resolve_due: datetime | None = None
+    resolve_due_date: date | None = None
+    calendar_version: str
+    explanation: str = ""
+    unknown_year: bool = False
+
+
+@event("ClockStopped", SLA_CLOCKS)
+class ClockStopped(EventPayload):
+    """A round's clocks stopped: resolved, answered, transferred, closed, returned or superseded."""
+
+    unit: str
+    round: int = 1
+    reason: str
+    at: datetime
+    resolve_due: datetime | None = None
+    met_deadline: bool | None = None
+
+
+@event("ReturnVisitDue", SLA_CLOCKS)
+class ReturnVisitDue(EventPayload):
+    """The unit submitted its result: the return visit (回访) is due by `due`."""
+
+    unit: str
+    round: int = 1
+    resolved_at: datetime
+    due: datetime | None = None
+    due_date: date | None = None
+
+
+@event("ClockPaused", SLA_CLOCKS)
+class ClockPaused(EventPayload):
+    """A round's resolution clock was paused (e.g. waiting for the person to supply material)."""
+
+    unit: str
+    round: int = 1
+    reason: str
+    at: datetime
+
+
+@event("ClockResumed", SLA_CLOCKS)
+class ClockResumed(EventPayload):
+    """A paused clock runs again; `paused_working_days` were added to the deadline."""
+
+    unit: str
+    round: int = 1
+    reason: str = ""
+    at: datetime
+    paused_working_days: int
+    resolve_due: datetime | None = None
+
+
+@event("ExtensionRequested", SLA_CLOCKS)
+class ExtensionRequested(EventPayload):
+    """The unit asked for an extension (延期) before the deadline."""
+
+    request_id: str
+    unit: str
+    round: int = 1
+    days: int
+    reason: str
+    requested_at: datetime
+    resolve_due: datetime | None = None
+
+
+@event("ExtensionDecided", SLA_CLOCKS)
+class ExtensionDecided(EventPayload):
+    """The work team ruled on an extension request; when approved the deadline moved."""
+
+    request_id: str
+    unit: str
+    round: int = 1
+    days: int
+    approved: bool
+    reason: str = ""
+    decided_at: datetime
+    old_resolve_due: datetime | None = None
+    resolve_due: datetime | None = None
