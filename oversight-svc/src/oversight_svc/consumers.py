@@ -1,11 +1,10 @@
-"""oversight consumes triage's and sla's events for its rollups."""
+"""oversight consumes intake's, triage's and sla's events for its rollups, ticket facts and cases."""
 
 from bancheng_shared.runtime import Runtime
-from bancheng_shared.topics import SLA_CLOCKS, TRIAGE_WORK_ORDERS
-from oversight_svc import domain
-from oversight_svc.service import count_event
+from bancheng_shared.topics import INTAKE_TICKETS, SLA_CLOCKS, TRIAGE_WORK_ORDERS
+from oversight_svc.events import Handlers
 
 
 def register(rt: Runtime) -> None:
-    """Subscribe oversight's handlers."""
-    rt.add_consumer("counts", [TRIAGE_WORK_ORDERS, SLA_CLOCKS], dict.fromkeys(domain.COUNTED, count_event))
+    """Subscribe oversight's handlers (one group over the three topics)."""
+    rt.add_consumer("facts", [INTAKE_TICKETS, TRIAGE_WORK_ORDERS, SLA_CLOCKS], Handlers(rt).table())

@@ -1,4 +1,4 @@
-"""oversight-svc settings (env prefix OVERSIGHT_)."""
+"""oversight-svc settings (env prefix OVERSIGHT_). Numbers officials change are settings."""
 
 from pydantic_settings import SettingsConfigDict
 
@@ -13,3 +13,24 @@ class OversightSettings(ServiceSettings):
     database_url: str = "sqlite+aiosqlite:///./.data/oversight.db"
     port: int = 8004
     timezone: str = "Asia/Shanghai"
+    # statistics
+    stats_min_year: int = 1990
+    stats_max_year: int = 2199
+    ranking_min_sample: int = 20  # a unit needs this many in a rate's denominator to be ranked
+    ranking_top: int = 10
+    gap_threshold: float = 0.3  # share of "resolved" claims the people deny that flags a unit
+    gap_min_sample: int = 5
+    # return visits
+    visit_due_hours: float = 72.0  # when sla publishes no visit due time
+    # supervision letters
+    letter_default_working_days: int = 5
+    letter_check_interval_s: float = 30.0
+    open_cases_for_red: bool = True
+    open_cases_for_escalation: bool = True
+    # hotspots
+    hotspot_window_days: int = 30
+    hotspot_min_places: int = 3
+    hotspot_similarity: float = 0.35
+    hotspot_place_digits: int = 9  # region code digits that make a "place" (9 = street/town, 6 = district)
+    # reports
+    report_overdue_limit: int = 200

@@ -1,34 +1,271 @@
-"""oversight-svc tables: per-unit daily rollups, and the plumbing tables."""
+"""oversight-svc tables: rollups (day / month / year), ticket facts, cases and their documents,
+letters, return visits, accountability, hotspots, disclosures, and the plumbing tables."""
 
+from __future__ import annotations
+
+from datetime import date
 from typing import Any
 
-from sqlalchemy import Column, Date, Integer, MetaData, String, Table
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Date,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bancheng_shared.plumbing import plumbing_tables
+from bancheng_shared.types import UtcDateTime
+from oversight_svc.domain import METRICS, grains_of
 
 metadata = MetaData()
 plumbing = plumbing_tables(metadata)
 
-unit_day_counts = Table(
-    "unit_day_counts",
+# One row per (grain, period start, unit): 'd' day, 'm' month, 'y' year. A period query reads whole
+# years and months where it can and days only at its ragged edges, so it never scans per ticket.
+rollups = Table(
+    "rollups",
     metadata,
+    Column("grain", String(1), primary_key=True),
+    Column("period", Date, primary_key=True),
     Column("unit", String(64), primary_key=True),
-    Column("day", Date, primary_key=True),
-    Column("metric", String(40), primary_key=True),
+    *(Column(m, Integer, nullable=False, server_default="0") for m in METRICS),
+)
+
+# Tickets received, by the region of the place (before any unit is known).
+region_received = Table(
+    "region_received",
+    metadata,
+    Column("grain", String(1), primary_key=True),
+    Column("period", Date, primary_key=True),
+    Column("region_code", String(32), primary_key=True),
     Column("n", Integer, nullable=False),
 )
 
+units = Table(
+    "units",
+    metadata,
+    Column("unit", String(64), primary_key=True),
+    Column("name", String(200), nullable=True),
+    Column("region_code", String(32), nullable=True, index=True),
+    Column("level", Integer, nullable=True),
+)
 
-async def increment(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
-    """Add to rollup counters (rows of unit, day, metric, n), creating them as needed."""
-    if not rows:
-        return
+tickets = Table(
+    "tickets",
+    metadata,
+    Column("ticket_no", String(64), primary_key=True),
+    Column("region_code", String(32), nullable=True),
+    Column("title", String(300), nullable=True),
+    Column("content", Text, nullable=True),
+    Column("category", String(32), nullable=True),
+    Column("kinds", JSON, nullable=True),
+    Column("tier", String(16), nullable=True),
+    Column("received_at", UtcDateTime(), nullable=True),
+    Column("lead_unit", String(64), nullable=True),
+    Column("round", Integer, nullable=False, server_default="1"),
+    Column("status", String(32), nullable=False, server_default="open"),
+    Column("closed_at", UtcDateTime(), nullable=True),
+    Column("updated_at", UtcDateTime(), nullable=True),
+    Index("ix_tickets_received", "received_at"),
+)
+
+# One row per ticket round: the clock from sla, the unit's actions from triage, what was counted.
+rounds = Table(
+    "rounds",
+    metadata,
+    Column("ticket_no", String(64), primary_key=True),
+    Column("round", Integer, primary_key=True),
+    Column("unit", String(64), nullable=True),
+    Column("accept_due", UtcDateTime(), nullable=True),
+    Column("resolve_due", UtcDateTime(), nullable=True),
+    Column("visit_due", UtcDateTime(), nullable=True),
+    Column("signed_at", UtcDateTime(), nullable=True),
+    Column("sign_unit", String(64), nullable=True),
+    Column("sign_in_time", Boolean, nullable=True),  # what was counted; None = not counted
+    Column("resolved_at", UtcDateTime(), nullable=True),
+    Column("resolve_unit", String(64), nullable=True),
+    Column("outcome", String(32), nullable=True),
+    Column("resolve_in_time", Boolean, nullable=True),
+    Column("overdue", Boolean, nullable=False, server_default="0"),
+    Column("extended", Boolean, nullable=False, server_default="0"),
+    Column("visited_at", UtcDateTime(), nullable=True),
+    Index("ix_rounds_visit", "visited_at", "resolved_at"),
+)
+
+visits = Table(
+    "visits",
+    metadata,
+    Column("visit_id", String(40), primary_key=True),
+    Column("ticket_no", String(64), nullable=False, index=True),
+    Column("round", Integer, nullable=False),
+    Column("unit", String(64), nullable=True),
+    Column("resolved", String(16), nullable=True),
+    Column("satisfaction", String(32), nullable=False),
+    Column("cause", String(16), nullable=True),
+    Column("notes", Text, nullable=True),
+    Column("redo", Boolean, nullable=False),
+    Column("case_id", String(40), nullable=True),
+    Column("by_name", String(200), nullable=False),
+    Column("by_role", String(40), nullable=False),
+    Column("visited_at", UtcDateTime(), nullable=False),
+)
+
+cases = Table(
+    "cases",
+    metadata,
+    Column("case_id", String(40), primary_key=True),
+    Column("title", String(300), nullable=False),
+    Column("state", String(32), nullable=False),
+    Column("level", String(16), nullable=False, server_default="normal"),
+    Column("sources", JSON, nullable=False),
+    Column("inspector", String(200), nullable=True),
+    Column("informant", Text, nullable=True),  # PII: never shown to units nor published
+    Column("summary", Text, nullable=True),
+    Column("hotspot_id", String(40), nullable=True),
+    Column("red", Boolean, nullable=False, server_default="0"),
+    Column("result", Text, nullable=True),
+    Column("solved", Boolean, nullable=True),
+    Column("opened_at", UtcDateTime(), nullable=False),
+    Column("registered_at", UtcDateTime(), nullable=True),
+    Column("concluded_at", UtcDateTime(), nullable=True),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    Index("ix_cases_state", "state"),
+)
+
+case_tickets = Table(
+    "case_tickets",
+    metadata,
+    Column("case_id", String(40), primary_key=True),
+    Column("ticket_no", String(64), primary_key=True),
+    Index("ix_case_tickets_ticket", "ticket_no"),
+)
+
+case_units = Table(
+    "case_units",
+    metadata,
+    Column("case_id", String(40), primary_key=True),
+    Column("unit", String(64), primary_key=True),
+    Index("ix_case_units_unit", "unit"),
+)
+
+case_documents = Table(
+    "case_documents",
+    metadata,
+    Column("doc_id", String(40), primary_key=True),
+    Column("case_id", String(40), nullable=False, index=True),
+    Column("seq", Integer, nullable=False),
+    Column("kind", String(40), nullable=False),
+    Column("state_after", String(32), nullable=False),
+    Column("body", JSON, nullable=False),
+    Column("by_name", String(200), nullable=False),
+    Column("by_role", String(40), nullable=False),
+    Column("at", UtcDateTime(), nullable=False),
+)
+
+letters = Table(
+    "letters",
+    metadata,
+    Column("letter_id", String(40), primary_key=True),
+    Column("case_id", String(40), nullable=False, index=True),
+    Column("unit", String(64), nullable=False),
+    Column("requirements", Text, nullable=False),
+    Column("due_at", UtcDateTime(), nullable=False),
+    Column("sent_at", UtcDateTime(), nullable=False),
+    Column("replied_at", UtcDateTime(), nullable=True),
+    Column("reply", JSON, nullable=True),
+    Column("overdue", Boolean, nullable=False, server_default="0"),
+    Index("ix_letters_open", "replied_at", "overdue", "due_at"),
+)
+
+accountability = Table(
+    "accountability",
+    metadata,
+    Column("record_id", String(40), primary_key=True),
+    Column("status", String(16), nullable=False),  # proposed | decided | dismissed
+    Column("unit", String(64), nullable=False, index=True),
+    Column("person_name", String(100), nullable=True),
+    Column("person_post", String(200), nullable=True),
+    Column("measure", String(40), nullable=True),
+    Column("reason_category", String(40), nullable=True),
+    Column("reason", Text, nullable=True),
+    Column("case_ids", JSON, nullable=False),
+    Column("ticket_nos", JSON, nullable=False),
+    Column("proposed_at", UtcDateTime(), nullable=True),
+    Column("decided_by", String(200), nullable=True),
+    Column("decided_at", UtcDateTime(), nullable=True),
+)
+
+hotspots = Table(
+    "hotspots",
+    metadata,
+    Column("hotspot_id", String(40), primary_key=True),
+    Column("kind", String(64), nullable=False),
+    Column("category", String(32), nullable=True),
+    Column("title", String(300), nullable=False),
+    Column("ticket_nos", JSON, nullable=False),
+    Column("places", JSON, nullable=False),
+    Column("detected_at", UtcDateTime(), nullable=False),
+    Column("case_id", String(40), nullable=True),
+)
+
+disclosures = Table(
+    "disclosures",
+    metadata,
+    Column("case_id", String(40), primary_key=True),
+    Column("title", String(300), nullable=False),
+    Column("summary", Text, nullable=False),
+    Column("outcome", Text, nullable=False),
+    Column("units", JSON, nullable=False),
+    Column("concluded_on", Date, nullable=True),
+    Column("published_at", UtcDateTime(), nullable=False),
+)
+
+
+def _insert(session: AsyncSession, table: Table) -> Any:
     dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    ins: Any = pg_insert(unit_day_counts) if dialect == "postgresql" else sqlite_insert(unit_day_counts)
+    return pg_insert(table) if dialect == "postgresql" else sqlite_insert(table)
+
+
+async def increment(session: AsyncSession, unit: str, day: date, deltas: dict[str, int]) -> None:
+    """Add to a unit's day, month and year rollups (negative deltas correct a provisional count)."""
+    deltas = {k: v for k, v in deltas.items() if v}
+    if not deltas:
+        return
+    ins = _insert(session, rollups)
+    rows = [{"grain": g, "period": p, "unit": unit, **deltas} for g, p in grains_of(day)]
     stmt = ins.on_conflict_do_update(
-        index_elements=["unit", "day", "metric"], set_={"n": unit_day_counts.c.n + ins.excluded.n}
+        index_elements=["grain", "period", "unit"],
+        set_={k: rollups.c[k] + ins.excluded[k] for k in deltas},
     )
     await session.execute(stmt, rows)
+
+
+async def increment_received(session: AsyncSession, region_code: str, day: date) -> None:
+    """Count a received ticket for its region."""
+    ins = _insert(session, region_received)
+    rows = [{"grain": g, "period": p, "region_code": region_code, "n": 1} for g, p in grains_of(day)]
+    stmt = ins.on_conflict_do_update(
+        index_elements=["grain", "period", "region_code"], set_={"n": region_received.c.n + ins.excluded.n}
+    )
+    await session.execute(stmt, rows)
+
+
+async def upsert(session: AsyncSession, table: Table, keys: list[str], row: dict[str, Any],
+                 update: list[str] | None = None) -> None:
+    """Insert a row, or update the given columns (default: all non-key columns given) when it exists."""
+    ins = _insert(session, table).values(**row)
+    cols = update if update is not None else [k for k in row if k not in keys]
+    if cols:
+        stmt = ins.on_conflict_do_update(index_elements=keys, set_={c: ins.excluded[c] for c in cols})
+    else:
+        stmt = ins.on_conflict_do_nothing(index_elements=keys)
+    await session.execute(stmt)

@@ -1,11 +1,12 @@
-"""Events oversight-svc publishes on `oversight.cases`."""
+"""Events oversight-svc publishes on `oversight.cases`. The envelope's ticket_id is the ticket number,
+or the case id for a case that has no ticket (hotspot, manual)."""
 
 from datetime import datetime
 
 from pydantic import Field
 
 from bancheng_shared.contracts.envelope import EventPayload, event
-from bancheng_shared.contracts.vocab import ResolvedAnswer, Satisfaction
+from bancheng_shared.contracts.vocab import AccountabilityMeasure, ResolvedAnswer, Satisfaction
 from bancheng_shared.topics import OVERSIGHT_CASES
 
 
@@ -17,6 +18,33 @@ class CaseOpened(EventPayload):
     source: str
     units: list[str] = Field(default_factory=list)
     opened_at: datetime
+    ticket_nos: list[str] = Field(default_factory=list)
+    title: str | None = None
+
+
+@event("CaseStepRecorded", OVERSIGHT_CASES)
+class CaseStepRecorded(EventPayload):
+    """A step of a supervision case (register, investigate, letter, reply, visit, redo) was recorded."""
+
+    case_id: str
+    step: str
+    state: str
+    at: datetime
+    letter_id: str | None = None
+    unit: str | None = None
+    due_at: datetime | None = None
+
+
+@event("CaseRaised", OVERSIGHT_CASES)
+class CaseRaised(EventPayload):
+    """A supervision letter was not answered by its due date: the case is raised, accountability proposed."""
+
+    case_id: str
+    letter_id: str
+    unit: str
+    due_at: datetime
+    raised_at: datetime
+    accountability_id: str | None = None
 
 
 @event("CaseConcluded", OVERSIGHT_CASES)
@@ -26,6 +54,8 @@ class CaseConcluded(EventPayload):
     case_id: str
     result: str
     concluded_at: datetime
+    solved: bool | None = None
+    units: list[str] = Field(default_factory=list)
 
 
 @event("ReturnVisitRecorded", OVERSIGHT_CASES)
@@ -38,6 +68,8 @@ class ReturnVisitRecorded(EventPayload):
     redo: bool = False
     round: int = 1
     visited_at: datetime
+    unit: str | None = None
+    case_id: str | None = None
 
 
 @event("RedoOrdered", OVERSIGHT_CASES)
@@ -47,3 +79,17 @@ class RedoOrdered(EventPayload):
     reason: str
     round: int = 1
     ordered_at: datetime
+    unit: str | None = None
+    case_id: str | None = None
+
+
+@event("AccountabilityDecided", OVERSIGHT_CASES)
+class AccountabilityDecided(EventPayload):
+    """An accountability measure was decided for a person of a unit (no personal name on the bus)."""
+
+    record_id: str
+    unit: str
+    measure: AccountabilityMeasure
+    reason_category: str
+    case_ids: list[str] = Field(default_factory=list)
+    decided_at: datetime

@@ -1,0 +1,268 @@
+"""oversight's event handlers: keep ticket facts and rollups from triage, sla and intake events,
+open supervision cases for red tickets and escalations. Tolerant of order across topics."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bancheng_shared.contracts import EventEnvelope
+from bancheng_shared.runtime import Runtime
+from oversight_svc import cases as case_ops
+from oversight_svc import domain
+from oversight_svc.settings import OversightSettings
+from oversight_svc.store import increment, increment_received, rounds, tickets, units, upsert
+
+Handler = Callable[[AsyncSession, EventEnvelope], Awaitable[None]]
+
+
+def _dt(v: Any, fallback: datetime) -> datetime:
+    if isinstance(v, datetime):
+        return v
+    if isinstance(v, str):
+        try:
+            return datetime.fromisoformat(v)
+        except ValueError:
+            return fallback
+    return fallback
+
+
+class Handlers:
+    """Event handlers bound to the runtime (for settings and publishing)."""
+
+    def __init__(self, rt: Runtime) -> None:
+        self.rt = rt
+        s: OversightSettings = rt.settings  # type: ignore[assignment]
+        self.s = s
+        self.tz = ZoneInfo(s.timezone)
+
+    def day(self, at: datetime) -> Any:
+        """The local calendar day of a timestamp."""
+        return at.astimezone(self.tz).date()
+
+    async def _ticket(self, session: AsyncSession, env: EventEnvelope, **cols: Any) -> None:
+        row = {"ticket_no": env.ticket_id, "updated_at": env.occurred_at, **cols}
+        await upsert(session, tickets, ["ticket_no"], row)
+
+    async def _round(self, session: AsyncSession, ticket_no: str, rnd: int) -> Any:
+        await upsert(session, rounds, ["ticket_no", "round"], {"ticket_no": ticket_no, "round": rnd}, update=[])
+        q = select(rounds).where(rounds.c.ticket_no == ticket_no, rounds.c.round == rnd)
+        return (await session.execute(q)).one()
+
+    async def _set_round(self, session: AsyncSession, ticket_no: str, rnd: int, **vals: Any) -> None:
+        await session.execute(
+            update(rounds).where(rounds.c.ticket_no == ticket_no, rounds.c.round == rnd).values(**vals))
+
+    # ---- intake ----
+    async def ticket_received(self, session: AsyncSession, env: EventEnvelope) -> None:
+        """A new ticket: keep its place and text (for hotspots), count it for its region."""
+        p = env.payload
+        at = _dt(p.get("received_at"), env.occurred_at)
+        await self._ticket(session, env, region_code=p.get("region_code"), title=p.get("title"),
+                           content=p.get("content"), received_at=at)
+        await increment_received(session, p.get("region_code") or "unknown", self.day(at))
+
+    # ---- triage ----
+    async def ticket_triaged(self, session: AsyncSession, env: EventEnvelope) -> None:
+        """Kind and category (for hotspots); a red tier opens a supervision case."""
+        p = env.payload
+        cols: dict[str, Any] = {"category": p.get("category"), "kinds": p.get("department_kinds") or [],
+                                "tier": p.get("tier")}
+        if p.get("region_code"):
+            cols["region_code"] = p["region_code"]
+        await self._ticket(session, env, **cols)
+        if p.get("tier") == "red" and self.s.open_cases_for_red:
+            await case_ops.ensure_case_for_ticket(self.rt, session, env, source="red_ticket", red=True)
+
+    async def tier_changed(self, session: AsyncSession, env: EventEnvelope) -> None:
+        """A ticket turned red: open (or join) its supervision case."""
+        p = env.payload
+        await self._ticket(session, env, tier=p.get("new_tier"))
+        if p.get("new_tier") == "red" and self.s.open_cases_for_red:
+            await case_ops.ensure_case_for_ticket(self.rt, session, env, source="red_ticket", red=True)
+
+    async def ticket_dispatched(self, session: AsyncSession, env: EventEnvelope) -> None:
+        """Count the dispatch, learn the unit's name and region, name the unit on open cases."""
+        p = env.payload
+        lead, rnd = p["lead_unit"], int(p.get("round") or 1)
+        at = _dt(p.get("dispatched_at"), env.occurred_at)
+        region = p.get("region_code")
+        await self._ticket(session, env, lead_unit=lead, round=rnd, status="dispatched",
+                           **({"region_code": region} if region else {}))
+        await upsert(session, units, ["unit"], {"unit": lead, "name": p.get("lead_unit_name"),
+                                                "region_code": domain.unit_region(lead, region),
+                                                "level": p.get("unit_level")})
+        for co in p.get("co_units") or []:
+            await upsert(session, units, ["unit"], {"unit": co, "region_code": domain.unit_region(co, region)},
+                         update=[])
+            await increment(session, co, self.day(at), {"received": 1})
+        await self._round(session, env.ticket_id, rnd)
+        await self._set_round(session, env.ticket_id, rnd, unit=lead)
+        await increment(session, lead, self.day(at), {"received": 1, "dispatched": 1})
+        await case_ops.add_unit_to_open_cases(self.rt, session, env.ticket_id, lead, at)
+
+    async def _count_sign(self, session: AsyncSession, env: EventEnvelope, unit: str, at: datetime,
+                          rnd: int, deemed: bool) -> None:
+        r = await self._round(session, env.ticket_id, rnd)
+        if r.signed_at is not None:
+            return  # signed once per round: triage's deemed sign and sla's DeemedSigned are the same fact
+        in_time = (not deemed) and (r.accept_due is None or at <= r.accept_due)
+        await self._set_round(session, env.ticket_id, rnd, signed_at=at, sign_unit=unit,
+                              sign_in_time=in_time)
+        await increment(session, unit, self.day(at),
+                        {"signed": 1, "deemed_signed": int(deemed), "signed_in_time": int(in_time)})
+
+    async def ticket_signed(self, session: AsyncSession, env: EventEnvelope) -> None:
+        """Signed: in time when before the acceptance deadline (provisional until sla's clock is known)."""
+        p = env.payload
+        await self._count_sign(session, env, p["unit"], _dt(p.get("signed_at"), env.occurred_at),
+                               int(p.get("round") or 1), bool(p.get("deemed")))
+
+    async def deemed_signed(self, session: AsyncSession, env: EventEnvelope) -> None:
+        """sla: the window passed, counted as signed (never in time)."""
+        p = env.payload
+        await self._count_sign(session, env, p["unit"], _dt(p.get("at"), env.occurred_at),
+                               int(p.get("round") or 1), True)
+
+    async def return_requested(self, session: AsyncSession, env: EventEnvelope) -> None:
+        """The unit asked to return the ticket."""
+        p = env.payload
+        await increment(session, p["unit"], self.day(_dt(p.get("requested_at"), env.occurred_at)), {"returned": 1})
+
+    async def return_decided(self, session: AsyncSession, env: EventEnvelope) -> None:
+        """The work team approved a return: count it for the returning unit."""
+        p = env.payload
+        if p.get("approved"):
+            at = _dt(p.get("decided_at"), env.occurred_at)
+            await increment(session, p["unit"], self.day(at), {"return_approved": 1})
+
+    async def resolution_submitted(self, session: AsyncSession, env: EventEnvelope) -> None:
+        """The unit's result: count it, judge it in time, make the ticket due for a return visit."""
+        p = env.payload
+        rnd, unit = int(p.get("round") or 1), p["unit"]
+        at = _dt(p.get("submitted_at"), env.occurred_at)
+        r = await self._round(session, env.ticket_id, rnd)
+        if r.resolved_at is not None:
+            return
+        in_time = r.resolve_due is None or at <= r.resolve_due
+        visit_due = r.visit_due or at + timedelta(hours=self.s.visit_due_hours)
+        await self._set_round(session, env.ticket_id, rnd, resolved_at=at, resolve_unit=unit,
+                              outcome=p.get("outcome"), resolve_in_time=in_time, visit_due=visit_due)
+        await self._ticket(session, env, status="resolved", round=rnd)
+        await increment(session, unit, self.day(at), {
+            "resolved": 1, "self_resolved": int(p.get("outcome") == "resolved"), "resolved_in_time": int(in_time)})
+
+    async def ticket_reopened(self, session: AsyncSession, env: EventEnvelope) -> None:
+        """Redo: a new round; the next result gets a new visit."""
+        p = env.payload
+        rnd = int(p.get("round") or 1)
+        await self._round(session, env.ticket_id, rnd)
+        await self._set_round(session, env.ticket_id, rnd, unit=p.get("unit"))
+        await self._ticket(session, env, status="reopened", round=rnd)
+
+    async def ticket_closed(self, session: AsyncSession, env: EventEnvelope) -> None:
+        """Closed by triage."""
+        p = env.payload
+        await self._ticket(session, env, status="closed", closed_at=_dt(p.get("closed_at"), env.occurred_at))
+
+    # ---- sla ----
+    async def clock_started(self, session: AsyncSession, env: EventEnvelope) -> None:
+        """Deadlines of a round; corrects provisional in-time counts made before the clock was known."""
+        p = env.payload
+        rnd = int(p.get("round") or 1)
+        r = await self._round(session, env.ticket_id, rnd)
+        accept_due = _dt(p.get("accept_due"), env.occurred_at) if p.get("accept_due") else None
+        resolve_due = _dt(p.get("resolve_due"), env.occurred_at) if p.get("resolve_due") else None
+        vals: dict[str, Any] = {"accept_due": accept_due, "resolve_due": resolve_due}
+        if r.unit is None:
+            vals["unit"] = p.get("unit")
+        await self._set_round(session, env.ticket_id, rnd, **vals)
+        if r.sign_in_time and accept_due is not None and r.signed_at is not None and r.signed_at > accept_due:
+            await self._set_round(session, env.ticket_id, rnd, sign_in_time=False)
+            await increment(session, r.sign_unit, self.day(r.signed_at), {"signed_in_time": -1})
+        if r.resolve_in_time and resolve_due is not None and r.resolved_at is not None \
+                and r.resolved_at > resolve_due and not r.extended:
+            await self._set_round(session, env.ticket_id, rnd, resolve_in_time=False)
+            await increment(session, r.resolve_unit, self.day(r.resolved_at), {"resolved_in_time": -1})
+
+    async def deadline_moved(self, session: AsyncSession, env: EventEnvelope) -> None:
+        """An extension granted (sla): count it, move the resolve deadline, re-judge a result already in."""
+        p = env.payload
+        rnd = int(p.get("round") or 1)
+        r = await self._round(session, env.ticket_id, rnd)
+        new_due_raw = p.get("new_resolve_due") or p.get("resolve_due") or p.get("new_deadline")
+        new_due = _dt(new_due_raw, env.occurred_at) if new_due_raw else r.resolve_due
+        if p.get("approved") is False or p.get("granted") is False:
+            return
+        unit = p.get("unit") or r.unit
+        if not r.extended and unit:
+            await increment(session, unit, self.day(env.occurred_at), {"extended": 1})
+        await self._set_round(session, env.ticket_id, rnd, extended=True, resolve_due=new_due)
+        if r.resolved_at is not None and new_due is not None and r.resolve_unit:
+            now_in_time = r.resolved_at <= new_due
+            if bool(r.resolve_in_time) != now_in_time:
+                await self._set_round(session, env.ticket_id, rnd, resolve_in_time=now_in_time)
+                await increment(session, r.resolve_unit, self.day(r.resolved_at),
+                                {"resolved_in_time": 1 if now_in_time else -1})
+
+    async def visit_due(self, session: AsyncSession, env: EventEnvelope) -> None:
+        """sla's due time for the return visit, when it publishes one."""
+        p = env.payload
+        rnd = int(p.get("round") or 1)
+        due = p.get("visit_due") or p.get("due") or p.get("due_at")
+        if due:
+            await self._round(session, env.ticket_id, rnd)
+            await self._set_round(session, env.ticket_id, rnd, visit_due=_dt(due, env.occurred_at))
+
+    async def alert_raised(self, session: AsyncSession, env: EventEnvelope) -> None:
+        """The alarm step means overdue: count once per round."""
+        p = env.payload
+        if p.get("level") != "alarm":
+            return
+        rnd = int(p.get("round") or 1)
+        r = await self._round(session, env.ticket_id, rnd)
+        if r.overdue:
+            return
+        await self._set_round(session, env.ticket_id, rnd, overdue=True)
+        await increment(session, p["unit"], self.day(_dt(p.get("raised_at"), env.occurred_at)), {"overdue": 1})
+
+    async def urge_issued(self, session: AsyncSession, env: EventEnvelope) -> None:
+        """An urge notice (催办)."""
+        p = env.payload
+        await increment(session, p["unit"], self.day(_dt(p.get("at"), env.occurred_at)), {"urged": 1})
+
+    async def escalated(self, session: AsyncSession, env: EventEnvelope) -> None:
+        """Escalated to supervision: open (or join) the ticket's case, naming the unit."""
+        p = env.payload
+        at = _dt(p.get("at"), env.occurred_at)
+        if self.s.open_cases_for_escalation:
+            await case_ops.ensure_case_for_ticket(self.rt, session, env, source="escalation", red=False,
+                                                  unit=p["unit"], reason=p.get("reason"))
+        else:
+            await increment(session, p["unit"], self.day(at), {"supervised": 1})
+
+    def table(self) -> dict[str, Handler]:
+        """Event type → handler."""
+        h: dict[str, Handler] = {
+            "TicketReceived": self.ticket_received,
+            "TicketTriaged": self.ticket_triaged,
+            "TierChanged": self.tier_changed,
+            "TicketDispatched": self.ticket_dispatched,
+            "TicketSigned": self.ticket_signed,
+            "ReturnRequested": self.return_requested,
+            "ReturnDecided": self.return_decided,
+            "ResolutionSubmitted": self.resolution_submitted,
+            "TicketReopened": self.ticket_reopened,
+            "TicketClosed": self.ticket_closed,
+            "ClockStarted": self.clock_started,
+            "AlertRaised": self.alert_raised,
+            "DeemedSigned": self.deemed_signed,
+            "UrgeIssued": self.urge_issued,
+            "EscalatedToSupervision": self.escalated,
+        }
+        return h

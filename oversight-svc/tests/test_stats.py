@@ -1,0 +1,142 @@
+"""The three rates against a hand-checked data set (one unit closes without solving), rankings with a
+minimum sample, order tolerance, unit scoping, bad periods. Real broker, SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bancheng_services.testing import Databases, RunningService, auth, eventually, run_service
+from bancheng_shared.contracts.sla import ClockStarted, DeemedSigned
+from bancheng_shared.contracts.triage import ResolutionSubmitted, TicketDispatched, TicketSigned
+
+from .helpers import at, by_unit, ev, produce
+
+A, B, C = "339901-market_regulation", "339902-market_regulation", "339901-urban_management"
+PERIOD = {"from": "2025-03-01", "to": "2025-03-31"}
+
+
+def dispatch(no: str, unit: str) -> list[Any]:
+    region = unit.split("-")[0] + "001"
+    return [ev(TicketDispatched(lead_unit=unit, lead_unit_name=f"name of {unit}", unit_level=2, region_code=region,
+                                tier="green", response_level=2, dispatched_at=at()), no)]
+
+
+def clock(no: str, unit: str) -> Any:
+    return ev(ClockStarted(unit=unit, started_at=at(), accept_due=at(days=2), resolve_due=at(days=7),
+                           working_days=5, calendar_version="cn-test"), no)
+
+
+def signed(no: str, unit: str, hours: float) -> Any:
+    return ev(TicketSigned(unit=unit, signed_at=at(hours)), no)
+
+
+def resolved(no: str, unit: str, outcome: str = "resolved") -> Any:
+    return ev(ResolutionSubmitted(unit=unit, outcome=outcome, reply="done", submitted_at=at(days=4)), no)
+
+
+async def visit(svc: RunningService, no: str, **body: Any) -> dict[str, Any]:
+    async def due() -> bool:
+        r = await svc.client.get("/v1/return-visits/due", headers=auth("work_team"))
+        return any(x["ticket_no"] == no for x in r.json())
+
+    await eventually(due)
+    body.setdefault("visited_at", at(days=5).isoformat())
+    r = await svc.client.post(f"/v1/tickets/{no}/return-visits", headers=auth("work_team"), json=body)
+    assert r.status_code == 201, r.text
+    return dict(r.json())
+
+
+async def stats(svc: RunningService, who: str = "leader", **params: str) -> list[dict[str, Any]]:
+    r = await svc.client.get("/v1/stats/units", params={**PERIOD, **params}, headers=auth(who))
+    assert r.status_code == 200, r.text
+    return list(r.json())
+
+
+async def test_three_rates_hand_checked(databases: Databases, kafka_bootstrap: str, topic_prefix: str) -> None:
+    url = await databases.new("oversight")
+    async with run_service("oversight", database_url=url, kafka_bootstrap=kafka_bootstrap, topic_prefix=topic_prefix,
+                           gap_threshold=0.5, gap_min_sample=3, ranking_min_sample=2) as svc:
+        envs: list[Any] = []
+        for i in range(1, 5):
+            envs += [*dispatch(f"A{i}", A), clock(f"A{i}", A)]
+        for i in range(1, 4):
+            envs += dispatch(f"B{i}", B)
+        envs += [*dispatch("C1", C), clock("C1", C), clock("B1", B), clock("B3", B)]
+        envs += [signed("A1", A, 1), signed("A2", A, 2), signed("A3", A, 3),
+                 ev(DeemedSigned(unit=A, at=at(days=2, hours=1)), "A4"), signed("C1", C, 1),
+                 signed("B1", B, 1), signed("B3", B, 5),
+                 signed("B2", B, 72)]  # late, but sla's clock for B2 is not known yet: counted provisionally
+        envs += [resolved(n, A) for n in ("A1", "A2", "A3", "A4")]
+        envs += [resolved(n, B) for n in ("B1", "B2", "B3")] + [resolved("C1", C)]
+        await produce(kafka_bootstrap, topic_prefix, envs)
+
+        async def provisional() -> Any:
+            rows = by_unit(await stats(svc))
+            return rows if rows.get(B, {}).get("signed") == 3 else None
+
+        assert (await eventually(provisional))[B]["signed_in_time"] == 3
+        await produce(kafka_bootstrap, topic_prefix, [clock("B2", B)])  # the clock arrives after the sign
+
+        async def corrected() -> Any:
+            rows = by_unit(await stats(svc))
+            return rows if rows[B]["signed_in_time"] == 2 else None
+
+        await eventually(corrected)
+
+        await visit(svc, "A1", resolved="yes", satisfaction="satisfied")
+        await visit(svc, "A2", resolved="yes", satisfaction="basically_satisfied")
+        await visit(svc, "A3", resolved="partly", satisfaction="unsatisfied", cause="objective")
+        await visit(svc, "A4", satisfaction="unreachable")
+        v = await visit(svc, "B1", resolved="no", satisfaction="unsatisfied", cause="subjective")
+        assert v["redo"] is True
+        await visit(svc, "B2", resolved="no", satisfaction="unsatisfied", cause="objective")
+        await visit(svc, "B3", resolved="partly", satisfaction="basically_satisfied")
+        await visit(svc, "C1", resolved="yes", satisfaction="satisfied")
+
+        rows = by_unit(await stats(svc))
+        a, b, c = rows[A], rows[B], rows[C]
+        # A: 4 dispatched, 3 signed in time (A4 deemed); 3 reached visits (A4 unreachable), 2 say resolved,
+        # 2 (basically) satisfied
+        assert (a["dispatched"], a["signed_in_time"], a["deemed_signed"]) == (4, 3, 1)
+        assert (a["visited"], a["unreachable"], a["visit_yes"]) == (3, 1, 2)
+        assert a["response_rate"] == 0.75
+        assert a["resolution_rate"] == round(2 / 3, 4)
+        assert a["satisfaction_rate"] == round(2 / 3, 4)
+        assert a["closes_without_solving"] is False  # 1 of 3 claims denied < 0.5
+        # B reports every ticket resolved; the people say none was: flagged
+        assert b["response_rate"] == round(2 / 3, 4)
+        assert b["self_reported_resolution_rate"] == 1.0
+        assert b["resolution_rate"] == 0.0
+        assert b["satisfaction_rate"] == round(1 / 3, 4)
+        assert (b["claimed_visited"], b["claimed_denied"], b["redone"]) == (3, 3, 1)
+        assert b["closes_without_solving"] is True
+        assert (c["response_rate"], c["resolution_rate"], c["satisfaction_rate"]) == (1.0, 1.0, 1.0)
+        assert all(r["region_code"] for r in rows.values())
+
+        ov = (await svc.client.get("/v1/stats/overview", params=PERIOD, headers=auth("leader"))).json()
+        t = ov["totals"]
+        assert (t["dispatched"], t["signed_in_time"], t["visited"], t["visit_yes"]) == (8, 6, 7, 3)
+        assert t["response_rate"] == 0.75
+        assert t["resolution_rate"] == round(3 / 7, 4)
+        assert t["satisfaction_rate"] == round(4 / 7, 4)
+        sat = ov["rankings"]["satisfaction_rate"]
+        assert [x["unit"] for x in sat["best"]] == [A, B]  # C has 1 visit < minimum sample 2: not ranked
+        assert [x["unit"] for x in sat["worst"]] == [B, A]
+        assert sat["not_ranked"] == 1
+        assert [x["unit"] for x in ov["closes_without_solving"]] == [B]
+        assert "响应率" in ov["definitions"]["response_rate"]
+        region = (await svc.client.get("/v1/stats/overview", params={**PERIOD, "region": "339901"},
+                                       headers=auth("leader"))).json()
+        assert region["totals"]["dispatched"] == 5 and region["totals"]["response_rate"] == 0.8
+
+        # a unit key sees only its own unit, whatever it asks for
+        own = await stats(svc, "unit", unit=B)
+        assert [r["unit"] for r in own] == [A]
+        r = await svc.client.get("/v1/stats/overview", params=PERIOD, headers=auth("unit"))
+        assert r.status_code == 403 and r.headers["content-type"].startswith("application/problem+json")
+        # a period outside March sees nothing; bad periods are problems
+        assert await stats(svc, **{"from": "2025-04-01", "to": "2025-04-30"}) == []
+        for bad in ({"from": "2025-03-31", "to": "2025-03-01"}, {"from": "1800-01-01", "to": "2025-03-01"}):
+            r = await svc.client.get("/v1/stats/units", params=bad, headers=auth("leader"))
+            assert r.status_code == 422, r.text
+            assert r.headers["content-type"].startswith("application/problem+json")
