@@ -282,7 +282,8 @@ async def act(rt: Runtime, session: AsyncSession, case_id: str, action: str, bod
             raise Problem(409, f"letter {letter_id} was already answered at {lt.replied_at.isoformat()}",
                           type_="already-replied", state=row.state,
                           allowed_actions=sorted(domain.TRANSITIONS.get(row.state, {})))
-        reply = {"content": body["content"], "measures": body.get("measures") or [], "late": now > lt.due_at}
+        late = now > lt.due_at or bool(lt.overdue)  # the overdue check may have run on another clock
+        reply = {"content": body["content"], "measures": body.get("measures") or [], "late": late}
         await session.execute(update(letters).where(letters.c.letter_id == letter_id)
                               .values(replied_at=now, reply=reply))
         doc_body = {"letter_id": letter_id, **reply}
