@@ -39,7 +39,8 @@ def dispatched(ticket: str, at: datetime, *, unit: str = TEST_UNIT, round_: int 
                level: int = 2, redispatch: bool = False, region: str | None = "339901001") -> EventEnvelope:
     return make_event(TicketDispatched(lead_unit=unit, lead_unit_name=unit, unit_level=2, region_code=region,
                                        tier=Tier.green, response_level=level, complex=complex_, round=round_,
-                                       redispatch=redispatch, dispatched_at=at), ticket_id=ticket, producer="triage-svc")
+                                       redispatch=redispatch, dispatched_at=at),
+                      ticket_id=ticket, producer="triage-svc")
 
 
 def signed(ticket: str, at: datetime, unit: str = TEST_UNIT, round_: int = 1) -> EventEnvelope:
@@ -99,7 +100,7 @@ async def published(svc: RunningService, ticket: str | None = None, type_: str |
 async def sla_service(url: str, **overrides: Any) -> AsyncIterator[RunningService]:
     """sla without broker: handlers are fed directly, the scheduler runs when the test moves the time."""
     opts: dict[str, Any] = {"consumers_enabled": False, "relay_enabled": False, "scheduler_enabled": False,
-                            "simulated_time_allowed": True}
+                            "simulated_time_allowed": True, "calendar_seed_from_year": 2024}
     opts.update(overrides)
     async with run_service("sla", database_url=url, kafka_bootstrap="127.0.0.1:1", topic_prefix="x.",
                            **opts) as svc:

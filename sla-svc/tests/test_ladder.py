@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from bancheng_services.testing import Databases, auth
 from sla_helpers import dispatched, feed, local, published, resolved, signed, sla_service
+
+from bancheng_services.testing import Databases, auth
 
 
 async def _put_time(svc, when: str) -> dict:  # type: ignore[no-untyped-def]
