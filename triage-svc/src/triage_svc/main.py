@@ -26,6 +26,7 @@ def create_app(settings: TriageSettings | None = None) -> FastAPI:
         "Triage: classification, tiers, response levels, routing, dispatch and the work-order lifecycle.",
         routers=[api.router],
         tags=[{"name": "directory", "description": "组织目录 / Org directory"},
+              {"name": "catalogue", "description": "派单目录与纠正 / Routing catalogue and corrections"},
               {"name": "work-orders", "description": "工单 / Work orders"}],
     )
 

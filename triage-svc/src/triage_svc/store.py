@@ -1,4 +1,4 @@
-"""triage-svc tables: the org directory, work orders, and the plumbing tables."""
+"""triage-svc tables: the org directory, work orders and their log, catalogue versions, corrections."""
 
 from sqlalchemy import JSON, Boolean, Column, Index, Integer, MetaData, String, Table, Text
 
@@ -21,6 +21,7 @@ units = Table(
     Column("active", Boolean, nullable=False, default=True),
     Index("ix_units_region_kind", "region_code", "kind"),
     Index("ix_units_kind_level", "kind", "level"),
+    Index("ix_units_parent", "parent_code"),
 )
 
 work_orders = Table(
@@ -29,18 +30,88 @@ work_orders = Table(
     Column("ticket_no", String(40), primary_key=True),
     Column("state", String(30), nullable=False),
     Column("content", Text, nullable=False),
+    Column("address", Text, nullable=True),
+    Column("channel", String(20), nullable=True),
     Column("category", String(20), nullable=False),
     Column("domain", String(40), nullable=False),
     Column("department_kinds", JSON, nullable=False),
     Column("tier", String(10), nullable=False),
     Column("response_level", Integer, nullable=False),
+    Column("complex", Boolean, nullable=False, default=False),
     Column("route", String(20), nullable=False),
     Column("region_code", String(64), nullable=True),
+    Column("place_source", String(20), nullable=True),
     Column("lead_unit", String(64), nullable=True),
+    Column("lead_unit_name", String(200), nullable=True),
     Column("co_units", JSON, nullable=True),
     Column("round", Integer, nullable=False, default=1),
+    Column("returns_count", Integer, nullable=False, default=0),
+    Column("repeat_count", Integer, nullable=False, default=0),
+    Column("urgent", Boolean, nullable=False, default=False),
+    Column("deemed_signed", Boolean, nullable=False, default=False),
+    Column("dispatched_at", UtcDateTime(), nullable=True),
+    Column("signed_at", UtcDateTime(), nullable=True),
+    Column("return_request", JSON, nullable=True),
+    Column("resolution", JSON, nullable=True),
+    Column("suggested_answer", Text, nullable=True),
+    Column("knowledge_id", String(64), nullable=True),
+    Column("answer", Text, nullable=True),
+    Column("copies", JSON, nullable=True),
+    Column("catalogue_version", Integer, nullable=True),
     Column("explanation", JSON, nullable=True),
+    Column("closed_at", UtcDateTime(), nullable=True),
     Column("created_at", UtcDateTime(), nullable=False),
     Column("updated_at", UtcDateTime(), nullable=False),
     Index("ix_work_orders_lead_state", "lead_unit", "state"),
+    Index("ix_work_orders_state", "state"),
+)
+
+work_order_log = Table(
+    "work_order_log",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("ticket_no", String(40), nullable=False),
+    Column("at", UtcDateTime(), nullable=False),
+    Column("action", String(30), nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("round", Integer, nullable=False),
+    Column("from_state", String(30), nullable=True),
+    Column("to_state", String(30), nullable=True),
+    Column("detail", JSON, nullable=True),
+    Index("ix_work_order_log_ticket", "ticket_no", "id"),
+)
+
+catalogue_versions = Table(
+    "catalogue_versions",
+    metadata,
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("doc", JSON, nullable=False),
+    Column("active", Boolean, nullable=False, default=False),
+    Column("note", Text, nullable=True),
+    Column("created_by", String(200), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+)
+
+corrections = Table(
+    "corrections",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("ticket_no", String(40), nullable=False),
+    Column("content", Text, nullable=False),
+    Column("kind", String(40), nullable=True),
+    Column("category", String(20), nullable=True),
+    Column("route", String(20), nullable=True),
+    Column("previous", JSON, nullable=True),
+    Column("reason", Text, nullable=False),
+    Column("created_by", String(200), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Index("ix_corrections_ticket", "ticket_no"),
+)
+
+# Small counters every replica reads to know when its caches are stale (e.g. directory generation).
+meta = Table(
+    "triage_meta",
+    metadata,
+    Column("key", String(40), primary_key=True),
+    Column("value", Integer, nullable=False),
 )

@@ -22,6 +22,11 @@ class TicketTriaged(EventPayload):
     region_code: str | None = None
     complex: bool = False
     explanation: list[str] = Field(default_factory=list)
+    lead_kind: str | None = None
+    place_source: str | None = None
+    catalogue_version: int | None = None
+    reclassified: bool = False
+    reason: str | None = None
 
 
 @event("TicketDispatched", TRIAGE_WORK_ORDERS)
@@ -57,6 +62,7 @@ class TicketAnswered(EventPayload):
 
     answer: str
     answered_at: datetime
+    knowledge_id: str | None = None
 
 
 @event("TicketSigned", TRIAGE_WORK_ORDERS)
@@ -67,6 +73,7 @@ class TicketSigned(EventPayload):
     signed_at: datetime
     deemed: bool = False
     round: int = 1
+    via: str | None = None
 
 
 @event("ReturnRequested", TRIAGE_WORK_ORDERS)
@@ -99,6 +106,7 @@ class ProgressReported(EventPayload):
     unit: str
     note: str
     reported_at: datetime
+    round: int = 1
 
 
 @event("ResolutionSubmitted", TRIAGE_WORK_ORDERS)
@@ -128,6 +136,7 @@ class TicketClosed(EventPayload):
 
     reason: str
     closed_at: datetime
+    round: int | None = None
 
 
 @event("TierChanged", TRIAGE_WORK_ORDERS)
@@ -139,3 +148,19 @@ class TierChanged(EventPayload):
     reason: str
     automatic: bool
     changed_at: datetime
+    by: str | None = None
+    round: int | None = None
+
+
+@event("TierCopyIssued", TRIAGE_WORK_ORDERS)
+class TierCopyIssued(EventPayload):
+    """A tier's copy rule fired (Hanyang): green archive after completion, yellow joint scheduling,
+    red supervision by the business-environment office and discipline inspection."""
+
+    tier: Tier
+    purpose: str
+    to_kinds: list[str]
+    to_units: list[str] = Field(default_factory=list)
+    reason: str
+    issued_at: datetime
+    round: int = 1

@@ -1,8 +1,8 @@
 """initial
 
-Revision ID: 9ad18818c257
+Revision ID: 4b0ec4493502
 Revises: 
-Create Date: 2026-11-23 16:11:29.383860
+Create Date: 2026-11-23 16:24:23.497895
 """
 from collections.abc import Sequence
 
@@ -12,7 +12,7 @@ from alembic import op
 import bancheng_shared.types
 
 
-revision: str = '9ad18818c257'
+revision: str = '4b0ec4493502'
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -31,6 +31,31 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('key_id'),
     sa.UniqueConstraint('key_hash')
     )
+    op.create_table('catalogue_versions',
+    sa.Column('version', sa.Integer(), autoincrement=False, nullable=False),
+    sa.Column('doc', sa.JSON(), nullable=False),
+    sa.Column('active', sa.Boolean(), nullable=False),
+    sa.Column('note', sa.Text(), nullable=True),
+    sa.Column('created_by', sa.String(length=200), nullable=False),
+    sa.Column('created_at', bancheng_shared.types.UtcDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('version')
+    )
+    op.create_table('corrections',
+    sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
+    sa.Column('ticket_no', sa.String(length=40), nullable=False),
+    sa.Column('content', sa.Text(), nullable=False),
+    sa.Column('kind', sa.String(length=40), nullable=True),
+    sa.Column('category', sa.String(length=20), nullable=True),
+    sa.Column('route', sa.String(length=20), nullable=True),
+    sa.Column('previous', sa.JSON(), nullable=True),
+    sa.Column('reason', sa.Text(), nullable=False),
+    sa.Column('created_by', sa.String(length=200), nullable=False),
+    sa.Column('created_at', bancheng_shared.types.UtcDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('corrections', schema=None) as batch_op:
+        batch_op.create_index('ix_corrections_ticket', ['ticket_no'], unique=False)
+
     op.create_table('inbox',
     sa.Column('event_id', sa.String(length=36), nullable=False),
     sa.Column('event_type', sa.String(length=80), nullable=False),
@@ -59,6 +84,11 @@ def upgrade() -> None:
     sa.Column('value', sa.Text(), nullable=False),
     sa.PrimaryKeyConstraint('name')
     )
+    op.create_table('triage_meta',
+    sa.Column('key', sa.String(length=40), nullable=False),
+    sa.Column('value', sa.Integer(), nullable=False),
+    sa.PrimaryKeyConstraint('key')
+    )
     op.create_table('units',
     sa.Column('code', sa.String(length=64), nullable=False),
     sa.Column('name', sa.String(length=200), nullable=False),
@@ -72,29 +102,65 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('units', schema=None) as batch_op:
         batch_op.create_index('ix_units_kind_level', ['kind', 'level'], unique=False)
+        batch_op.create_index('ix_units_parent', ['parent_code'], unique=False)
         batch_op.create_index('ix_units_region_kind', ['region_code', 'kind'], unique=False)
+
+    op.create_table('work_order_log',
+    sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
+    sa.Column('ticket_no', sa.String(length=40), nullable=False),
+    sa.Column('at', bancheng_shared.types.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('action', sa.String(length=30), nullable=False),
+    sa.Column('actor', sa.String(length=200), nullable=False),
+    sa.Column('round', sa.Integer(), nullable=False),
+    sa.Column('from_state', sa.String(length=30), nullable=True),
+    sa.Column('to_state', sa.String(length=30), nullable=True),
+    sa.Column('detail', sa.JSON(), nullable=True),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('work_order_log', schema=None) as batch_op:
+        batch_op.create_index('ix_work_order_log_ticket', ['ticket_no', 'id'], unique=False)
 
     op.create_table('work_orders',
     sa.Column('ticket_no', sa.String(length=40), nullable=False),
     sa.Column('state', sa.String(length=30), nullable=False),
     sa.Column('content', sa.Text(), nullable=False),
+    sa.Column('address', sa.Text(), nullable=True),
+    sa.Column('channel', sa.String(length=20), nullable=True),
     sa.Column('category', sa.String(length=20), nullable=False),
     sa.Column('domain', sa.String(length=40), nullable=False),
     sa.Column('department_kinds', sa.JSON(), nullable=False),
     sa.Column('tier', sa.String(length=10), nullable=False),
     sa.Column('response_level', sa.Integer(), nullable=False),
+    sa.Column('complex', sa.Boolean(), nullable=False),
     sa.Column('route', sa.String(length=20), nullable=False),
     sa.Column('region_code', sa.String(length=64), nullable=True),
+    sa.Column('place_source', sa.String(length=20), nullable=True),
     sa.Column('lead_unit', sa.String(length=64), nullable=True),
+    sa.Column('lead_unit_name', sa.String(length=200), nullable=True),
     sa.Column('co_units', sa.JSON(), nullable=True),
     sa.Column('round', sa.Integer(), nullable=False),
+    sa.Column('returns_count', sa.Integer(), nullable=False),
+    sa.Column('repeat_count', sa.Integer(), nullable=False),
+    sa.Column('urgent', sa.Boolean(), nullable=False),
+    sa.Column('deemed_signed', sa.Boolean(), nullable=False),
+    sa.Column('dispatched_at', bancheng_shared.types.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('signed_at', bancheng_shared.types.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('return_request', sa.JSON(), nullable=True),
+    sa.Column('resolution', sa.JSON(), nullable=True),
+    sa.Column('suggested_answer', sa.Text(), nullable=True),
+    sa.Column('knowledge_id', sa.String(length=64), nullable=True),
+    sa.Column('answer', sa.Text(), nullable=True),
+    sa.Column('copies', sa.JSON(), nullable=True),
+    sa.Column('catalogue_version', sa.Integer(), nullable=True),
     sa.Column('explanation', sa.JSON(), nullable=True),
+    sa.Column('closed_at', bancheng_shared.types.UtcDateTime(timezone=True), nullable=True),
     sa.Column('created_at', bancheng_shared.types.UtcDateTime(timezone=True), nullable=False),
     sa.Column('updated_at', bancheng_shared.types.UtcDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('ticket_no')
     )
     with op.batch_alter_table('work_orders', schema=None) as batch_op:
         batch_op.create_index('ix_work_orders_lead_state', ['lead_unit', 'state'], unique=False)
+        batch_op.create_index('ix_work_orders_state', ['state'], unique=False)
 
     # ### end Alembic commands ###
 
@@ -102,19 +168,31 @@ def upgrade() -> None:
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
     with op.batch_alter_table('work_orders', schema=None) as batch_op:
+        batch_op.drop_index('ix_work_orders_state')
         batch_op.drop_index('ix_work_orders_lead_state')
 
     op.drop_table('work_orders')
+    with op.batch_alter_table('work_order_log', schema=None) as batch_op:
+        batch_op.drop_index('ix_work_order_log_ticket')
+
+    op.drop_table('work_order_log')
     with op.batch_alter_table('units', schema=None) as batch_op:
         batch_op.drop_index('ix_units_region_kind')
+        batch_op.drop_index('ix_units_parent')
         batch_op.drop_index('ix_units_kind_level')
 
     op.drop_table('units')
+    op.drop_table('triage_meta')
     op.drop_table('plumbing_state')
     with op.batch_alter_table('outbox', schema=None) as batch_op:
         batch_op.drop_index('ix_outbox_unsent')
 
     op.drop_table('outbox')
     op.drop_table('inbox')
+    with op.batch_alter_table('corrections', schema=None) as batch_op:
+        batch_op.drop_index('ix_corrections_ticket')
+
+    op.drop_table('corrections')
+    op.drop_table('catalogue_versions')
     op.drop_table('api_keys')
     # ### end Alembic commands ###
