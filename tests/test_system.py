@@ -1,0 +1,163 @@
+"""Cross-service tests with the four services as real processes: the flow, and kill -9 in mid-stream."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy.engine import make_url
+
+from bancheng_services.broker import free_port
+from bancheng_services.demo import seed_directory
+from bancheng_services.stack import SERVICES, Stack, drop_postgres_database, seed_keys
+from bancheng_services.testing import KEY_ROWS, PG_DEFAULT, auth, eventually, postgres_base_url
+
+pytestmark = pytest.mark.timeout(300)
+
+
+@pytest.fixture
+async def system(db_backend: str, tmp_path: Path, kafka_bootstrap: str) -> AsyncIterator[Stack]:
+    """The four services as processes on fresh databases and fresh topics."""
+    template = ""
+    if db_backend == "postgresql":
+        base = make_url(postgres_base_url() or PG_DEFAULT)
+        template = base.set(database=f"bc_sys_{uuid.uuid4().hex[:8]}_{{service}}").render_as_string(
+            hide_password=False).replace("%7B", "{").replace("%7D", "}")
+    stack = Stack(
+        kafka_bootstrap=kafka_bootstrap, data_dir=tmp_path, db_template=template,
+        topic_prefix=f"s{uuid.uuid4().hex[:8]}.", partitions=3,
+        ports={name: free_port() for name in SERVICES},
+        extra_env={"{P}CONSUMER_SESSION_TIMEOUT_MS": "3000", "{P}CONSUMER_HEARTBEAT_MS": "300",
+                   "{P}OUTBOX_POLL_INTERVAL_S": "0.05", "{P}LOG_LEVEL": "WARNING"},
+    )
+    await stack.prepare()
+    await seed_directory(stack.db_url("triage"))
+    for name, spec in SERVICES.items():
+        await seed_keys(stack.db_url(name), spec["module"], KEY_ROWS)
+    stack.start_all()
+    try:
+        await stack.wait_ready(timeout_s=60)
+        yield stack
+    finally:
+        stack.stop()
+        if template:
+            for name in SERVICES:
+                await drop_postgres_database(stack.db_url(name))
+
+
+CONTENTS = [
+    "东湖区城关街道一家超市卖过期食品，商家拒绝退款",
+    "小区已经停电两天了，一直没人来修",
+    "工地晚上十二点还在施工，噪音很大影响休息",
+    "公司拖欠三个月工资不发，老板联系不上",
+    "孩子入学报名系统一直打不开，学位怎么申请",
+]
+
+
+def region_of(i: int) -> str:
+    """Distinct matters: each (text, street) pair once, so no request is a repeat (并单) of another."""
+    street = (i // len(CONTENTS)) % 24
+    return f"3399{1 + street // 4:02d}{1 + street % 4:03d}"
+
+
+async def post_ticket(client: httpx.AsyncClient, url: str, i: int) -> str:
+    for _attempt in range(20):
+        try:
+            r = await client.post(f"{url}/v1/tickets", headers={**auth("operator"), "Idempotency-Key": f"k-{i}"},
+                                  json={"channel": "hotline", "content": CONTENTS[i % len(CONTENTS)],
+                                        "location": {"region_code": region_of(i)}})
+            if r.status_code in (200, 201):
+                return str(r.json()["ticket_no"])
+        except httpx.HTTPError:
+            pass
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"ticket {i} could not be registered")
+
+
+async def timeline_of(client: httpx.AsyncClient, stack: Stack, ticket_no: str) -> dict:
+    r = await client.get(f"{stack.procs['intake'].url}/v1/tickets/{ticket_no}", headers=auth("operator"))
+    return r.json() if r.status_code == 200 else {}
+
+
+async def test_a_ticket_goes_from_intake_to_a_dispatched_work_order_with_a_deadline_and_a_count(
+    system: Stack,
+) -> None:
+    async with httpx.AsyncClient(timeout=10) as client:
+        ticket_no = await post_ticket(client, system.procs["intake"].url, 0)
+
+        async def done() -> dict | None:
+            t = await timeline_of(client, system, ticket_no)
+            return t if t.get("deadline") else None
+
+        t = await eventually(done, timeout_s=30)
+        assert t["unit"].endswith("market_regulation")
+        r = await client.get(f"{system.procs['triage'].url}/v1/work-orders/{ticket_no}", headers=auth("work_team"))
+        assert r.status_code == 200 and r.json()["lead_unit"] == t["unit"]
+        r = await client.get(f"{system.procs['sla'].url}/v1/clocks/{ticket_no}", headers=auth("work_team"))
+        assert r.status_code == 200
+
+        async def counted() -> bool:
+            r = await client.get(f"{system.procs['oversight'].url}/v1/stats/units", headers=auth("leader"),
+                                 params={"from": "2000-01-01", "to": "2100-01-01", "unit": t["unit"]})
+            rows = r.json()
+            return bool(rows) and rows[0].get("dispatched") == 1
+
+        await eventually(counted, timeout_s=30)
+
+
+async def test_kill_9_in_mid_stream_loses_nothing_and_doubles_nothing(system: Stack) -> None:
+    n = 120
+    intake_url = system.procs["intake"].url
+    async with httpx.AsyncClient(timeout=10) as client:
+        sem = asyncio.Semaphore(8)
+
+        async def one(i: int) -> str:
+            async with sem:
+                return await post_ticket(client, intake_url, i)
+
+        posting = [asyncio.create_task(one(i)) for i in range(n)]
+        await asyncio.sleep(0.5)
+        system.kill("triage")  # kill -9 while tickets stream in
+        await asyncio.sleep(1.0)
+        system.start("triage")
+        await asyncio.sleep(1.0)
+        system.kill("sla")
+        await asyncio.sleep(0.5)
+        system.start("sla")
+        ticket_nos = await asyncio.gather(*posting)
+        assert len(set(ticket_nos)) == n
+        await system.wait_ready(["triage", "sla"])
+
+        async def all_dispatched_with_clock() -> bool:
+            results = await asyncio.gather(*(timeline_of(client, system, t) for t in ticket_nos))
+            return all(t.get("deadline") for t in results)
+
+        await eventually(all_dispatched_with_clock, timeout_s=120, interval_s=1.0)
+        timelines = await asyncio.gather(*(timeline_of(client, system, t) for t in ticket_nos))
+
+    for t in timelines:
+        events = [s["event"] for s in t["timeline"]]
+        assert events.count("TicketReceived") == 1, t["ticket_no"]
+        assert events.count("TicketDispatched") == 1, (t["ticket_no"], events)
+        assert events.count("ClockStarted") == 1, (t["ticket_no"], events)
+    async with httpx.AsyncClient(timeout=10) as client:
+        for t in timelines[:: max(1, n // 20)]:
+            r = await client.get(f"{system.procs['sla'].url}/v1/clocks/{t['ticket_no']}", headers=auth("work_team"))
+            assert r.status_code == 200 and len(r.json()["rounds"]) == 1
+
+        async def dispatched_total() -> int:
+            r = await client.get(f"{system.procs['oversight'].url}/v1/stats/units", headers=auth("leader"),
+                                 params={"from": "2000-01-01", "to": "2100-01-01"})
+            return sum(int(row.get("dispatched") or 0) for row in r.json())
+
+        await eventually(lambda: _equals(dispatched_total(), n), timeout_s=30)
+        await asyncio.sleep(2.0)  # anything still in flight would double a count now
+        assert await dispatched_total() == n
+
+
+async def _equals(awaitable, value) -> bool:
+    return (await awaitable) == value
