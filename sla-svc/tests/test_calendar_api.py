@@ -3,8 +3,9 @@ unknown year is flagged and computed once the year is loaded."""
 
 from __future__ import annotations
 
-from bancheng_services.testing import Databases, auth
 from sla_helpers import dispatched, feed, local, published, sla_service
+
+from bancheng_services.testing import Databases, auth
 
 Y2027 = {"holidays": [{"date": "2027-01-01", "name": "元旦"}],
          "workdays": [{"date": "2027-02-20", "name": "春节调休"}]}

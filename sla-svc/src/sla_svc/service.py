@@ -92,6 +92,7 @@ class SlaService:
         self.calendar_generation = -1
         self._wake = asyncio.Event()
         self.pg = rt.engine.dialect.name == "postgresql"
+        self.fired_total = 0  # transitions this process fired (tests and metrics)
 
     # ---------------------------------------------------------------- helpers
 
@@ -496,6 +497,7 @@ class SlaService:
             log.warning("scheduler_batch_failed", error=repr(exc))
             fired, claimed = await self._fire_one_by_one(now, limit)
         if fired:
+            self.fired_total += fired
             self.rt.relay.wake()
         return fired, claimed
 
