@@ -103,6 +103,40 @@ def cmd_makemigrations(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_keys(args: argparse.Namespace) -> int:
+    """Add, list or revoke API keys in every service's database (one key works on all four)."""
+    import importlib
+    import secrets
+
+    from bancheng_shared import keys
+    from bancheng_shared.db import make_engine, make_sessionmaker
+
+    if args.action == "add" and not args.key:
+        args.key = f"bc_{secrets.token_urlsafe(32)}"
+    stack = _stack(args, "")
+
+    async def each() -> None:
+        for name, spec in SERVICES.items():
+            engine = make_engine(stack.db_url(name))
+            try:
+                store = importlib.import_module(f"{spec['module']}.store")
+                result = await keys.run(args, make_sessionmaker(engine), store.plumbing)
+            finally:
+                await engine.dispose()
+            if args.action == "list":
+                print(f"[{name}]")
+                for row in result:
+                    print(f"  {row['key_id']}  {row['role']:<20} {row['unit_code'] or '':<28} "
+                          f"{'active' if row['active'] else 'revoked'}  {row['name']}")
+            elif args.action == "revoke":
+                print(f"{name}: {result} key(s) revoked")
+        if args.action == "add":
+            print(f"key (shown once, stored only as a hash): {args.key}")
+
+    asyncio.run(each())
+    return 0
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     """Run the benchmark (see bancheng_services.bench)."""
     import bancheng_services.bench as bench
@@ -139,6 +173,13 @@ def parser() -> argparse.ArgumentParser:
     mk.add_argument("service", choices=list(SERVICES))
     mk.add_argument("-m", "--message", required=True)
     mk.set_defaults(fn=cmd_makemigrations)
+
+    from bancheng_shared import keys as keys_cli
+
+    kp = sub.add_parser("keys", help="manage API keys in every service's database")
+    common(kp)
+    keys_cli.add_actions(kp.add_subparsers(dest="action", required=True))
+    kp.set_defaults(fn=cmd_keys)
 
     bench = sub.add_parser("bench", help="benchmark the running stack or a fresh one")
     common(bench)

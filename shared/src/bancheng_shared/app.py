@@ -117,7 +117,7 @@ def correlation_id(request: Request) -> str:
 
 def serve(service: str, settings: ServiceSettings, app_factory: Callable[[Any], FastAPI], migrations: str,
           argv: list[str]) -> None:
-    """A service's command line: `python -m <pkg>` serves; `python -m <pkg> migrate` upgrades its database."""
+    """A service's command line: serve; `migrate` its database; `keys add|list|revoke`."""
     import uvicorn
 
     from bancheng_shared.migrate import upgrade
@@ -126,5 +126,15 @@ def serve(service: str, settings: ServiceSettings, app_factory: Callable[[Any], 
     configure_logging(service, settings.log_level, settings.log_json)
     if argv[1:2] == ["migrate"]:
         upgrade(migrations, settings.database_url)
+        return
+    if argv[1:2] == ["keys"]:
+        import asyncio
+
+        from bancheng_shared import keys
+
+        args = keys.parser().parse_args(argv[2:])
+        rt: Runtime = app_factory(settings).state.runtime
+        result = asyncio.run(keys.run(args, rt.sm, rt.plumbing))
+        print(result if not isinstance(result, list) else "\n".join(map(str, result)))
         return
     uvicorn.run(app_factory(settings), host=settings.host, port=settings.port, log_config=None, access_log=False)
