@@ -28,6 +28,14 @@ STATUS_LABELS = {
     "reopened": "重新办理",
     "closed": "已办结归档",
 }
+CHANNEL_LABELS = {
+    "hotline": "12345热线", "mailbox": "县长信箱", "window": "办不成事反映窗口", "web": "网站", "app": "移动端",
+    "platform": "上级平台交办",
+}
+ALERT_LABELS = {"reported": "已报到", "warning": "预警", "urgent": "紧急", "alarm": "警报"}
+TIER_LABELS = {"green": "绿灯", "yellow": "黄灯", "red": "红灯"}
+CATEGORY_LABELS = {"consult": "咨询", "complaint": "投诉", "report": "举报", "suggestion": "建议", "help": "求助",
+                   "praise": "表扬"}
 
 
 def new_ticket_no(now: datetime) -> str:
@@ -59,7 +67,8 @@ def step_for(env: EventEnvelope) -> TimelineStep | None:
     match env.type:
         case "TicketTriaged":
             return TimelineStep(
-                f"已分类：{p['category']}，{p['tier']} 灯，{p['response_level']} 级响应", False, "triaged",
+                f"已分类：{CATEGORY_LABELS.get(p['category'], p['category'])}，"
+                f"{TIER_LABELS.get(p['tier'], p['tier'])}，{p['response_level']} 级响应", False, "triaged",
                 {"tier": p["tier"], "category": p["category"]},
             )
         case "TicketDispatched":
@@ -74,7 +83,8 @@ def step_for(env: EventEnvelope) -> TimelineStep | None:
                 True, None, {"deadline": due},
             )
         case "AlertRaised":
-            return TimelineStep(f"预警：{p['level']}", False, None, {"alert_level": p["level"]})
+            return TimelineStep(f"预警：{ALERT_LABELS.get(p['level'], p['level'])}", False, None,
+                                {"alert_level": p["level"]})
         case "TicketSigned":
             return TimelineStep("承办单位已签收" + ("（逾期视为签收）" if p.get("deemed") else ""), True, "signed")
         case "DeemedSigned":
@@ -101,6 +111,15 @@ def step_for(env: EventEnvelope) -> TimelineStep | None:
             return TimelineStep("已催办", False, None)
         case "EscalatedToSupervision":
             return TimelineStep("已转督办", False, None)
-        case "RepeatReceived":
-            return TimelineStep("收到重复诉求（已并单）", True, None)
+        case "ProgressReported":
+            return TimelineStep("承办单位报告了办理进展", True, None)
+        case "TierChanged":
+            return TimelineStep(f"调整为{TIER_LABELS.get(p['new_tier'], p['new_tier'])}：{p['reason']}", False, None,
+                                {"tier": p["new_tier"]})
+        case "ClockFlagged":
+            return TimelineStep("办理时限待定（工作日历未覆盖）", False, None)
+        case "CaseConcluded":
+            return TimelineStep("督办已办结", False, None)
+        case "RedoOrdered":
+            return TimelineStep("回访不满意，要求重新办理", True, None)
     return None

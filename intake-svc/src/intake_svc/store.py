@@ -1,6 +1,25 @@
-"""intake-svc tables: tickets (submissions), the timeline read model, and the plumbing tables."""
+"""intake-svc tables: tickets and their submissions, repeats, follow-ups, the timeline read model, PII access
+log, platforms and their seen signatures, callback subscriptions and deliveries, the SMS outbox, plumbing."""
 
-from sqlalchemy import JSON, Column, Index, Integer, MetaData, String, Table, Text, UniqueConstraint
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Float,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bancheng_shared.plumbing import BigId, plumbing_tables
 from bancheng_shared.types import UtcDateTime
@@ -13,14 +32,32 @@ tickets = Table(
     metadata,
     Column("ticket_no", String(40), primary_key=True),
     Column("channel", String(20), nullable=False),
+    Column("platform", String(64), nullable=True),
     Column("external_id", String(200), nullable=True),
-    Column("idempotency_key", String(200), nullable=True, unique=True),
-    Column("request_hash", String(64), nullable=False),
+    Column("submitted_by", String(32), nullable=True),
     Column("title", String(500), nullable=True),
     Column("content", Text, nullable=False),
+    Column("category_hint", String(20), nullable=True),
     Column("region_code", String(64), nullable=True),
     Column("address", String(500), nullable=True),
+    Column("longitude", Float, nullable=True),
+    Column("latitude", Float, nullable=True),
+    Column("happened_at", UtcDateTime(), nullable=True),
     Column("received_at", UtcDateTime(), nullable=False),
+    # complainant PII: encrypted, with keyed hashes for matching repeats
+    Column("anonymous", Boolean, nullable=False, default=False),
+    Column("name_enc", Text, nullable=True),
+    Column("phone_enc", Text, nullable=True),
+    Column("phone_hash", String(64), nullable=True),
+    Column("id_enc", Text, nullable=True),
+    Column("id_hash", String(64), nullable=True),
+    Column("enterprise_name", String(200), nullable=True),
+    Column("credit_code", String(18), nullable=True),
+    Column("attachments", JSON, nullable=True),
+    # merging: the MinHash signature and the place it was indexed under
+    Column("minhash", LargeBinary, nullable=True),
+    Column("place_key", String(600), nullable=True),
+    Column("repeat_count", Integer, nullable=False, default=0),
     # read model, kept from every topic
     Column("status", String(40), nullable=False),
     Column("status_label", String(80), nullable=False),
@@ -31,8 +68,62 @@ tickets = Table(
     Column("deadline", UtcDateTime(), nullable=True),
     Column("alert_level", String(20), nullable=True),
     Column("updated_at", UtcDateTime(), nullable=False),
-    UniqueConstraint("channel", "external_id", name="uq_tickets_channel_external_id"),
     Index("ix_tickets_received_at", "received_at"),
+    Index("ix_tickets_phone_hash", "phone_hash", "received_at"),
+    Index("ix_tickets_id_hash", "id_hash", "received_at"),
+    Index("ix_tickets_unit", "unit", "ticket_no"),
+    Index("ix_tickets_status", "status", "ticket_no"),
+)
+
+# one row per accepted request (new ticket or merged repeat): idempotency and the tracking token
+submissions = Table(
+    "submissions",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("caller", String(32), nullable=False),
+    Column("idempotency_key", String(200), nullable=True),
+    Column("channel", String(20), nullable=False),
+    Column("source", String(64), nullable=False, default=""),
+    Column("external_id", String(200), nullable=True),
+    Column("request_hash", String(64), nullable=False),
+    Column("ticket_no", String(40), nullable=False),
+    Column("merged", Boolean, nullable=False, default=False),
+    Column("similarity", Float, nullable=True),
+    Column("repeat_count", Integer, nullable=False, default=0),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("token_enc", Text, nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    UniqueConstraint("caller", "idempotency_key", name="uq_submissions_idempotency"),
+    UniqueConstraint("channel", "source", "external_id", name="uq_submissions_channel_id"),
+    Index("ix_submissions_ticket", "ticket_no"),
+)
+
+repeats = Table(
+    "repeats",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("ticket_no", String(40), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("channel", String(20), nullable=False),
+    Column("content", Text, nullable=False),
+    Column("same_person", Boolean, nullable=False),
+    Column("similarity", Float, nullable=False),
+    Column("phone_enc", Text, nullable=True),
+    Column("phone_hash", String(64), nullable=True),
+    Column("region_code", String(64), nullable=True),
+    Column("received_at", UtcDateTime(), nullable=False),
+    UniqueConstraint("ticket_no", "seq", name="uq_repeats_seq"),
+)
+
+follow_ups = Table(
+    "follow_ups",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("ticket_no", String(40), nullable=False),
+    Column("content", Text, nullable=False),
+    Column("added_by", String(32), nullable=False),
+    Column("added_at", UtcDateTime(), nullable=False),
+    Index("ix_follow_ups_ticket", "ticket_no"),
 )
 
 timeline = Table(
@@ -47,3 +138,115 @@ timeline = Table(
     Column("detail", JSON, nullable=True),
     Index("ix_timeline_ticket", "ticket_no", "at"),
 )
+
+pii_access_log = Table(
+    "pii_access_log",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("at", UtcDateTime(), nullable=False),
+    Column("key_id", String(32), nullable=False),
+    Column("key_name", String(200), nullable=False),
+    Column("role", String(40), nullable=False),
+    Column("ticket_no", String(40), nullable=False),
+    Column("fields", JSON, nullable=False),
+    Column("route", String(200), nullable=False),
+    Index("ix_pii_access_ticket", "ticket_no"),
+)
+
+platforms = Table(
+    "platforms",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("secret_enc", Text, nullable=False),
+    Column("subscription_id", String(36), nullable=True),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+)
+
+seen_signatures = Table(
+    "seen_signatures",
+    metadata,
+    Column("signature", String(64), primary_key=True),
+    Column("platform", String(64), nullable=False),
+    Column("seen_at", UtcDateTime(), nullable=False),
+    Index("ix_seen_signatures_at", "seen_at"),
+)
+
+subscriptions = Table(
+    "subscriptions",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("owner_key_id", String(32), nullable=False),
+    Column("owner_role", String(40), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("url", String(2000), nullable=False),
+    Column("event_types", JSON, nullable=False),
+    Column("secret_enc", Text, nullable=False),
+    # set: only tickets that came in from this platform (a platform's automatic callbacks)
+    Column("platform", String(64), nullable=True),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+)
+
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("subscription_id", String(36), nullable=False),
+    Column("event_id", String(36), nullable=False),
+    Column("event_type", String(80), nullable=False),
+    Column("ticket_no", String(40), nullable=False),
+    Column("body", LargeBinary, nullable=False),
+    Column("status", String(20), nullable=False),  # pending, delivered, parked
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", UtcDateTime(), nullable=False),
+    Column("last_status_code", Integer, nullable=True),
+    Column("last_error", String(500), nullable=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("delivered_at", UtcDateTime(), nullable=True),
+    UniqueConstraint("subscription_id", "event_id", name="uq_deliveries_event"),
+    Index("ix_deliveries_due", "status", "next_attempt_at"),
+)
+
+delivery_attempts = Table(
+    "delivery_attempts",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("delivery_id", Integer, nullable=False),
+    Column("at", UtcDateTime(), nullable=False),
+    Column("status_code", Integer, nullable=True),
+    Column("error", String(500), nullable=True),
+    Column("duration_ms", Float, nullable=False),
+    Index("ix_delivery_attempts_delivery", "delivery_id"),
+)
+
+sms_outbox = Table(
+    "sms_outbox",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("kind", String(40), nullable=False),  # ticket_registered, alert_reported, ...
+    Column("dedupe_key", String(120), nullable=False, unique=True),
+    Column("ticket_no", String(40), nullable=False),
+    Column("unit_code", String(64), nullable=True),
+    Column("recipient_enc", Text, nullable=True),
+    Column("recipient_masked", String(40), nullable=True),
+    Column("text", Text, nullable=False),
+    Column("status", String(20), nullable=False),  # recorded (no gateway), pending, sent, failed
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("last_error", String(500), nullable=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("sent_at", UtcDateTime(), nullable=True),
+    Index("ix_sms_outbox_status", "status", "id"),
+)
+
+
+async def insert_ignore(session: AsyncSession, table: Table, values: dict[str, Any], keys: list[str]) -> bool:
+    """INSERT … ON CONFLICT DO NOTHING on SQLite and PostgreSQL; True when a row was written."""
+    if session.get_bind().dialect.name == "postgresql":
+        stmt: Any = pg_insert(table).values(**values).on_conflict_do_nothing(index_elements=keys)
+    else:
+        stmt = sqlite_insert(table).values(**values).on_conflict_do_nothing(index_elements=keys)
+    result = await session.execute(stmt)
+    return bool(getattr(result, "rowcount", 0) == 1)
