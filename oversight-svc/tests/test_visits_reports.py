@@ -126,3 +126,33 @@ async def test_hotspot_case_and_reports(databases: Databases, kafka_bootstrap: s
         r = await c.get("/v1/reports", params={"period": "fortnight", "start": "2025-03-15"}, headers=auth("leader"))
         assert r.status_code == 422
         assert (await c.get("/v1/reports", params={"start": "2025-03-15"}, headers=auth("unit"))).status_code == 403
+
+
+async def test_extension_rejudges_in_time_and_sla_visit_due(databases: Databases, kafka_bootstrap: str,
+                                                            topic_prefix: str) -> None:
+    from bancheng_shared.contracts.sla import ClockStarted, ExtensionDecided, ReturnVisitDue
+
+    url = await databases.new("oversight")
+    async with run_service("oversight", database_url=url, kafka_bootstrap=kafka_bootstrap,
+                           topic_prefix=topic_prefix) as svc:
+        await produce(kafka_bootstrap, topic_prefix, [
+            dispatched("E1"),
+            ev(ClockStarted(unit=UNIT, started_at=at(), accept_due=at(days=1), resolve_due=at(days=2),
+                            working_days=5, calendar_version="t"), "E1"),
+            ev(ResolutionSubmitted(unit=UNIT, outcome="resolved", reply="ok", submitted_at=at(days=3)), "E1"),
+        ])
+        params = {"from": "2025-03-01", "to": "2025-03-31"}
+
+        async def row(key: str, value: int) -> Any:
+            rows = (await svc.client.get("/v1/stats/units", params=params, headers=auth("leader"))).json()
+            return rows[0] if rows and rows[0].get(key) == value else None
+
+        assert (await eventually(lambda: row("resolved", 1)))["resolved_in_time"] == 0
+        await produce(kafka_bootstrap, topic_prefix, [
+            ev(ExtensionDecided(request_id="x", unit=UNIT, days=5, approved=True, decided_at=at(days=1),
+                                resolve_due=at(days=7)), "E1"),
+            ev(ReturnVisitDue(unit=UNIT, resolved_at=at(days=3), due=at(days=4)), "E1")])
+        r = await eventually(lambda: row("extended", 1))
+        assert r["resolved_in_time"] == 1
+        due = (await svc.client.get("/v1/return-visits/due", headers=auth("work_team"))).json()
+        assert due[0]["visit_due"].startswith("2025-03-07")

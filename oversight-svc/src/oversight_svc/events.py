@@ -4,7 +4,7 @@ open supervision cases for red tickets and escalations. Tolerant of order across
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -190,31 +190,40 @@ class Handlers:
             await self._set_round(session, env.ticket_id, rnd, resolve_in_time=False)
             await increment(session, r.resolve_unit, self.day(r.resolved_at), {"resolved_in_time": -1})
 
-    async def deadline_moved(self, session: AsyncSession, env: EventEnvelope) -> None:
-        """An extension granted (sla): count it, move the resolve deadline, re-judge a result already in."""
+    async def _move_deadline(self, session: AsyncSession, env: EventEnvelope, *, extension: bool) -> None:
         p = env.payload
         rnd = int(p.get("round") or 1)
         r = await self._round(session, env.ticket_id, rnd)
-        new_due_raw = p.get("new_resolve_due") or p.get("resolve_due") or p.get("new_deadline")
-        new_due = _dt(new_due_raw, env.occurred_at) if new_due_raw else r.resolve_due
-        if p.get("approved") is False or p.get("granted") is False:
-            return
+        new_due = _dt(p["resolve_due"], env.occurred_at) if p.get("resolve_due") else r.resolve_due
         unit = p.get("unit") or r.unit
-        if not r.extended and unit:
-            await increment(session, unit, self.day(env.occurred_at), {"extended": 1})
-        await self._set_round(session, env.ticket_id, rnd, extended=True, resolve_due=new_due)
+        if extension and not r.extended and unit:
+            at = _dt(p.get("decided_at"), env.occurred_at)
+            await increment(session, unit, self.day(at), {"extended": 1})
+        await self._set_round(session, env.ticket_id, rnd, resolve_due=new_due,
+                              extended=bool(r.extended) or extension)
         if r.resolved_at is not None and new_due is not None and r.resolve_unit:
             now_in_time = r.resolved_at <= new_due
-            if bool(r.resolve_in_time) != now_in_time:
+            if bool(r.resolve_in_time) != now_in_time:  # re-judge a result that arrived before the move
                 await self._set_round(session, env.ticket_id, rnd, resolve_in_time=now_in_time)
                 await increment(session, r.resolve_unit, self.day(r.resolved_at),
                                 {"resolved_in_time": 1 if now_in_time else -1})
+
+    async def extension_decided(self, session: AsyncSession, env: EventEnvelope) -> None:
+        """An approved extension (延期): count it once per round and move the deadline."""
+        if env.payload.get("approved"):
+            await self._move_deadline(session, env, extension=True)
+
+    async def deadline_changed(self, session: AsyncSession, env: EventEnvelope) -> None:
+        """The resolution deadline moved (resume, calendar loaded, extension): follow it without counting."""
+        await self._move_deadline(session, env, extension=False)
 
     async def visit_due(self, session: AsyncSession, env: EventEnvelope) -> None:
         """sla's due time for the return visit, when it publishes one."""
         p = env.payload
         rnd = int(p.get("round") or 1)
-        due = p.get("visit_due") or p.get("due") or p.get("due_at")
+        due = p.get("due")
+        if not due and p.get("due_date"):
+            due = datetime.combine(date.fromisoformat(p["due_date"]), time(23, 59, 59), tzinfo=self.tz)
         if due:
             await self._round(session, env.ticket_id, rnd)
             await self._set_round(session, env.ticket_id, rnd, visit_due=_dt(due, env.occurred_at))
@@ -264,5 +273,9 @@ class Handlers:
             "DeemedSigned": self.deemed_signed,
             "UrgeIssued": self.urge_issued,
             "EscalatedToSupervision": self.escalated,
+            "ExtensionDecided": self.extension_decided,
+            "DeadlineChanged": self.deadline_changed,
+            "ClockResumed": self.deadline_changed,
+            "ReturnVisitDue": self.visit_due,
         }
         return h

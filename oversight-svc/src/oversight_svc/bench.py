@@ -1,0 +1,166 @@
+"""Benchmarks: unit statistics and the overview over a large rollup, and a monthly city report.
+
+The rollup rows (day, month and year grains) are generated directly into a temp SQLite database as if
+N tickets had flowed through 20,000 units over one year; queries then run through the service code."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import date, timedelta
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import numpy as np
+from sqlalchemy import create_engine
+
+from bancheng_shared.db import make_engine, make_sessionmaker
+from oversight_svc import domain, reports, service
+from oversight_svc.settings import OversightSettings
+from oversight_svc.store import metadata
+
+N_TICKETS = 1_000_000
+N_UNITS = 20_000
+YEAR = 2025
+
+
+def _generate(path: Path, n_tickets: int, n_units: int) -> dict[str, Any]:
+    t0 = time.perf_counter()
+    create_engine(f"sqlite:///{path}").dispose()
+    eng = create_engine(f"sqlite:///{path}")
+    metadata.create_all(eng)
+    eng.dispose()
+    rng = np.random.default_rng(7)
+    unit_idx = rng.integers(0, n_units, n_tickets)
+    day_idx = rng.integers(0, 365, n_tickets)
+    # per-ticket outcomes; some units "close without solving"
+    liar = (unit_idx % 50) == 0
+    p = rng.random((n_tickets, 6))
+    m = {
+        "received": np.ones(n_tickets, dtype=np.int64), "dispatched": np.ones(n_tickets, dtype=np.int64),
+        "signed": np.ones(n_tickets, dtype=np.int64), "signed_in_time": (p[:, 0] < 0.93).astype(np.int64),
+        "resolved": (p[:, 1] < 0.97).astype(np.int64), "self_resolved": (p[:, 1] < 0.9).astype(np.int64),
+        "resolved_in_time": (p[:, 1] < 0.88).astype(np.int64), "overdue": (p[:, 1] > 0.95).astype(np.int64),
+        "urged": (p[:, 1] > 0.96).astype(np.int64), "visited": (p[:, 2] < 0.8).astype(np.int64),
+    }
+    yes = (m["visited"] == 1) & np.where(liar, p[:, 3] < 0.3, p[:, 3] < 0.9)
+    m["visit_yes"] = yes.astype(np.int64)
+    m["satisfied"] = ((m["visited"] == 1) & (p[:, 4] < 0.8)).astype(np.int64)
+    m["basically_satisfied"] = ((m["visited"] == 1) & (p[:, 4] >= 0.8) & (p[:, 4] < 0.95)).astype(np.int64)
+    m["claimed_visited"] = ((m["visited"] == 1) & (m["self_resolved"] == 1)).astype(np.int64)
+    m["claimed_denied"] = ((m["claimed_visited"] == 1) & ~yes).astype(np.int64)
+    cols = list(m)
+    units = [f"{339900 + (u % 100):06d}-kind{u}" for u in range(n_units)]
+    days = [date(YEAR, 1, 1) + timedelta(days=i) for i in range(365)]
+    con = sqlite3.connect(path)
+    con.execute("PRAGMA journal_mode=WAL")
+    con.execute("PRAGMA synchronous=OFF")
+    con.executemany("INSERT INTO units(unit, name, region_code, level) VALUES (?,?,?,?)",
+                    [(u, f"单位{i}", u[:6], 2) for i, u in enumerate(units)])
+    rows = 0
+    for grain, key in (("d", day_idx), ("m", np.array([d.month - 1 for d in days])[day_idx]), ("y", None)):
+        k = unit_idx.astype(np.int64) * 400 + (key if key is not None else 0)
+        uniq, inv = np.unique(k, return_inverse=True)
+        sums = np.zeros((len(uniq), len(cols)), dtype=np.int64)
+        for j, c in enumerate(cols):
+            np.add.at(sums[:, j], inv, m[c])
+        def period(v: int, grain: str = grain) -> str:
+            if grain == "d":
+                return days[v].isoformat()
+            if grain == "m":
+                return date(YEAR, v + 1, 1).isoformat()
+            return date(YEAR, 1, 1).isoformat()
+        data = [(grain, period(int(kk % 400)), units[int(kk // 400)], *map(int, s))
+                for kk, s in zip(uniq, sums, strict=True)]
+        con.executemany(f"INSERT INTO rollups(grain, period, unit, {', '.join(cols)}) VALUES "
+                        f"(?,?,?,{','.join('?' * len(cols))})", data)
+        rows += len(data)
+    others = [c for c in domain.METRICS if c not in cols]
+    con.execute(f"UPDATE rollups SET {', '.join(f'{c}=0' for c in others)} WHERE {others[0]} IS NULL")
+    con.commit()
+    con.execute("ANALYZE")
+    con.close()
+    return {"rollup_rows": rows, "generate_s": round(time.perf_counter() - t0, 1)}
+
+
+def _timed(fn: Callable[[], Any], repeat: int = 3) -> tuple[float, Any]:
+    times, out = [], None
+    for _ in range(repeat):
+        t = time.perf_counter()
+        out = fn()
+        times.append((time.perf_counter() - t) * 1000)
+    return round(statistics.median(times), 1), out
+
+
+_CACHE: dict[str, Any] = {}
+
+
+def _db(n_tickets: int = N_TICKETS, n_units: int = N_UNITS) -> tuple[Any, dict[str, Any]]:
+    if "rt" not in _CACHE:
+        tmp = Path(tempfile.mkdtemp(prefix="oversight-bench-")) / "bench.db"
+        info = _generate(tmp, n_tickets, n_units)
+        url = f"sqlite+aiosqlite:///{tmp}"
+        settings = OversightSettings(database_url=url)
+        engine = make_engine(url)
+        _CACHE["rt"] = SimpleNamespace(settings=settings, engine=engine, sm=make_sessionmaker(engine))
+        _CACHE["info"] = {"tickets": n_tickets, "units": n_units, **info}
+        _CACHE["loop"] = asyncio.new_event_loop()
+    return _CACHE["rt"], _CACHE["info"]
+
+
+def bench_stats() -> dict[str, Any]:
+    """Unit statistics and the overview for several periods over 1,000,000 tickets / 20,000 units."""
+    rt, info = _db()
+    loop = _CACHE["loop"]
+    run = loop.run_until_complete
+    periods = {"month": (date(YEAR, 6, 1), date(YEAR, 6, 30)), "quarter": (date(YEAR, 4, 1), date(YEAR, 6, 30)),
+               "year": (date(YEAR, 1, 1), date(YEAR, 12, 31)), "ragged": (date(YEAR, 3, 17), date(YEAR, 5, 9))}
+    out: dict[str, Any] = dict(info)
+    for name, (a, b) in periods.items():
+        ms, rows = _timed(lambda a=a, b=b: run(service.unit_stats(rt, a, b, None)))  # type: ignore[misc]
+        out[f"unit_stats_{name}_ms"] = ms
+        out[f"unit_stats_{name}_rows"] = len(rows)
+        ms, _ = _timed(lambda a=a, b=b: run(service.overview(rt, a, b, None)))  # type: ignore[misc]
+        out[f"overview_{name}_ms"] = ms
+    ms, _ = _timed(lambda: run(service.unit_stats(rt, date(YEAR, 1, 1), date(YEAR, 12, 31), "339901-kind1")))
+    out["one_unit_year_ms"] = ms
+    ms, _ = _timed(lambda: run(service.overview(rt, date(YEAR, 3, 17), date(YEAR, 5, 9), "339901")))
+    out["overview_one_district_ragged_ms"] = ms
+    return out
+
+
+def bench_report() -> dict[str, Any]:
+    """A monthly city report (HTML and XLSX) over the same rollup."""
+    rt, info = _db()
+    run = _CACHE["loop"].run_until_complete
+    t = time.perf_counter()
+    data = run(reports.build(rt, "month", date(YEAR, 6, 15), None))  # type: ignore[arg-type]
+    build_ms = (time.perf_counter() - t) * 1000
+    t = time.perf_counter()
+    html = reports.to_html(data)
+    html_ms = (time.perf_counter() - t) * 1000
+    t = time.perf_counter()
+    xlsx = reports.to_xlsx(data)
+    xlsx_ms = (time.perf_counter() - t) * 1000
+    return {"tickets": info["tickets"], "units": info["units"], "report_units": len(data["units"]),
+            "build_ms": round(build_ms, 1), "html_ms": round(html_ms, 1), "xlsx_ms": round(xlsx_ms, 1),
+            "html_kb": len(html) // 1024, "xlsx_kb": len(xlsx) // 1024,
+            "total_html_s": round((build_ms + html_ms) / 1000, 2),
+            "total_xlsx_s": round((build_ms + xlsx_ms) / 1000, 2)}
+
+
+def benchmarks() -> dict[str, Callable[[], dict[str, Any]]]:
+    """Name → measurement, for `bancheng bench`."""
+    return {"oversight_stats": bench_stats, "oversight_monthly_report": bench_report}
+
+
+if __name__ == "__main__":
+    import json
+
+    for name, fn in benchmarks().items():
+        print(name, json.dumps(fn(), ensure_ascii=False))
