@@ -123,6 +123,8 @@ class Compiled:
     similarity: float
     model: NgramModel | None = None
     corrections: list[Correction] = field(default_factory=list)
+    # keywords by their first character: a text only tries the keywords that can start in it
+    by_first: dict[str, list[tuple[str, float, str]]] = field(default_factory=dict)
 
 
 def compile_catalogue(doc: dict[str, Any], version: int, corrections: list[Correction] | None = None,
@@ -133,6 +135,10 @@ def compile_catalogue(doc: dict[str, Any], version: int, corrections: list[Corre
         kws = [(k, 1.0) for k in r.get("keywords", [])] + [(k, 2.0) for k in r.get("strong", [])]
         rules.append(Rule(r["kind"], Domain(r.get("domain", "social_management")), int(r.get("level", 2)), kws))
     cues = [(Category(c), list(words)) for c, words in doc.get("category_cues", [])]
+    by_first: dict[str, list[tuple[str, float, str]]] = {}
+    for rl in rules:
+        for k, w in rl.keywords:
+            by_first.setdefault(k[0], []).append((k, w, rl.kind))
     c = Compiled(
         version=version, doc=doc, rules=rules, by_kind={r.kind: r for r in rules},
         fallback_kind=doc.get("fallback_kind", "local_government"), fallback_level=int(doc.get("fallback_level", 3)),
@@ -141,6 +147,7 @@ def compile_catalogue(doc: dict[str, Any], version: int, corrections: list[Corre
         category_cues=cues, petition_words=doc.get("petition_words", []), legal_words=doc.get("legal_words", []),
         knowledge=doc.get("knowledge", []), tier_rules=doc.get("tier_rules") or DEFAULT_TIER_RULES,
         similarity=float(doc.get("correction_similarity", 0.55)), corrections=list(corrections or []),
+        by_first=by_first,
     )
     texts: list[str] = []
     labels: list[str] = []
@@ -190,14 +197,18 @@ def _category(text: str, c: Compiled, hint: Category | None, why: list[str]) -> 
 
 
 def _rule_scores(text: str, c: Compiled) -> dict[str, tuple[float, list[str]]]:
+    found: dict[str, list[tuple[str, float]]] = {}
+    for ch in set(text):
+        for k, w, kind in c.by_first.get(ch, ()):
+            if k in text:
+                lst = found.setdefault(kind, [])
+                if all(k != o for o, _ in lst):
+                    lst.append((k, w))
     out: dict[str, tuple[float, list[str]]] = {}
-    for r in c.rules:
-        hits = [(k, w) for k, w in r.keywords if k in text]
-        if not hits:
-            continue
+    for kind, hits in found.items():
         # a keyword inside a longer matched keyword of the same rule counts once ('工资' in '拖欠工资')
         kept = [(k, w) for k, w in hits if not any(k != o and k in o for o, _ in hits)]
-        out[r.kind] = (sum(w for _, w in kept), [k for k, _ in kept])
+        out[kind] = (sum(w for _, w in kept), [k for k, _ in kept])
     return out
 
 
