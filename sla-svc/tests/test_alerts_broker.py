@@ -5,10 +5,10 @@ from __future__ import annotations
 import uuid
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from sla_helpers import dispatched, feed, local, signed, sla_service
 
 from bancheng_services.testing import OTHER_UNIT, TEST_UNIT, Databases, auth, eventually, run_service
 from bancheng_shared.topics import SLA_CLOCKS, TRIAGE_WORK_ORDERS, topic_name
-from sla_helpers import dispatched, feed, local, signed, sla_service
 
 
 async def test_alert_filters_pagination_and_unit_scope(databases: Databases) -> None:

@@ -31,12 +31,16 @@ from bancheng_shared.calendar import UnknownYearError, WorkingCalendar, YearCale
 LEVEL_RANK = {None: -1, "reported": 0, "warning": 1, "urgent": 2, "alarm": 3}
 RUNNING, PAUSED = "running", "paused"
 ONE_US = timedelta(microseconds=1)
+_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
+END_OF_DAY = time(23, 59, 59, 999999)
 
 
 class CalendarBook:
     """The known years, split into contiguous runs; each run is a WorkingCalendar (O(1) arithmetic)."""
 
-    def __init__(self, years: Iterable[YearCalendar], versions: Mapping[int, int] | None = None) -> None:
+    def __init__(self, years: Iterable[YearCalendar], versions: Mapping[int, int] | None = None,
+                 tz: ZoneInfo | None = None) -> None:
+        self.tz = tz or ZoneInfo("Asia/Shanghai")
         self.years = {y.year: y for y in years}
         self.versions = dict(versions or {})
         self.runs: list[WorkingCalendar] = []
@@ -49,6 +53,24 @@ class CalendarBook:
         if run:
             self.runs.append(WorkingCalendar(run))
         self._firsts = [r.first for r in self.runs]
+        # Hot path: deadlines memoised by (local day number, n). The calendar of a book never changes, and
+        # the zone's offset is checked to be constant over the known years so the local day is plain arithmetic.
+        self._due_cache: dict[tuple[int, int], datetime] = {}
+        offsets = {self.tz.utcoffset(datetime(y, m, 1)) for y in self.years for m in (1, 4, 7, 10)}
+        off = offsets.pop() if len(offsets) == 1 else None
+        self._offset_s: int | None = int(off.total_seconds()) if off is not None else None
+
+    def due_at(self, start: datetime, n: int) -> datetime:
+        """The end (local) of the Nth working day after the local date of start (raises UnknownYearError)."""
+        if self._offset_s is None:
+            d = self.add_working_days(start.astimezone(self.tz).date(), n)
+            return datetime.combine(d, END_OF_DAY, tzinfo=self.tz)
+        key = (int((start.timestamp() + self._offset_s) // 86400), n)
+        hit = self._due_cache.get(key)
+        if hit is None:
+            d = self.add_working_days(date.fromordinal(key[0] + _EPOCH_ORDINAL), n)
+            hit = self._due_cache[key] = datetime.combine(d, END_OF_DAY, tzinfo=self.tz)
+        return hit
 
     def run_for(self, d: date) -> WorkingCalendar:
         """The run that knows d (raises UnknownYearError naming d's year)."""
@@ -159,6 +181,14 @@ def working_day_deadline(book: CalendarBook | WorkingCalendar, start: datetime, 
     if notes:
         text += "; " + "; ".join(notes)
     return Deadline(end_of_day(due_date, tz), due_date, text)
+
+
+def due_at(book: CalendarBook, start: datetime, days: int, tz: ZoneInfo) -> datetime:
+    """Just the deadline instant (the hot path; raises UnknownYearError): end of the Nth working day."""
+    if tz == book.tz:
+        return book.due_at(start, days)
+    d = book.add_working_days(start.astimezone(tz).date(), days)
+    return datetime.combine(d, END_OF_DAY, tzinfo=tz)
 
 
 def compute_deadlines(book: CalendarBook, policy: Policy, clock: Mapping[str, Any]) -> dict[str, Any]:

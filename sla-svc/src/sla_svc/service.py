@@ -11,7 +11,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import structlog
-from sqlalchemy import and_, bindparam, delete, func, insert, select, tuple_, update
+from sqlalchemy import and_, bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
@@ -88,7 +88,8 @@ class SlaService:
                              return_visit_days=s.return_visit_working_days,
                              max_extension_days=s.max_extension_working_days)
         self.time = TimeSource(settings.simulated_time_allowed)
-        self.book = CalendarBook(seed_years(range(datetime.now(UTC).year - 1, datetime.now(UTC).year + 1)))
+        self.book = CalendarBook(seed_years(range(datetime.now(UTC).year - 1, datetime.now(UTC).year + 1)),
+                                 tz=self.tz)
         self.calendar_generation = -1
         self._wake = asyncio.Event()
         self.pg = rt.engine.dialect.name == "postgresql"
@@ -363,7 +364,7 @@ class SlaService:
                                                                       calendar_years.c.version))).all()
         latest = {r.year: r for r in rows}
         return CalendarBook([YearCalendar.from_json(r.data) for r in latest.values()],
-                            {y: r.version for y, r in latest.items()})
+                            {y: r.version for y, r in latest.items()}, tz=self.tz)
 
     async def put_calendar(self, year: int, holidays: list[dict[str, Any]], workdays: list[dict[str, Any]],
                            who: Principal, correlation_id: str | None = None) -> dict[str, Any]:
@@ -515,17 +516,20 @@ class SlaService:
         keys = sorted({(t["ticket_no"], t["round"]) for t in claimed})
         cmap: dict[tuple[str, int], dict[str, Any]] = {}
         earliest: dict[tuple[str, int], int] = {}
-        for start in range(0, len(keys), 500):
-            chunk = keys[start:start + 500]
-            # lock the clocks in key order (no deadlock between replicas); handlers wait for us
-            rows = (await session.execute(select(clocks).where(tuple_(clocks.c.ticket_no, clocks.c.round).in_(chunk))
+        tickets = sorted({k[0] for k in keys})
+        wanted = set(keys)
+        for start in range(0, len(tickets), 500):
+            chunk = tickets[start:start + 500]
+            # lock the clocks in key order (no deadlock between replicas); handlers wait for us.
+            # (by ticket_no: a row-value IN would scan the table on SQLite)
+            rows = (await session.execute(select(clocks).where(clocks.c.ticket_no.in_(chunk))
                                           .order_by(clocks.c.ticket_no, clocks.c.round).with_for_update())).all()
-            cmap.update({(r.ticket_no, r.round): _row(r) for r in rows})
+            cmap.update({(r.ticket_no, r.round): _row(r) for r in rows if (r.ticket_no, r.round) in wanted})
             if self.pg:
                 # another replica may hold an earlier due timer of the same clock: keep each clock's order
                 first = (await session.execute(
                     select(timers.c.ticket_no, timers.c.round, timers.c.id, timers.c.due_at)
-                    .where(tuple_(timers.c.ticket_no, timers.c.round).in_(chunk), timers.c.status == "pending",
+                    .where(timers.c.ticket_no.in_(chunk), timers.c.status == "pending",
                            timers.c.due_at <= now).order_by(timers.c.due_at, timers.c.id))).all()
                 for r in first:
                     earliest.setdefault((r.ticket_no, r.round), r.id)
