@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import copy
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -53,12 +53,24 @@ SATISFIED = {Satisfaction.satisfied, Satisfaction.basically_satisfied}
 
 @dataclass
 class _Caches:
-    directory: tuple[int, DirectoryIndex] | None = None
-    brain: tuple[tuple[int, int], classifier.Compiled] | None = None
-    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    # keyed by database too: tests run several databases in one process
+    directory: tuple[tuple[str, int], DirectoryIndex] | None = None
+    brain: tuple[tuple[str, int, int], classifier.Compiled] | None = None
+    default: classifier.Compiled | None = None  # the shipped catalogue without corrections: same everywhere
 
 
 _CACHES = _Caches()
+
+
+def _db(session: AsyncSession) -> str:
+    bind = session.bind
+    return str(getattr(bind, "url", "")) if bind is not None else ""
+
+
+async def warm_up(_rt: Runtime) -> None:
+    """Compile the shipped catalogue before consumers start (scikit-learn import and training take seconds)."""
+    if _CACHES.default is None:
+        _CACHES.default = await asyncio.to_thread(classifier.compile_catalogue, domain.load_catalogue(), 0)
 
 
 async def _meta(session: AsyncSession, key: str) -> int:
@@ -78,7 +90,7 @@ async def _bump(session: AsyncSession, key: str) -> int:
 
 async def directory_index(session: AsyncSession) -> DirectoryIndex:
     """The routing index of the active directory (rebuilt when another import bumped the generation)."""
-    gen = await _meta(session, "directory_generation")
+    gen = (_db(session), await _meta(session, "directory_generation"))
     cached = _CACHES.directory
     if cached is not None and cached[0] == gen:
         return cached[1]
@@ -103,10 +115,17 @@ async def brain(session: AsyncSession) -> classifier.Compiled:
     """The compiled catalogue and model, retrained when the catalogue or the corrections changed."""
     version, doc = await active_catalogue(session)
     last_corr = int((await session.execute(select(func.coalesce(func.max(corrections.c.id), 0)))).scalar_one())
-    key = (version, last_corr)
+    key = (_db(session), version, last_corr)
     cached = _CACHES.brain
     if cached is not None and cached[0] == key:
         return cached[1]
+    if version == 0 and last_corr == 0:
+        dflt = _CACHES.default
+        if dflt is None:
+            dflt = await asyncio.to_thread(classifier.compile_catalogue, doc, 0)
+            _CACHES.default = dflt
+        _CACHES.brain = (key, dflt)
+        return dflt
     rows = (await session.execute(select(corrections).order_by(corrections.c.id.desc()).limit(2000))).all()
     corr = [classifier.Correction(r.id, frozenset(classifier.ngrams(r.content)), r.kind, r.category, r.route,
                                   r.reason) for r in rows]
