@@ -1,8 +1,209 @@
-"""Benchmarks (filled in by the benchmark work)."""
+"""`bancheng bench`: drive tickets through the running system and print throughput, latency and memory.
+
+Parts:
+- e2e: a fresh stack (embedded broker + SQLite unless --database-url / --kafka-bootstrap are given), N tickets
+  posted by C concurrent clients; intake accept throughput and latency percentiles; end-to-end throughput and
+  lag from received to dispatched-with-clock; peak memory (VmHWM) per process.
+- the services' own in-process benchmarks (`<svc>_svc.bench.benchmarks()`): calendar, classification, merge
+  detection, statistics, ...
+"""
+
+from __future__ import annotations
 
 import argparse
+import asyncio
+import importlib
+import json
+import tempfile
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from bancheng_services.broker import EmbeddedBroker, free_port
+from bancheng_services.demo import DEMO_KEYS, seed_demo
+from bancheng_services.stack import SERVICES, Stack
+
+OPERATOR = {"Authorization": f"Bearer {next(k['key'] for k in DEMO_KEYS if k['role'] == 'operator')}"}
+MATTERS = [
+    "超市卖过期食品，商家拒绝退款", "小区停电一整天没人修", "工地夜间施工噪音扰民", "公司拖欠工资三个月",
+    "孩子入学报名系统打不开", "医保报销手续太复杂", "路边摊贩占道经营", "燃气费突然涨了很多",
+    "物业不给修漏水的屋顶", "快递网点乱收费", "小区门口的红绿灯坏了", "河道有人偷排污水",
+]
+
+
+def pct(values: list[float], p: float) -> float:
+    """The p-th percentile (nearest rank)."""
+    if not values:
+        return float("nan")
+    s = sorted(values)
+    return s[min(len(s) - 1, max(0, round(p / 100 * len(s) + 0.5) - 1))]
+
+
+def peak_rss_mb(pid: int) -> float:
+    """Peak resident memory of a process (VmHWM), in MB."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return float("nan")
+
+
+def ticket_body(i: int) -> dict[str, Any]:
+    """A distinct request (distinct text and place, so nothing merges as a repeat)."""
+    street = i % 24
+    return {"channel": "hotline", "content": f"{MATTERS[i % len(MATTERS)]}，编号{i}，地点第{i // 24}处",
+            "location": {"region_code": f"3399{1 + street // 4:02d}{1 + street % 4:03d}"},
+            "external_id": f"bench-{i}"}
+
+
+async def drive(stack: Stack, n: int, concurrency: int) -> dict[str, Any]:
+    """Post n tickets with `concurrency` clients; wait until each has its clock; measure."""
+    url = stack.procs["intake"].url
+    latencies: list[float] = []
+    tickets: list[str] = []
+    errors = 0
+    queue: asyncio.Queue[int] = asyncio.Queue()
+    for i in range(n):
+        queue.put_nowait(i)
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(timeout=30, limits=limits) as client:
+
+        async def worker() -> None:
+            nonlocal errors
+            while True:
+                try:
+                    i = queue.get_nowait()
+                except asyncio.QueueEmpty:
+                    return
+                t0 = time.perf_counter()
+                r = await client.post(f"{url}/v1/tickets", json=ticket_body(i), headers=OPERATOR)
+                latencies.append(time.perf_counter() - t0)
+                if r.status_code in (200, 201):
+                    tickets.append(r.json()["ticket_no"])
+                else:
+                    errors += 1
+
+        start = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        accept_s = time.perf_counter() - start
+
+        # end to end: wait until every ticket shows its clock on the timeline
+        pending = set(tickets)
+        lags: list[float] = []
+        received: list[datetime] = []
+        clocked: list[datetime] = []
+        deadline = time.monotonic() + max(120, n / 50)
+        sem = asyncio.Semaphore(concurrency)
+
+        async def check(t: str) -> None:
+            async with sem:
+                r = await client.get(f"{url}/v1/tickets/{t}", headers=OPERATOR)
+            if r.status_code != 200:
+                return
+            steps = {s["event"]: s["at"] for s in r.json().get("timeline", [])}
+            if "ClockStarted" in steps and "TicketReceived" in steps:
+                a = datetime.fromisoformat(steps["TicketReceived"])
+                b = datetime.fromisoformat(steps["ClockStarted"])
+                received.append(a)
+                clocked.append(b)
+                lags.append((b - a).total_seconds())
+                pending.discard(t)
+
+        while pending and time.monotonic() < deadline:
+            await asyncio.gather(*(check(t) for t in list(pending)))
+            if pending:
+                await asyncio.sleep(1.0)
+    e2e_span = (max(clocked) - min(received)).total_seconds() if clocked else float("nan")
+    return {
+        "tickets": n,
+        "concurrency": concurrency,
+        "accept_errors": errors,
+        "accept_tickets_per_s": round(len(tickets) / accept_s, 1),
+        "accept_p50_ms": round(pct(latencies, 50) * 1000, 1),
+        "accept_p95_ms": round(pct(latencies, 95) * 1000, 1),
+        "accept_p99_ms": round(pct(latencies, 99) * 1000, 1),
+        "e2e_completed": len(lags),
+        "e2e_tickets_per_s": round(len(lags) / e2e_span, 1) if lags else 0.0,
+        "e2e_lag_p50_s": round(pct(lags, 50), 3),
+        "e2e_lag_p95_s": round(pct(lags, 95), 3),
+        "e2e_lag_p99_s": round(pct(lags, 99), 3),
+        "e2e_lag_max_s": round(max(lags), 3) if lags else None,
+    }
+
+
+def run_e2e(args: argparse.Namespace) -> dict[str, Any]:
+    """A fresh stack, the drive, the figures and the memory."""
+    tmp = Path(tempfile.mkdtemp(prefix="bancheng-bench-"))
+    broker = None
+    bootstrap = args.kafka_bootstrap
+    if not bootstrap:
+        broker = EmbeddedBroker(log_path=tmp / "broker.log")
+        broker.start()
+        bootstrap = broker.bootstrap
+    stack = Stack(kafka_bootstrap=bootstrap, data_dir=tmp, db_template=args.database_url,
+                  topic_prefix=f"bench{int(time.time())}.", ports={s: free_port() for s in SERVICES},
+                  extra_env={"{P}LOG_LEVEL": "WARNING"})
+    try:
+        asyncio.run(stack.prepare())
+        asyncio.run(seed_demo(stack))
+        stack.start_all()
+        asyncio.run(stack.wait_ready(timeout_s=120))
+        figures = asyncio.run(drive(stack, args.tickets, args.concurrency))
+        memory = {f"peak_rss_mb_{name}": round(peak_rss_mb(sp.proc.pid), 1)
+                  for name, sp in stack.procs.items() if sp.proc is not None}
+        if broker is not None and broker.proc is not None:
+            memory["peak_rss_mb_broker"] = round(peak_rss_mb(broker.proc.pid), 1)
+        return {**figures, **memory}
+    finally:
+        stack.stop()
+        if broker is not None:
+            broker.stop()
+
+
+def service_benchmarks() -> dict[str, Any]:
+    """name -> callable, from every service's bench module that exists."""
+    found: dict[str, Any] = {}
+    for name, spec in SERVICES.items():
+        try:
+            mod = importlib.import_module(f"{spec['module']}.bench")
+        except ModuleNotFoundError:
+            continue
+        for bname, fn in mod.benchmarks().items():
+            found[f"{name}.{bname}"] = fn
+    return found
 
 
 def main(args: argparse.Namespace) -> int:
-    """Run the benchmark parts asked for."""
-    raise SystemExit("benchmark not built yet")
+    """Run the parts asked for (all by default) and print their figures."""
+    only = {p.strip() for p in args.only.split(",") if p.strip()}
+    results: dict[str, Any] = {}
+    if not only or "e2e" in only:
+        print(f"e2e: {args.tickets} tickets, {args.concurrency} concurrent clients, fresh stack ...", flush=True)
+        results["e2e"] = run_e2e(args)
+        _print("e2e", results["e2e"])
+    for name, fn in service_benchmarks().items():
+        if only and not any(name == o or name.startswith(o + ".") or name.split(".", 1)[1] == o for o in only):
+            continue
+        print(f"{name} ...", flush=True)
+        t0 = time.perf_counter()
+        results[name] = fn()
+        results[name]["wall_s"] = round(time.perf_counter() - t0, 2)
+        _print(name, results[name])
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, ensure_ascii=False, indent=2, default=str))
+    return 0
+
+
+def _print(name: str, figures: dict[str, Any]) -> None:
+    width = max(len(k) for k in figures) if figures else 0
+    print(f"[{name}]")
+    for k, v in figures.items():
+        print(f"  {k:<{width}}  {v}")
+    print(flush=True)
+
+
