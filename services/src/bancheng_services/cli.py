@@ -137,6 +137,22 @@ def cmd_keys(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_schemas(args: argparse.Namespace) -> int:
+    """Export the event contracts (envelope and every payload) as JSON Schema."""
+    import json
+
+    from bancheng_shared.contracts import json_schemas
+
+    text = json.dumps(json_schemas(), ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+    if args.out == "-":
+        sys.stdout.write(text)
+    else:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text(text, encoding="utf-8")
+        print(f"wrote {args.out}")
+    return 0
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     """Run the benchmark (see bancheng_services.bench)."""
     import bancheng_services.bench as bench
@@ -180,6 +196,10 @@ def parser() -> argparse.ArgumentParser:
     common(kp)
     keys_cli.add_actions(kp.add_subparsers(dest="action", required=True))
     kp.set_defaults(fn=cmd_keys)
+
+    sch = sub.add_parser("schemas", help="export the event contracts as JSON Schema")
+    sch.add_argument("--out", default="docs/event-schemas.json")
+    sch.set_defaults(fn=cmd_schemas)
 
     bench = sub.add_parser("bench", help="benchmark the running stack or a fresh one")
     common(bench)
