@@ -96,6 +96,13 @@ def test_explanation_names_skipped_holidays_and_counted_make_up_days() -> None:
                               "调休上班)")
 
 
+def test_adjacent_holidays_of_different_names_are_named_apart() -> None:
+    notes = BOOK.explain(D("2023-09-27"), D("2023-10-09"))
+    assert notes[:2] == ["skipped 2023-09-29 中秋节 Mid-autumn Festival",
+                         "skipped 2023-09-30..2023-10-06 国庆节 National Day"]
+    assert "counted 2023-10-07 (国庆节 National Day, 调休上班)" in notes
+
+
 def test_local_date_decides_the_day_of_dispatch() -> None:
     # 2026-09-30 17:30 UTC is already 10-01 01:30 in Shanghai: counted from National Day, not from 09-30
     dl = domain.working_day_deadline(BOOK, datetime.fromisoformat("2026-09-30T17:30:00+00:00"), 1, SH)

@@ -191,3 +191,22 @@ async def test_redo_rounds_and_policies(databases: Databases) -> None:
         await feed(svc, dispatched("T11", local("2026-11-06 18:00"), level=3))
         c = await _clock(svc, "T11")
         assert c["working_days"] == 1 and c["resolve_due_date"] == "2026-11-09"
+
+
+async def test_events_of_unknown_tickets_are_tolerated_and_answered_stops(databases: Databases) -> None:
+    from bancheng_shared.contracts import make_event
+    from bancheng_shared.contracts.triage import TicketAnswered
+
+    url = await databases.new("sla")
+    async with sla_service(url) as svc:
+        await feed(svc, resolved("GHOST", local("2026-11-02 10:00")), closed("GHOST", local("2026-11-02 11:00")),
+                   return_decided("GHOST", local("2026-11-02 12:00"), True))
+        assert await published(svc, "GHOST") == []
+        r = await svc.client.get("/v1/clocks/GHOST", headers=auth("work_team"))
+        assert r.status_code == 404 and r.headers["content-type"].startswith("application/problem+json")
+        await feed(svc, dispatched("T12", local("2026-11-02 10:00")),
+                   make_event(TicketAnswered(answer="已答复", answered_at=local("2026-11-02 15:00")),
+                              ticket_id="T12", producer="triage-svc"))
+        c = await _clock(svc, "T12")
+        assert c["state"] == "answered" and c["pending_transitions"] == []
+        assert (await published(svc, "T12", "ClockStopped"))[0]["payload"]["reason"] == "answered"

@@ -11,6 +11,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import structlog
+from prometheus_client import Counter
 from sqlalchemy import and_, bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -60,6 +61,7 @@ from sla_svc.timesource import TimeSource
 
 SERVICE = "sla-svc"
 log = structlog.get_logger("sla.service")
+TRANSITIONS_FIRED = Counter("sla_transitions_fired_total", "Due transitions of the alert ladder fired")
 
 MUTABLE = [c.name for c in clocks.columns if c.name not in ("ticket_no", "round")]
 MESSAGES = {
@@ -376,22 +378,24 @@ class SlaService:
         if cal is None:
             raise Problem(422, "; ".join(f"{e['field']}: {e['message']}" for e in errors),
                           type_="invalid-calendar", errors=errors)
-        async with transaction(self.rt.sm) as session:
-            q = select(calendar_years).where(calendar_years.c.year == year).order_by(calendar_years.c.version.desc())
-            current = (await session.execute(q.limit(1).with_for_update())).first()
-            if current is not None and current.data == cal.to_json():
-                return {**self._calendar_view(_row(current)), "changed": False}
-            version = (current.version + 1) if current is not None else 1
-            row = {"year": year, "version": version, "data": cal.to_json(), "source": "api",
-                   "created_at": self.time.now(), "created_by": who.name}
-            await session.execute(insert(calendar_years).values(**row))
-            old_book = self.book
-            self.book = await self._load_book(session)
-            try:
+        old_book = self.book
+        try:
+            async with transaction(self.rt.sm) as session:
+                q = (select(calendar_years).where(calendar_years.c.year == year)
+                     .order_by(calendar_years.c.version.desc()))
+                current = (await session.execute(q.limit(1).with_for_update())).first()
+                if current is not None and current.data == cal.to_json():
+                    return {**self._calendar_view(_row(current)), "changed": False}
+                version = (current.version + 1) if current is not None else 1
+                row = {"year": year, "version": version, "data": cal.to_json(), "source": "api",
+                       "created_at": self.time.now(), "created_by": who.name}
+                await session.execute(insert(calendar_years).values(**row))
+                # flagged clocks are computed with the new calendar in the same transaction
+                self.book = await self._load_book(session)
                 recomputed = await self._recompute_flagged(session, correlation_id)
-            except BaseException:
-                self.book = old_book
-                raise
+        except BaseException:
+            self.book = old_book  # nothing was stored: keep the calendar in force
+            raise
         self.calendar_generation = -1  # reload (with the new id) on the next pass
         self.rt.relay.wake()
         self.wake()
@@ -499,6 +503,7 @@ class SlaService:
             fired, claimed = await self._fire_one_by_one(now, limit)
         if fired:
             self.fired_total += fired
+            TRANSITIONS_FIRED.inc(fired)
             self.rt.relay.wake()
         return fired, claimed
 
