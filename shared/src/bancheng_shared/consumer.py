@@ -162,8 +162,10 @@ class IdempotentConsumer:
                     continue
                 dead = False
                 try:
-                    async with session.begin_nested():
-                        await handler(session, env)
+                    with structlog.contextvars.bound_contextvars(ticket_id=env.ticket_id,
+                                                                 correlation_id=env.correlation_id):
+                        async with session.begin_nested():
+                            await handler(session, env)
                 except (OperationalError, InterfaceError):
                     raise  # the database is unwell, not the event: retry the batch
                 except Exception as exc:

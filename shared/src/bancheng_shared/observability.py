@@ -85,5 +85,6 @@ class RequestContextMiddleware:
                 metrics.HTTP_REQUESTS.labels(self.service, scope["method"], path, str(status)).inc()
                 metrics.HTTP_LATENCY.labels(self.service, path).observe(elapsed)
                 if status >= 400 or elapsed > 1.0:
+                    ticket = (scope.get("path_params") or {}).get("ticket_no")
                     self.log.info("http_request", method=scope["method"], route=path, status=status,
-                                  ms=round(elapsed * 1000, 1))
+                                  ms=round(elapsed * 1000, 1), **({"ticket_id": ticket} if ticket else {}))
