@@ -58,6 +58,10 @@ def cmd_up(args: argparse.Namespace) -> int:
         signal.signal(signal.SIGINT, _stop)
         signal.signal(signal.SIGTERM, _stop)
         while not stop["flag"]:
+            if broker is not None and broker.proc is not None and broker.proc.poll() is not None:
+                # memory only: it comes back empty, and the relays republish their retained outboxes
+                print("embedded broker exited; restarting it empty (services republish what they hold)")
+                broker.start()
             for name, sp in stack.procs.items():
                 if sp.proc is not None and sp.proc.poll() is not None:
                     print(f"{name} exited ({sp.proc.returncode}); restarting. See {sp.log_path}")
