@@ -11,8 +11,8 @@ from bancheng_services.testing import OTHER_UNIT, TEST_UNIT, Databases, auth, ev
 from bancheng_shared.topics import SLA_CLOCKS, TRIAGE_WORK_ORDERS, topic_name
 
 
-async def test_alert_filters_pagination_and_unit_scope(databases: Databases) -> None:
-    url = await databases.new("sla")
+async def test_alert_filters_pagination_and_unit_scope(sqlite_databases: Databases) -> None:
+    url = await sqlite_databases.new("sla")
     async with sla_service(url) as svc:
         await svc.client.put("/v1/clock", headers=auth("work_team"), json={"now": "2026-11-02T10:00:00+08:00"})
         await feed(svc, dispatched("U1", local("2026-11-02 10:00"), region="339901001"),

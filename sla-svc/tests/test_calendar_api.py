@@ -11,8 +11,8 @@ Y2027 = {"holidays": [{"date": "2027-01-01", "name": "元旦"}],
          "workdays": [{"date": "2027-02-20", "name": "春节调休"}]}
 
 
-async def test_seeded_years_are_readable(databases: Databases) -> None:
-    url = await databases.new("sla")
+async def test_seeded_years_are_readable(sqlite_databases: Databases) -> None:
+    url = await sqlite_databases.new("sla")
     async with sla_service(url) as svc:
         r = await svc.client.get("/v1/calendars/2026", headers=auth("operator"))
         assert r.status_code == 200, r.text
@@ -94,3 +94,24 @@ async def test_unknown_year_flags_the_clock_until_the_year_is_loaded(databases: 
         await feed(svc, dispatched("T10", local("2026-12-30 10:00")))
         c10 = (await svc.client.get("/v1/clocks/T10", headers=auth("work_team"))).json()["rounds"][0]
         assert c10["resolve_due_date"] == "2027-01-08" and c10["calendar_version"] != clock["calendar_version"]
+
+
+async def test_scheduler_loop_keeps_running_after_a_calendar_change(sqlite_databases: Databases) -> None:
+    from sla_helpers import sla_of
+
+    from bancheng_services.testing import eventually
+    from sla_svc.store import sim_time
+
+    url = await sqlite_databases.new("sla")
+    async with sla_service(url, scheduler_enabled=True, scheduler_interval_s=0.05) as svc:
+        await svc.client.put("/v1/clock", headers=auth("work_team"), json={"now": "2026-12-28T10:00:00+08:00"})
+        await feed(svc, dispatched("T20", local("2026-12-28 10:00")))
+        assert (await svc.client.put("/v1/calendars/2027", headers=auth("work_team"), json=Y2027)).status_code == 200
+        # the loop reloads the calendar and goes on firing what falls due (time moved without PUT /v1/clock)
+        async with svc.runtime.sm() as s, s.begin():
+            await s.execute(sim_time.update().values(now=local("2027-01-06 09:00")))
+        sla_of(svc).wake()
+
+        async def alarmed() -> bool:
+            return any(e["payload"]["level"] == "alarm" for e in await published(svc, "T20", "AlertRaised"))
+        await eventually(alarmed, timeout_s=15)

@@ -151,8 +151,8 @@ async def test_return_request_approved_then_redispatch_restarts_for_the_new_unit
         assert [(a["unit"], a["level"]) for a in alerts] == [(OTHER_UNIT, "reported")]
 
 
-async def test_return_rejected_means_the_unit_goes_on_signed(databases: Databases) -> None:
-    url = await databases.new("sla")
+async def test_return_rejected_means_the_unit_goes_on_signed(sqlite_databases: Databases) -> None:
+    url = await sqlite_databases.new("sla")
     async with sla_service(url) as svc:
         await _at(svc, "2026-11-02T10:00:00+08:00")
         await feed(svc, dispatched("T8", local("2026-11-02 10:00")), return_requested("T8", local("2026-11-03 09:00")),
@@ -193,11 +193,11 @@ async def test_redo_rounds_and_policies(databases: Databases) -> None:
         assert c["working_days"] == 1 and c["resolve_due_date"] == "2026-11-09"
 
 
-async def test_events_of_unknown_tickets_are_tolerated_and_answered_stops(databases: Databases) -> None:
+async def test_events_of_unknown_tickets_are_tolerated_and_answered_stops(sqlite_databases: Databases) -> None:
     from bancheng_shared.contracts import make_event
     from bancheng_shared.contracts.triage import TicketAnswered
 
-    url = await databases.new("sla")
+    url = await sqlite_databases.new("sla")
     async with sla_service(url) as svc:
         await feed(svc, resolved("GHOST", local("2026-11-02 10:00")), closed("GHOST", local("2026-11-02 11:00")),
                    return_decided("GHOST", local("2026-11-02 12:00"), True))

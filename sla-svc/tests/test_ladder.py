@@ -85,8 +85,8 @@ async def test_signed_and_resolved_in_time_raises_nothing_more(databases: Databa
         assert open_alerts["total"] == 0
 
 
-async def test_simulated_time_is_refused_when_not_allowed(databases: Databases) -> None:
-    url = await databases.new("sla")
+async def test_simulated_time_is_refused_when_not_allowed(sqlite_databases: Databases) -> None:
+    url = await sqlite_databases.new("sla")
     async with sla_service(url, simulated_time_allowed=False) as svc:
         r = await svc.client.put("/v1/clock", headers=auth("work_team"), json={"now": "2026-10-10T00:00:00+08:00"})
         assert r.status_code == 403

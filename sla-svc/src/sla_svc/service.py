@@ -466,9 +466,10 @@ class SlaService:
         while True:
             try:
                 async with self.rt.sm() as session:
-                    if await self.refresh(session):
-                        async with transaction(self.rt.sm) as s2:
-                            await self._recompute_flagged(s2, None)
+                    changed = await self.refresh(session)
+                if changed:  # (sessions never nest: SQLite runs on one pooled connection per process)
+                    async with transaction(self.rt.sm) as s2:
+                        await self._recompute_flagged(s2, None)
                 await self.run_until_idle()
             except asyncio.CancelledError:
                 raise
