@@ -156,11 +156,12 @@ class WorkingCalendar:
             if y is None:
                 raise UnknownYearError([d.year])
             name = y.holidays.get(d)
-            if name is not None and run_start is None:
-                run_start, run_name = d, name
-            elif name is None and run_start is not None:
+            # a run of days off ends where the holiday (or its name) changes
+            if run_start is not None and name != run_name:
                 notes.append(_skipped(run_start, d - timedelta(days=1), run_name))
                 run_start = None
+            if name is not None and run_start is None:
+                run_start, run_name = d, name
             if d in y.workdays:
                 notes.append(f"counted {d.isoformat()} ({y.workdays[d] or 'make-up working day'}, 调休上班)")
             d += timedelta(days=1)
