@@ -88,6 +88,38 @@ async def report(
     return reports.render(data, format)
 
 
+# ---- tier copies ----
+
+COPY_READERS = (Role.business_environment, Role.supervision_office, Role.inspector, Role.leader)
+
+
+@router.get("/copies", tags=["copies"], summary="分级抄送件 / Tier copies (archive, joint scheduling, supervision)",
+            description="分诊服务按红黄绿分级规则抄送的诉求件：绿灯件办结后抄送营商办备案（archive），黄灯件抄送营商办"
+            "联合调度（joint_scheduling），红灯件抄送营商办与纪委监委督办（supervision，同时确保存在督办案件，"
+            "case_id 为其案件）。可按用途、等级、工单号、接收单位（to_units 中的单位代码）和抄送日期（本地日期，"
+            "含首尾日）筛选，按抄送时间倒序。\n\n"
+            "Copies triage sent under the tier rules: green → archive copy to the business-environment office "
+            "after completion; yellow → joint-scheduling copy to the business-environment office; red → "
+            "supervision by the business-environment office and discipline inspection (oversight makes sure a "
+            "supervision case exists; `case_id` names it). Filter by purpose, tier, ticket number, receiving "
+            "unit (a code in `to_units`) and issue date (local dates, inclusive); newest first.")
+async def list_copies(
+    purpose: Literal["archive", "joint_scheduling", "supervision"] | None = Query(
+        None, description="用途 / purpose"),
+    tier: Literal["green", "yellow", "red"] | None = Query(None, description="等级 / tier"),
+    ticket_no: str | None = Query(None, description="工单号 / ticket number"),
+    unit: str | None = Query(None, description="接收单位代码 / receiving unit code"),
+    start: date | None = Query(None, alias="from", description="抄送日期起 / issued from (local date)"),
+    end: date | None = Query(None, alias="to", description="抄送日期止 / issued to (local date, inclusive)"),
+    limit: int = Query(100, ge=1, le=1000),
+    offset: int = Query(0, ge=0),
+    rt: Runtime = Depends(runtime_of),
+    who: Principal = Depends(require(*COPY_READERS)),
+) -> list[dict[str, Any]]:
+    return await service.list_copies(rt, purpose=purpose, tier=tier, ticket_no=ticket_no, unit=unit,
+                                     start=start, end=end, limit=limit, offset=offset)
+
+
 # ---- cases ----
 
 class CaseIn(Body):

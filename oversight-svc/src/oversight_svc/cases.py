@@ -142,6 +142,20 @@ async def ensure_case_for_ticket(rt: Runtime, session: AsyncSession, env: EventE
                              unit_codes=unit_codes, red=red, summary=reason, causation=env)
 
 
+async def add_supervisors(rt: Runtime, session: AsyncSession, case_id: str, kinds: list[str], unit_codes: list[str],
+                          body: dict[str, Any], at: datetime) -> bool:
+    """Name supervising departments (and their units) on a case, with a document; False when nothing was new."""
+    row = await load_case(session, case_id)
+    old_kinds, old_units = list(row.supervisors or []), list(row.supervisor_units or [])
+    new_kinds, new_units = sorted({*old_kinds, *kinds}), sorted({*old_units, *unit_codes})
+    if new_kinds == sorted(old_kinds) and new_units == sorted(old_units):
+        return False
+    await session.execute(update(cases).where(cases.c.case_id == case_id).values(
+        supervisors=new_kinds, supervisor_units=new_units, updated_at=at))
+    await _doc(session, case_id, "supervision_copy", row.state, body, None, at)
+    return True
+
+
 async def add_unit_to_open_cases(rt: Runtime, session: AsyncSession, ticket_no: str, unit: str,
                                  at: datetime) -> None:
     """A dispatch names the responsible unit on the ticket's open cases."""
@@ -178,6 +192,7 @@ async def case_view(session: AsyncSession, row: Any, who: Principal, *, full: bo
         "case_id": row.case_id, "title": row.title, "state": row.state, "level": row.level,
         "sources": row.sources, "red": bool(row.red), "inspector": row.inspector, "summary": row.summary,
         "units": unit_codes, "ticket_nos": await _case_tickets(session, row.case_id),
+        "supervisors": list(row.supervisors or []), "supervisor_units": list(row.supervisor_units or []),
         "hotspot_id": row.hotspot_id, "opened_at": row.opened_at, "registered_at": row.registered_at,
         "concluded_at": row.concluded_at, "result": row.result, "solved": row.solved,
         "allowed_actions": sorted(domain.TRANSITIONS.get(row.state, {})),

@@ -4,6 +4,7 @@ return-visit rules, PII stripping for disclosure, and hotspot clustering."""
 from __future__ import annotations
 
 import hashlib
+import heapq
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -101,16 +102,20 @@ def rate(numerator: int, denominator: int) -> float | None:
 
 def with_rates(row: dict[str, Any], *, gap_threshold: float, min_sample: int) -> dict[str, Any]:
     """Add the three rates and the closes-without-solving flag to a row of counters."""
+    # called once per unit per query (20,000 units): locals and inline rounding instead of rate()
     g = row.get
-    row["response_rate"] = rate(g("signed_in_time", 0), g("dispatched", 0))
-    row["resolution_rate"] = rate(g("visit_yes", 0), g("visited", 0))
-    row["satisfaction_rate"] = rate(g("satisfied", 0) + g("basically_satisfied", 0), g("visited", 0))
-    row["self_reported_resolution_rate"] = rate(g("self_resolved", 0), g("resolved", 0))
-    denied = rate(g("claimed_denied", 0), g("claimed_visited", 0))
+    dispatched, visited, resolved, claimed = g("dispatched", 0), g("visited", 0), g("resolved", 0), \
+        g("claimed_visited", 0)
+    row["response_rate"] = round(g("signed_in_time", 0) / dispatched, 4) if dispatched else None
+    if visited:
+        row["resolution_rate"] = round(g("visit_yes", 0) / visited, 4)
+        row["satisfaction_rate"] = round((g("satisfied", 0) + g("basically_satisfied", 0)) / visited, 4)
+    else:
+        row["resolution_rate"] = row["satisfaction_rate"] = None
+    row["self_reported_resolution_rate"] = round(g("self_resolved", 0) / resolved, 4) if resolved else None
+    denied = round(g("claimed_denied", 0) / claimed, 4) if claimed else None
     row["claimed_denied_rate"] = denied
-    row["closes_without_solving"] = bool(
-        denied is not None and g("claimed_visited", 0) >= min_sample and denied >= gap_threshold
-    )
+    row["closes_without_solving"] = bool(denied is not None and claimed >= min_sample and denied >= gap_threshold)
     return row
 
 
@@ -118,8 +123,9 @@ def rank(rows: Sequence[dict[str, Any]], key: str, sample_key: str, min_sample: 
          top: int) -> dict[str, Any]:
     """Best and worst units by a rate, among units with at least min_sample in the rate's denominator."""
     eligible = [r for r in rows if r.get(sample_key, 0) >= min_sample and r.get(key) is not None]
-    best = sorted(eligible, key=lambda r: (-r[key], -r[sample_key], r["unit"]))[:top]
-    worst = sorted(eligible, key=lambda r: (r[key], -r[sample_key], r["unit"]))[:top]
+    # nsmallest == sorted(...)[:top] (stable), without sorting 20,000 units twice
+    best = heapq.nsmallest(top, eligible, key=lambda r: (-r[key], -r[sample_key], r["unit"]))
+    worst = heapq.nsmallest(top, eligible, key=lambda r: (r[key], -r[sample_key], r["unit"]))
     brief = ("unit", "name", key, sample_key)
     return {
         "rate": key,

@@ -4,7 +4,7 @@ open supervision cases for red tickets and escalations. Tolerant of order across
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -16,7 +16,7 @@ from bancheng_shared.runtime import Runtime
 from oversight_svc import cases as case_ops
 from oversight_svc import domain
 from oversight_svc.settings import OversightSettings
-from oversight_svc.store import increment, increment_received, rounds, tickets, units, upsert
+from oversight_svc.store import copies, increment, increment_received, rounds, tickets, units, upsert
 
 Handler = Callable[[AsyncSession, EventEnvelope], Awaitable[None]]
 
@@ -107,21 +107,27 @@ class Handlers:
         await case_ops.add_unit_to_open_cases(self.rt, session, env.ticket_id, lead, at)
 
     async def _count_sign(self, session: AsyncSession, env: EventEnvelope, unit: str, at: datetime,
-                          rnd: int, deemed: bool) -> None:
+                          rnd: int, deemed: bool, via: str | None = None) -> None:
         r = await self._round(session, env.ticket_id, rnd)
         if r.signed_at is not None:
             return  # signed once per round: triage's deemed sign and sla's DeemedSigned are the same fact
-        in_time = (not deemed) and (r.accept_due is None or at <= r.accept_due)
+        # A deemed sign is never in time, except one that follows a rejected return request
+        # (via="return_rejected"): the unit answered within its window by asking to return, the ruling then
+        # made it sign; it is in time when the ruling came by the acceptance deadline, late after it.
+        # Without a known deadline the count is provisional; ClockStarted takes it back when late. It stays
+        # a deemed sign either way (deemed_signed), so sla's DeemedSigned arriving first counts the same.
+        by_ruling = via == "return_rejected"
+        in_time = (not deemed or by_ruling) and (r.accept_due is None or at <= r.accept_due)
         await self._set_round(session, env.ticket_id, rnd, signed_at=at, sign_unit=unit,
                               sign_in_time=in_time)
-        await increment(session, unit, self.day(at),
-                        {"signed": 1, "deemed_signed": int(deemed), "signed_in_time": int(in_time)})
+        await increment(session, unit, self.day(at), {
+            "signed": 1, "deemed_signed": int(deemed), "signed_in_time": int(in_time)})
 
     async def ticket_signed(self, session: AsyncSession, env: EventEnvelope) -> None:
         """Signed: in time when before the acceptance deadline (provisional until sla's clock is known)."""
         p = env.payload
         await self._count_sign(session, env, p["unit"], _dt(p.get("signed_at"), env.occurred_at),
-                               int(p.get("round") or 1), bool(p.get("deemed")))
+                               int(p.get("round") or 1), bool(p.get("deemed")), p.get("via"))
 
     async def deemed_signed(self, session: AsyncSession, env: EventEnvelope) -> None:
         """sla: the window passed, counted as signed (never in time)."""
@@ -255,6 +261,30 @@ class Handlers:
         else:
             await increment(session, p["unit"], self.day(at), {"supervised": 1})
 
+    async def tier_copy_issued(self, session: AsyncSession, env: EventEnvelope) -> None:
+        """triage's tier copy: red → supervision case with the business-environment office and discipline
+        inspection as supervisors (the one TicketTriaged/TierChanged opened, or a new one if this came first);
+        yellow → a joint-scheduling copy; green → an archive copy. Once per ticket, purpose and round."""
+        p = env.payload
+        purpose, rnd = str(p.get("purpose") or "unknown"), int(p.get("round") or 1)
+        q = select(copies.c.copy_id).where(copies.c.ticket_no == env.ticket_id, copies.c.purpose == purpose,
+                                           copies.c.round == rnd)
+        if (await session.execute(q)).first() is not None:
+            return  # the same copy issued again (replay, re-issue): nothing new
+        at = _dt(p.get("issued_at"), env.occurred_at)
+        kinds, to_units = list(p.get("to_kinds") or []), list(p.get("to_units") or [])
+        case_id = None
+        if purpose == "supervision" and self.s.open_cases_for_red:
+            case_id = await case_ops.ensure_case_for_ticket(self.rt, session, env, source="red_ticket", red=True)
+            await case_ops.add_supervisors(self.rt, session, case_id, kinds, to_units, {
+                "purpose": purpose, "tier": p.get("tier"), "to_kinds": kinds, "to_units": to_units,
+                "reason": p.get("reason"), "round": rnd}, at)
+        await upsert(session, copies, ["ticket_no", "purpose", "round"], {
+            "copy_id": case_ops.new_id("CPY"), "ticket_no": env.ticket_id, "round": rnd, "purpose": purpose,
+            "tier": str(p.get("tier") or ""), "to_kinds": kinds, "to_units": to_units, "reason": p.get("reason"),
+            "issued_at": at, "case_id": case_id, "event_id": str(env.event_id), "recorded_at": datetime.now(UTC)},
+            update=[])
+
     def table(self) -> dict[str, Handler]:
         """Event type → handler."""
         h: dict[str, Handler] = {
@@ -277,5 +307,6 @@ class Handlers:
             "DeadlineChanged": self.deadline_changed,
             "ClockResumed": self.deadline_changed,
             "ReturnVisitDue": self.visit_due,
+            "TierCopyIssued": self.tier_copy_issued,
         }
         return h

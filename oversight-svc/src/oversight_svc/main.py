@@ -50,6 +50,7 @@ def create_app(settings: OversightSettings | None = None) -> FastAPI:
             {"name": "accountability", "description": "问责 / Accountability"},
             {"name": "hotspots", "description": "高频共性问题 / Hotspots"},
             {"name": "reports", "description": "分析报告 / Reports"},
+            {"name": "copies", "description": "分级抄送 / Tier copies"},
             {"name": "public", "description": "公开（无需凭证）/ Public, no credential"},
         ],
     )

@@ -41,8 +41,7 @@ def period_bounds(period: str, day: date) -> tuple[date, date]:
 async def build(rt: Runtime, period: str, day: date, region: str | None) -> dict[str, Any]:
     """The report's data: overview, unit table, overdue list, hotspots, accountability."""
     start, end = period_bounds(period, day)
-    ov = await service.overview(rt, start, end, region)
-    units = await service.unit_stats(rt, start, end, None, region)
+    ov, units = await service.overview_and_units(rt, start, end, region)  # one rollup query for both
     overdue = await service.overdue_list(rt, start, end, region, service.settings_of(rt).report_overdue_limit)
     hot = await service.find_hotspots(rt, start, end, None, None)
     return {"period": period, "from": start, "to": end, "region": region, "generated_at": datetime.now().astimezone(),
@@ -86,13 +85,16 @@ def to_csv(data: dict[str, Any]) -> str:
 def to_xlsx(data: dict[str, Any]) -> bytes:
     """Sheets: summary, units, rankings, overdue, hotspots."""
     from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Font
 
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "summary 概览"
+    # write-only mode streams rows to the file: a city's 20,000-unit table in seconds, not tens of seconds
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet("summary 概览")
     ov = data["overview"]
-    ws.append(["报告 report", PERIOD_NAMES[data["period"]]])
+    title = WriteOnlyCell(ws, value="报告 report")
+    title.font = Font(bold=True)
+    ws.append([title, PERIOD_NAMES[data["period"]]])
     ws.append(["期间 period", str(data["from"]), str(data["to"])])
     ws.append(["区划 region", data["region"] or "全部 all"])
     ws.append([])
@@ -104,7 +106,6 @@ def to_xlsx(data: dict[str, Any]) -> bytes:
     ws.append([])
     for k, v in domain.RATE_DEFINITIONS.items():
         ws.append([k, v])
-    ws["A1"].font = Font(bold=True)
     us = wb.create_sheet("units 单位")
     us.append(list(UNIT_COLUMNS))
     for r in data["units"]:

@@ -23,6 +23,7 @@ from oversight_svc.settings import OversightSettings
 from oversight_svc.store import (
     accountability,
     cases,
+    copies,
     hotspots,
     increment,
     region_received,
@@ -266,43 +267,48 @@ def _period_filter(start: date, end: date, table: Any) -> Any:
                  for g, a, b in domain.split_period(start, end)))
 
 
-async def _unit_rows(session: AsyncSession, start: date, end: date, unit: str | None,
-                     region: str | None) -> list[dict[str, Any]]:
-    cols = [func.sum(rollups.c[m]).label(m) for m in domain.METRICS]
-    q = select(rollups.c.unit, *cols).where(_period_filter(start, end, rollups)).group_by(rollups.c.unit)
+ROW_KEYS: tuple[str, ...] = ("unit", "name", "region_code", "level", *domain.METRICS)
+
+
+def _unit_query(start: date, end: date, unit: str | None, region: str | None) -> Any:
+    """One statement: each unit's counters over the period, with its name, region and level."""
+    segments = domain.split_period(start, end)
+    if len(segments) == 1 and segments[0][1] == segments[0][2]:
+        # a whole year, a whole month or a single day is one rollup row per unit: no GROUP BY at all
+        g, p, _ = segments[0]
+        agg = (select(rollups.c.unit, *(rollups.c[m] for m in domain.METRICS))
+               .where(rollups.c.grain == g, rollups.c.period == p))
+    else:
+        agg = (select(rollups.c.unit, *(func.sum(rollups.c[m]).label(m) for m in domain.METRICS))
+               .where(_period_filter(start, end, rollups)).group_by(rollups.c.unit))
     if unit:
-        q = q.where(rollups.c.unit == unit)
-    if region:
-        q = q.where(rollups.c.unit.in_(select(units.c.unit).where(units.c.region_code.like(f"{region}%"))))
-    rows = (await session.execute(q)).all()
-    meta = {}
-    if rows:
-        uq = select(units.c.unit, units.c.name, units.c.region_code, units.c.level)
-        if unit:
-            uq = uq.where(units.c.unit == unit)
-        elif region:
-            uq = uq.where(units.c.region_code.like(f"{region}%"))
-        meta = {u.unit: u for u in (await session.execute(uq)).all()}
-    out = []
-    for r in rows:
-        m = meta.get(r.unit)
-        d: dict[str, Any] = {"unit": r.unit, "name": m.name if m else None,
-                             "region_code": m.region_code if m else None, "level": m.level if m else None}
-        for k in domain.METRICS:
-            d[k] = int(getattr(r, k) or 0)
-        out.append(d)
-    return out
+        agg = agg.where(rollups.c.unit == unit)
+    if region:  # before aggregating: a district's units only, not the whole city then filtered
+        agg = agg.where(rollups.c.unit.in_(select(units.c.unit).where(units.c.region_code.like(f"{region}%"))))
+    sub = agg.subquery("r")
+    return (select(sub.c.unit, units.c.name, units.c.region_code, units.c.level, *(sub.c[m] for m in domain.METRICS))
+            .select_from(sub.outerjoin(units, units.c.unit == sub.c.unit)).order_by(sub.c.unit))
+
+
+async def _unit_tuples(session: AsyncSession, start: date, end: date, unit: str | None,
+                       region: str | None) -> list[tuple[Any, ...]]:
+    """Rows in ROW_KEYS order, sorted by unit (plain tuples: no per-cell Python work)."""
+    return [tuple(r) for r in (await session.execute(_unit_query(start, end, unit, region))).all()]
+
+
+def _dicts(rows: list[tuple[Any, ...]], s: OversightSettings) -> list[dict[str, Any]]:
+    gap, sample = s.gap_threshold, s.gap_min_sample
+    return [domain.with_rates(dict(zip(ROW_KEYS, r, strict=True)), gap_threshold=gap, min_sample=sample)
+            for r in rows]
 
 
 async def unit_stats(rt: Runtime, start: date, end: date, unit: str | None,
                      region: str | None = None) -> list[dict[str, Any]]:
     """Per-unit counters and rates over [start, end] from the rollups."""
     check_period(rt, start, end)
-    s = settings_of(rt)
     async with rt.sm() as session:
-        rows = await _unit_rows(session, start, end, unit, region)
-    out = [domain.with_rates(r, gap_threshold=s.gap_threshold, min_sample=s.gap_min_sample) for r in rows]
-    return sorted(out, key=lambda r: r["unit"])
+        rows = await _unit_tuples(session, start, end, unit, region)
+    return _dicts(rows, settings_of(rt))
 
 
 async def red_track(session: AsyncSession, rt: Runtime, start: date, end: date,
@@ -343,32 +349,29 @@ async def red_track(session: AsyncSession, rt: Runtime, start: date, end: date,
     }
 
 
-async def overview(rt: Runtime, start: date, end: date, region: str | None) -> dict[str, Any]:
-    """Totals, per-region figures, rankings with a minimum sample, flagged units and red-track figures."""
-    check_period(rt, start, end)
+def _column_sums(rows: list[tuple[Any, ...]]) -> dict[str, int]:
+    """Sum each counter over rows (column-wise in C: zip(*rows) and sum, not 25 dict updates per unit)."""
+    n = len(ROW_KEYS) - len(domain.METRICS)
+    if not rows:
+        return dict.fromkeys(domain.METRICS, 0)
+    cols = list(zip(*rows, strict=True))[n:]
+    return {k: int(sum(c)) for k, c in zip(domain.METRICS, cols, strict=True)}
+
+
+def _overview_of(rt: Runtime, start: date, end: date, region: str | None, tuples: list[tuple[Any, ...]],
+                 rows: list[dict[str, Any]], received_tickets: int, red: dict[str, Any]) -> dict[str, Any]:
     s = settings_of(rt)
-    async with rt.sm() as session:
-        rows = await _unit_rows(session, start, end, None, region)
-        rq = select(func.coalesce(func.sum(region_received.c.n), 0)).where(_period_filter(start, end, region_received))
-        if region:
-            rq = rq.where(region_received.c.region_code.like(f"{region}%"))
-        received_tickets = int((await session.execute(rq)).scalar_one())
-        red = await red_track(session, rt, start, end, region)
-    totals: dict[str, Any] = dict.fromkeys(domain.METRICS, 0)
-    by_region: dict[str, dict[str, Any]] = {}
-    for r in rows:
-        domain.with_rates(r, gap_threshold=s.gap_threshold, min_sample=s.gap_min_sample)
-        reg = r["region_code"] or "unknown"
-        agg = by_region.setdefault(reg, {"region_code": reg, "units": 0, **dict.fromkeys(domain.METRICS, 0)})
-        agg["units"] += 1
-        for k in domain.METRICS:
-            totals[k] += r[k]
-            agg[k] += r[k]
+    by_region_rows: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
+    for t in tuples:
+        by_region_rows[t[2] or "unknown"].append(t)
+    totals: dict[str, Any] = _column_sums(tuples)
     totals["tickets_received"] = received_tickets
     domain.with_rates(totals, gap_threshold=s.gap_threshold, min_sample=s.gap_min_sample)
-    regions = [domain.with_rates(v, gap_threshold=s.gap_threshold, min_sample=s.gap_min_sample)
-               for _, v in sorted(by_region.items())]
+    regions = [domain.with_rates({"region_code": reg, "units": len(ts), **_column_sums(ts)},
+                                 gap_threshold=s.gap_threshold, min_sample=s.gap_min_sample)
+               for reg, ts in sorted(by_region_rows.items())]
     n, top = s.ranking_min_sample, s.ranking_top
+    flagged = sorted((r for r in rows if r["closes_without_solving"]), key=lambda r: -(r["claimed_denied_rate"] or 0))
     return {
         "from": start, "to": end, "region": region, "units": len(rows),
         "totals": totals,
@@ -381,11 +384,31 @@ async def overview(rt: Runtime, start: date, end: date, region: str | None) -> d
         "closes_without_solving": [
             {k: r[k] for k in ("unit", "name", "claimed_visited", "claimed_denied", "claimed_denied_rate",
                                "self_reported_resolution_rate", "resolution_rate")}
-            for r in sorted(rows, key=lambda r: -(r["claimed_denied_rate"] or 0)) if r["closes_without_solving"]
+            for r in flagged
         ],
         "red_track": red,
         "definitions": domain.RATE_DEFINITIONS,
     }
+
+
+async def overview_and_units(rt: Runtime, start: date, end: date,
+                             region: str | None) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The overview and the per-unit rows from ONE rollup query (what a report needs)."""
+    check_period(rt, start, end)
+    async with rt.sm() as session:
+        tuples = await _unit_tuples(session, start, end, None, region)
+        rq = select(func.coalesce(func.sum(region_received.c.n), 0)).where(_period_filter(start, end, region_received))
+        if region:
+            rq = rq.where(region_received.c.region_code.like(f"{region}%"))
+        received_tickets = int((await session.execute(rq)).scalar_one())
+        red = await red_track(session, rt, start, end, region)
+    rows = _dicts(tuples, settings_of(rt))
+    return _overview_of(rt, start, end, region, tuples, rows, received_tickets, red), rows
+
+
+async def overview(rt: Runtime, start: date, end: date, region: str | None) -> dict[str, Any]:
+    """Totals, per-region figures, rankings with a minimum sample, flagged units and red-track figures."""
+    return (await overview_and_units(rt, start, end, region))[0]
 
 
 async def overdue_list(rt: Runtime, start: date, end: date, region: str | None, limit: int) -> list[dict[str, Any]]:
@@ -458,6 +481,38 @@ async def case_from_hotspot(rt: Runtime, who: Principal, hotspot_id: str, body: 
         view = await case_ops.case_view(session, await case_ops.load_case(session, case_id), who)
     rt.relay.wake()
     return view
+
+
+# ---- tier copies ----
+
+async def list_copies(rt: Runtime, *, purpose: str | None, tier: str | None, ticket_no: str | None,
+                      unit: str | None, start: date | None, end: date | None, limit: int,
+                      offset: int) -> list[dict[str, Any]]:
+    """Copies triage sent by tier (archive, joint scheduling, supervision), newest first, with the ticket's
+    title, region and lead unit as oversight knows them."""
+    q = (select(copies, tickets.c.title, tickets.c.region_code, tickets.c.lead_unit, tickets.c.status)
+         .select_from(copies.outerjoin(tickets, tickets.c.ticket_no == copies.c.ticket_no))
+         .order_by(copies.c.issued_at.desc(), copies.c.copy_id))
+    if start or end:
+        lo_day, hi_day = start or date(settings_of(rt).stats_min_year, 1, 1), end or date(
+            settings_of(rt).stats_max_year, 12, 31)
+        check_period(rt, lo_day, hi_day)
+        lo, hi = _local_bounds(rt, lo_day, hi_day)
+        q = q.where(copies.c.issued_at >= lo, copies.c.issued_at < hi)
+    for col, val in ((copies.c.purpose, purpose), (copies.c.tier, tier), (copies.c.ticket_no, ticket_no)):
+        if val:
+            q = q.where(col == val)
+    async with rt.sm() as session:
+        if unit:
+            # to_units is a short JSON list: filter in Python, paging over the matches
+            rows = [r for r in (await session.execute(q)).all() if unit in (r.to_units or [])][offset:offset + limit]
+        else:
+            rows = list((await session.execute(q.limit(limit).offset(offset))).all())
+    return [{"copy_id": r.copy_id, "ticket_no": r.ticket_no, "round": r.round, "purpose": r.purpose,
+             "tier": r.tier, "to_kinds": r.to_kinds, "to_units": r.to_units, "reason": r.reason,
+             "issued_at": r.issued_at, "case_id": r.case_id, "ticket": {
+                 "title": r.title, "region_code": r.region_code, "lead_unit": r.lead_unit, "status": r.status}}
+            for r in rows]
 
 
 # ---- disclosures ----

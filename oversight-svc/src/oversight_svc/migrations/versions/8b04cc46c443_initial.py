@@ -1,8 +1,8 @@
 """initial
 
-Revision ID: 8c7aa02074cd
+Revision ID: 8b04cc46c443
 Revises: 
-Create Date: 2026-11-23 16:20:57.112194
+Create Date: 2026-11-23 16:52:31.088692
 """
 from collections.abc import Sequence
 
@@ -12,7 +12,7 @@ from alembic import op
 import bancheng_shared.types
 
 
-revision: str = '8c7aa02074cd'
+revision: str = '8b04cc46c443'
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -92,6 +92,8 @@ def upgrade() -> None:
     sa.Column('summary', sa.Text(), nullable=True),
     sa.Column('hotspot_id', sa.String(length=40), nullable=True),
     sa.Column('red', sa.Boolean(), server_default='0', nullable=False),
+    sa.Column('supervisors', sa.JSON(), nullable=True),
+    sa.Column('supervisor_units', sa.JSON(), nullable=True),
     sa.Column('result', sa.Text(), nullable=True),
     sa.Column('solved', sa.Boolean(), nullable=True),
     sa.Column('opened_at', bancheng_shared.types.UtcDateTime(timezone=True), nullable=False),
@@ -102,6 +104,26 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('cases', schema=None) as batch_op:
         batch_op.create_index('ix_cases_state', ['state'], unique=False)
+
+    op.create_table('copies',
+    sa.Column('copy_id', sa.String(length=40), nullable=False),
+    sa.Column('ticket_no', sa.String(length=64), nullable=False),
+    sa.Column('round', sa.Integer(), nullable=False),
+    sa.Column('purpose', sa.String(length=32), nullable=False),
+    sa.Column('tier', sa.String(length=16), nullable=False),
+    sa.Column('to_kinds', sa.JSON(), nullable=False),
+    sa.Column('to_units', sa.JSON(), nullable=False),
+    sa.Column('reason', sa.Text(), nullable=True),
+    sa.Column('issued_at', bancheng_shared.types.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('case_id', sa.String(length=40), nullable=True),
+    sa.Column('event_id', sa.String(length=64), nullable=False),
+    sa.Column('recorded_at', bancheng_shared.types.UtcDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('copy_id'),
+    sa.UniqueConstraint('ticket_no', 'purpose', 'round', name='uq_copies_ticket_purpose_round')
+    )
+    with op.batch_alter_table('copies', schema=None) as batch_op:
+        batch_op.create_index('ix_copies_issued', ['issued_at'], unique=False)
+        batch_op.create_index('ix_copies_purpose_issued', ['purpose', 'issued_at'], unique=False)
 
     op.create_table('disclosures',
     sa.Column('case_id', sa.String(length=40), nullable=False),
@@ -204,7 +226,8 @@ def upgrade() -> None:
     sa.Column('claimed_denied', sa.Integer(), server_default='0', nullable=False),
     sa.Column('redone', sa.Integer(), server_default='0', nullable=False),
     sa.Column('accountability', sa.Integer(), server_default='0', nullable=False),
-    sa.PrimaryKeyConstraint('grain', 'period', 'unit')
+    sa.PrimaryKeyConstraint('grain', 'period', 'unit'),
+    sqlite_with_rowid=False
     )
     op.create_table('rounds',
     sa.Column('ticket_no', sa.String(length=64), nullable=False),
@@ -312,6 +335,11 @@ def downgrade() -> None:
     op.drop_table('inbox')
     op.drop_table('hotspots')
     op.drop_table('disclosures')
+    with op.batch_alter_table('copies', schema=None) as batch_op:
+        batch_op.drop_index('ix_copies_purpose_issued')
+        batch_op.drop_index('ix_copies_issued')
+
+    op.drop_table('copies')
     with op.batch_alter_table('cases', schema=None) as batch_op:
         batch_op.drop_index('ix_cases_state')
 
