@@ -243,8 +243,8 @@ async def test_public_lookup_shows_only_status_and_public_steps(intake: RunningS
     wrong = await intake.client.get(f"/v1/public/tickets/{no}", params={"phone_last4": "9999"})
     unknown = await intake.client.get("/v1/public/tickets/BC2026NOPE", params={"phone_last4": "1234"})
     assert wrong.status_code == unknown.status_code == 404 and wrong.json()["detail"] == unknown.json()["detail"]
-    other = (await intake.client.post("/v1/tickets", json=ticket("另一人的诉求：噪音", "13900001234", region="339903001"),
-                                      headers=auth("operator"))).json()
+    body = ticket("另一人的诉求：噪音", "13900001234", region="339903001")
+    other = (await intake.client.post("/v1/tickets", json=body, headers=auth("operator"))).json()
     # someone else's token does not open this ticket
     assert (await intake.client.get(f"/v1/public/tickets/{no}",
                                     params={"token": other["tracking_token"]})).status_code == 404
@@ -278,8 +278,8 @@ async def test_list_filters_and_cursor(intake: RunningService) -> None:
     nos = []
     for n in range(7):
         ch = "web" if n % 2 else "hotline"
-        r = await intake.client.post("/v1/tickets", json=ticket(f"第{n}号互不相同的事项{n * 37}", region=None, channel=ch),
-                                     headers=auth("operator"))
+        body = ticket(f"第{n}号互不相同的事项{n * 37}", region=None, channel=ch)
+        r = await intake.client.post("/v1/tickets", json=body, headers=auth("operator"))
         nos.append(r.json()["ticket_no"])
     seen, cursor = [], None
     while True:
