@@ -681,7 +681,7 @@ async def change_tier(rt: Runtime, ticket_no: str, who: Principal, tier: Tier, r
             ce, copies = _copy_events(idx, ticket_no, tier, "tier", b.tier_rules, row.region_code, copies, row.round,
                                       None, correlation_id, reason)
             events += ce
-        upd = {"tier": tier.value, "copies": copies, "complex": tiers.is_complex(tier, b.tier_rules),
+        upd: dict[str, Any] = {"tier": tier.value, "copies": copies, "complex": tiers.is_complex(tier, b.tier_rules),
                "explanation": [*(row.explanation or []), f"tier set {old.value} → {tier.value} by "
                                                          f"{who.role.value}: {reason}"]}
         if row.route != Route.answer.value:
