@@ -14,6 +14,7 @@ import argparse
 import asyncio
 import importlib
 import json
+import shutil
 import tempfile
 import time
 from datetime import datetime
@@ -163,6 +164,7 @@ def run_e2e(args: argparse.Namespace) -> dict[str, Any]:
         stack.stop()
         if broker is not None:
             broker.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def service_benchmarks() -> dict[str, Any]:
