@@ -77,8 +77,15 @@ class IdempotentConsumer:
             heartbeat_interval_ms=self.heartbeat_ms,
             client_id=f"{self.service}-consumer",
         )
-        await consumer.start()
+        # Known before start() returns: a task cancelled while joining the group must still be stopped by
+        # stop(), or aiokafka's heartbeat and fetch tasks live on as a zombie group member.
         self._consumer = consumer
+        try:
+            await consumer.start()
+        except Exception:
+            self._consumer = None
+            await consumer.stop()
+            raise
         return consumer
 
     async def run(self) -> None:

@@ -127,8 +127,13 @@ class OutboxRelay:
             max_request_size=4 * 1024 * 1024,
             client_id=f"{self.service}-relay",
         )
-        await producer.start()
-        self._producer = producer
+        self._producer = producer  # stop() must reach it even if start() is cancelled half way
+        try:
+            await producer.start()
+        except Exception:
+            self._producer = None
+            await producer.stop()
+            raise
         self.last_broker_contact = utcnow()
         return producer
 
@@ -295,8 +300,8 @@ async def read_or_claim_epoch(bootstrap: str, prefix: str = "", partitions: int 
     # No epoch: a new (or emptied) broker. Recreate the topics before anything auto-creates them.
     await ensure_topics(bootstrap, all_broker_topics(prefix), partitions)
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
-    await producer.start()
     try:
+        await producer.start()
         await producer.send_and_wait(topic, value=str(uuid.uuid4()).encode(), key=b"epoch", partition=0)
     finally:
         await producer.stop()
@@ -306,8 +311,8 @@ async def read_or_claim_epoch(bootstrap: str, prefix: str = "", partitions: int 
 
 async def _read_epoch(bootstrap: str, topic: str) -> str | None:
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-    await consumer.start()
     try:
+        await consumer.start()
         tp = TopicPartition(topic, 0)
         parts = await _partitions(consumer, topic)
         if not parts:
