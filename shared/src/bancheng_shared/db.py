@@ -17,8 +17,12 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
-def make_engine(url: str, **kw: Any) -> AsyncEngine:
-    """An engine with the right pragmas for SQLite and a sized pool for PostgreSQL."""
+def make_engine(url: str, *, sqlite_inline: bool = True, **kw: Any) -> AsyncEngine:
+    """An engine with the right pragmas for SQLite and a sized pool for PostgreSQL.
+
+    On SQLite, `sqlite_inline` runs statements on the event loop's thread (bancheng_shared.sqlite_inline)
+    instead of aiosqlite's worker thread.
+    """
     u = make_url(url)
     if u.get_backend_name() == "sqlite":
         if u.database and u.database != ":memory:":
@@ -29,6 +33,14 @@ def make_engine(url: str, **kw: Any) -> AsyncEngine:
         kw.setdefault("pool_size", 1)
         kw.setdefault("max_overflow", 0)
         kw.setdefault("pool_timeout", 120)
+        if sqlite_inline:
+            import sqlite3
+
+            from sqlalchemy.dialects.sqlite.aiosqlite import AsyncAdapt_aiosqlite_dbapi
+
+            from bancheng_shared import sqlite_inline as inline_driver
+
+            kw.setdefault("module", AsyncAdapt_aiosqlite_dbapi(inline_driver, sqlite3))
         engine = create_async_engine(url, connect_args={"timeout": 30}, **kw)
         _sqlite_pragmas(engine)
         return engine

@@ -33,7 +33,7 @@ class Runtime:
     @classmethod
     def build(cls, service: str, settings: ServiceSettings, plumbing: Plumbing) -> Runtime:
         """Engine, sessions and relay for a service from its settings."""
-        engine = make_engine(settings.database_url)
+        engine = make_engine(settings.database_url, sqlite_inline=settings.sqlite_inline)
         sm = make_sessionmaker(engine)
         relay = OutboxRelay(
             service=service,

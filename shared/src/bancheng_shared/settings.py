@@ -30,3 +30,5 @@ class ServiceSettings(BaseSettings):
     consumers_enabled: bool = True
     relay_enabled: bool = True
     api_key_cache_s: float = 30.0
+    # SQLite statements on the loop's thread instead of a worker thread (see bancheng_shared.sqlite_inline)
+    sqlite_inline: bool = True
