@@ -123,7 +123,7 @@ class Connection:
 
     @isolation_level.setter
     def isolation_level(self, value: str | None) -> None:
-        self._conn.isolation_level = value
+        self._conn.isolation_level = value  # type: ignore[assignment]
 
     def cursor(self) -> Cursor:
         return Cursor(self._conn.cursor())
