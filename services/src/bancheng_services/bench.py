@@ -54,10 +54,19 @@ def peak_rss_mb(pid: int) -> float:
     return float("nan")
 
 
+PLACES = ["人民路", "解放街", "和平里", "建设巷", "光明小区", "新华苑", "长江花园", "城关菜市场", "火车站广场",
+          "滨江公园", "实验小学", "第一医院", "开发区", "老城区", "工业园", "东门桥"]
+DETAILS = ["已经持续一周", "多次反映无果", "影响老人休息", "孩子上学不方便", "存在安全隐患", "希望尽快处理",
+           "周末尤其严重", "晚上十点以后", "涉及二十多户", "已拍照留存", "物业说不归他们管", "打电话没人接"]
+
+
 def ticket_body(i: int) -> dict[str, Any]:
-    """A distinct request (distinct text and place, so nothing merges as a repeat)."""
+    """A distinct request: matter, place and details vary so that requests rarely repeat one another."""
     street = i % 24
-    return {"channel": "hotline", "content": f"{MATTERS[i % len(MATTERS)]}，编号{i}，地点第{i // 24}处",
+    rnd = (i * 2654435761) % 2**32
+    text = (f"{PLACES[rnd % len(PLACES)]}{(rnd >> 4) % 90 + 1}号附近{MATTERS[i % len(MATTERS)]}，"
+            f"{DETAILS[(rnd >> 8) % len(DETAILS)]}，{DETAILS[(rnd >> 12) % len(DETAILS)]}。来电编号{i}")
+    return {"channel": "hotline", "content": text,
             "location": {"region_code": f"3399{1 + street // 4:02d}{1 + street % 4:03d}"},
             "external_id": f"bench-{i}"}
 
