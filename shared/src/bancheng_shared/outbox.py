@@ -161,8 +161,11 @@ class OutboxRelay:
                 backoff = 0.2
                 if sent < self.batch_size:
                     self._wake.clear()
+                    # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation that
+                    # arrives as the event is set, and the relay would never stop
                     try:
-                        await asyncio.wait_for(self._wake.wait(), timeout=self.poll_interval_s)
+                        async with asyncio.timeout(self.poll_interval_s):
+                            await self._wake.wait()
                     except TimeoutError:
                         pass
             except asyncio.CancelledError:

@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bancheng_shared.consumer import Handler, IdempotentConsumer
@@ -15,6 +16,8 @@ from bancheng_shared.db import make_engine, make_sessionmaker
 from bancheng_shared.outbox import OutboxRelay, add_events
 from bancheng_shared.plumbing import Plumbing
 from bancheng_shared.settings import ServiceSettings
+
+log = structlog.get_logger("bancheng.runtime")
 
 
 @dataclass
@@ -87,9 +90,17 @@ class Runtime:
 
     async def stop(self) -> None:
         """Cancel background loops, close clients and the engine."""
-        for t in self.tasks:
-            t.cancel()
-        await asyncio.gather(*self.tasks, return_exceptions=True)
+        self.relay._stopping = True
+        pending = set(self.tasks)
+        # a loop may swallow one cancellation (asyncio.wait_for on 3.11 can): cancel again until all are done
+        for _ in range(100):
+            if not pending:
+                break
+            for t in pending:
+                t.cancel()
+            _done, pending = await asyncio.wait(pending, timeout=0.1)
+        if pending:
+            log.warning("background_tasks_did_not_stop", service=self.service, tasks=len(pending))
         self.tasks.clear()
         for c in self.consumers:
             await c.stop()

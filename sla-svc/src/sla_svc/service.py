@@ -475,8 +475,9 @@ class SlaService:
                 raise
             except Exception as exc:
                 log.error("scheduler_pass_failed", error=repr(exc))
-            try:
-                await asyncio.wait_for(self._wake.wait(), timeout=self.settings.scheduler_interval_s)
+            try:  # asyncio.timeout: wait_for on 3.11 can swallow a cancellation
+                async with asyncio.timeout(self.settings.scheduler_interval_s):
+                    await self._wake.wait()
             except TimeoutError:
                 pass
             self._wake.clear()
