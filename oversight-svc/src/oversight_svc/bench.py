@@ -1,6 +1,6 @@
 """Benchmarks: unit statistics and the overview over a large rollup, and a monthly city report.
 
-The rollup rows (day, month and year grains) are generated directly into a temp SQLite database as if
+The rollup rows (day, month, quarter and year grains) are generated directly into a temp SQLite database as if
 N tickets had flowed through 20,000 units over one year; queries then run through the service code."""
 
 from __future__ import annotations
@@ -63,7 +63,8 @@ def _generate(path: Path, n_tickets: int, n_units: int) -> dict[str, Any]:
     con.executemany("INSERT INTO units(unit, name, region_code, level) VALUES (?,?,?,?)",
                     [(u, f"单位{i}", u[:6], 2) for i, u in enumerate(units)])
     rows = 0
-    for grain, key in (("d", day_idx), ("m", np.array([d.month - 1 for d in days])[day_idx]), ("y", None)):
+    month_of = np.array([d.month - 1 for d in days])
+    for grain, key in (("d", day_idx), ("m", month_of[day_idx]), ("q", (month_of // 3 * 3)[day_idx]), ("y", None)):
         k = unit_idx.astype(np.int64) * 400 + (key if key is not None else 0)
         uniq, inv = np.unique(k, return_inverse=True)
         sums = np.zeros((len(uniq), len(cols)), dtype=np.int64)
@@ -72,7 +73,7 @@ def _generate(path: Path, n_tickets: int, n_units: int) -> dict[str, Any]:
         def period(v: int, grain: str = grain) -> str:
             if grain == "d":
                 return days[v].isoformat()
-            if grain == "m":
+            if grain in ("m", "q"):
                 return date(YEAR, v + 1, 1).isoformat()
             return date(YEAR, 1, 1).isoformat()
         data = [(grain, period(int(kk % 400)), units[int(kk // 400)], *map(int, s))

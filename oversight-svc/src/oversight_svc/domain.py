@@ -67,8 +67,9 @@ REASON_CATEGORIES: dict[str, str] = {
 
 
 def grains_of(day: date) -> list[tuple[str, date]]:
-    """The day, month and year periods a day falls in."""
-    return [("d", day), ("m", day.replace(day=1)), ("y", date(day.year, 1, 1))]
+    """The day, month, quarter and year periods a day falls in."""
+    return [("d", day), ("m", day.replace(day=1)), ("q", date(day.year, (day.month - 1) // 3 * 3 + 1, 1)),
+            ("y", date(day.year, 1, 1))]
 
 
 def _month_end(d: date) -> date:
@@ -93,6 +94,56 @@ def split_period(start: date, end: date) -> list[tuple[str, date, date]]:
             out.append((grain, cur, cur))
         cur = nxt
     return out
+
+
+def _quarter_end(d: date) -> date:
+    return _month_end(date(d.year, (d.month - 1) // 3 * 3 + 3, 1))
+
+
+def cover_period(start: date, end: date) -> list[tuple[int, str, date, date]]:
+    """Cover [start, end] with signed rollup ranges (sign, grain, first, last): whole years, quarters and
+    months, and at each ragged edge either the leftover days or, when fewer, the whole month minus the days
+    outside the period (so an edge reads at most 15 days of rows instead of 30)."""
+    out: list[tuple[int, str, date, date]] = []
+
+    def add(sign: int, grain: str, first: date, last: date) -> None:
+        for i, (s, g, a, b) in enumerate(out):  # extend an adjacent range of the same sign and grain
+            if (s, g) == (sign, grain) and b + _STEP[grain](b) == first:
+                out[i] = (sign, grain, a, last)
+                return
+        out.append((sign, grain, first, last))
+
+    cur = start
+    while cur <= end:
+        if cur.month == 1 and cur.day == 1 and date(cur.year, 12, 31) <= end:
+            add(1, "y", cur, cur)
+            cur = date(cur.year + 1, 1, 1)
+        elif cur.day == 1 and cur.month % 3 == 1 and _quarter_end(cur) <= end:
+            add(1, "q", cur, cur)
+            cur = _quarter_end(cur) + timedelta(days=1)
+        elif cur.day == 1 and _month_end(cur) <= end:
+            add(1, "m", cur, cur)
+            cur = _month_end(cur) + timedelta(days=1)
+        else:  # a ragged piece of one month: [cur, last]
+            first, month_end = cur.replace(day=1), _month_end(cur)
+            last = min(end, month_end)
+            inside = (last - cur).days + 1
+            outside = (month_end - first).days + 1 - inside
+            if outside < inside:
+                add(1, "m", first, first)
+                if cur > first:
+                    add(-1, "d", first, cur - timedelta(days=1))
+                if last < month_end:
+                    add(-1, "d", last + timedelta(days=1), month_end)
+            else:
+                add(1, "d", cur, last)
+            cur = last + timedelta(days=1)
+    return out
+
+
+_STEP = {"d": lambda d: timedelta(days=1), "m": lambda d: _month_end(d) - d + timedelta(days=1),
+         "q": lambda d: _quarter_end(d) - d + timedelta(days=1),
+         "y": lambda d: date(d.year + 1, 1, 1) - d}
 
 
 def rate(numerator: int, denominator: int) -> float | None:
