@@ -53,6 +53,11 @@ class MergeIndex:
         fresh = [r for r in rows if r[0] not in self._ids]
         if not fresh:
             return
+        if len(fresh) < 1000:
+            # a refresh's few rows go to the recent adds: merging them into the big array would copy it
+            for ticket_no, sig, place in fresh:
+                self.add(ticket_no, np.frombuffer(sig, dtype=np.uint32), place)
+            return
         start = len(self.ticket_nos)
         for n, (ticket_no, _sig, _place) in enumerate(fresh):
             self._ids[ticket_no] = start + n

@@ -38,7 +38,8 @@ class PiiVault:
         """A keyed hash (HMAC-SHA256) for matching without decrypting; None for None."""
         if value is None:
             return None
-        return hmac.new(self._mac_key, f"{kind}:{value}".encode(), hashlib.sha256).hexdigest()
+        # hmac.digest is the one-shot C path: same value as hmac.new(...).hexdigest(), a fraction of the cost
+        return hmac.digest(self._mac_key, f"{kind}:{value}".encode(), "sha256").hex()
 
 
 def mask_phone(phone: str | None) -> str | None:

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
-from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -36,6 +36,53 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+# Statements of the accept path, built once: only the parameters change per request, so SQLAlchemy neither
+# rebuilds clause objects nor regenerates cache keys for every request (that was most of its per-request cost).
+_INSERT_TICKET = insert(tickets)
+_INSERT_TIMELINE = insert(timeline)
+_INSERT_SUBMISSION = insert(submissions)
+_INSERT_REPEAT = insert(repeats)
+# one read answers both the replay check and the ticket's status (no second read of the ticket)
+_EXISTING = (
+    select(submissions, tickets.c.status.label("t_status"), tickets.c.status_label.label("t_status_label"))
+    .join(tickets, tickets.c.ticket_no == submissions.c.ticket_no)
+    .where(or_(and_(submissions.c.caller == bindparam("caller"),
+                    submissions.c.idempotency_key == bindparam("idem_key")),
+               and_(submissions.c.channel == bindparam("channel"), submissions.c.source == bindparam("source"),
+                    submissions.c.external_id == bindparam("external_id"))))
+)
+# the counter moves in the same statement that reads it back, so concurrent repeats do not lose a count
+_BUMP_REPEATS = (
+    update(tickets).where(tickets.c.ticket_no == bindparam("no"))
+    .values(repeat_count=tickets.c.repeat_count + 1,
+            updated_at=bindparam("now", type_=tickets.c.updated_at.type))
+    .returning(tickets.c.repeat_count, tickets.c.status, tickets.c.status_label)
+)
+_REPEAT_QUERIES: dict[tuple[tuple[str, ...], int], tuple[Any, Any]] = {}
+
+
+def _repeat_queries(closed: list[str], limit: int) -> tuple[Any, Any]:
+    """The same-person and same-place candidate reads for these settings (built once per settings)."""
+    key = (tuple(closed), limit)
+    found = _REPEAT_QUERIES.get(key)
+    if found is None:
+        open_ = tickets.c.status.not_in(list(closed))
+        # a None hash compares as NULL and matches nothing, so one statement serves phone, ID or both
+        person = (
+            select(tickets.c.ticket_no, tickets.c.content)
+            .where(or_(tickets.c.phone_hash == bindparam("phone_hash"), tickets.c.id_hash == bindparam("id_hash")),
+                   open_, tickets.c.received_at >= bindparam("since", type_=tickets.c.received_at.type))
+            .order_by(tickets.c.received_at.desc()).limit(limit)
+        )
+        place = (
+            select(tickets.c.ticket_no, tickets.c.content, tickets.c.phone_hash, tickets.c.id_hash)
+            .where(tickets.c.ticket_no.in_(bindparam("nos", expanding=True)),
+                   tickets.c.place_key == bindparam("place"), open_)
+        )
+        found = _REPEAT_QUERIES[key] = (person, place)
+    return found
+
+
 def field_problem(field: str, message: str, status: int = 422) -> Problem:
     """A validation problem naming one field."""
     return Problem(status, f"{field}: {message}", type_="validation", errors=[{"field": field, "message": message}])
@@ -52,34 +99,28 @@ class Match:
 
 async def _existing(session: AsyncSession, caller: str, idem_key: str | None, channel: str, source: str,
                     external_id: str | None) -> Any:
-    conds = []
-    if idem_key:
-        conds.append((submissions.c.caller == caller) & (submissions.c.idempotency_key == idem_key))
-    if external_id:
-        conds.append((submissions.c.channel == channel) & (submissions.c.source == source)
-                     & (submissions.c.external_id == external_id))
-    for cond in conds:
-        row = (await session.execute(select(submissions).where(cond))).first()
-        if row is not None:
-            return row
-    return None
+    """The earlier submission under this Idempotency-Key (first) or channel id, with its ticket's status."""
+    if not (idem_key or external_id):
+        return None
+    # a None key compares as NULL and matches nothing, so one statement serves key, channel id or both
+    rows = (await session.execute(_EXISTING, {"caller": caller, "idem_key": idem_key, "channel": channel,
+                                              "source": source, "external_id": external_id})).all()
+    for r in rows:
+        if idem_key and r.caller == caller and r.idempotency_key == idem_key:
+            return r
+    return rows[0] if rows else None
 
 
 async def _find_repeat(ctx: Intake, session: AsyncSession, sh: set[str], sig: Any, place: str | None,
                        phone_hash: str | None, id_hash: str | None, now: datetime) -> Match | None:
     """The open ticket this request repeats: same person within the window, or same place (any person)."""
     s = ctx.settings
-    open_ = tickets.c.status.not_in(s.closed_statuses)
+    person_q, place_q = _repeat_queries(s.closed_statuses, s.merge_candidates * 2)
     best: Match | None = None
-    person = [c for c in (tickets.c.phone_hash == phone_hash if phone_hash else None,
-                          tickets.c.id_hash == id_hash if id_hash else None) if c is not None]
-    if person:
+    if phone_hash or id_hash:
         rows: Any = (
-            await session.execute(
-                select(tickets.c.ticket_no, tickets.c.content)
-                .where(or_(*person), open_, tickets.c.received_at >= now - timedelta(days=s.merge_window_days))
-                .order_by(tickets.c.received_at.desc()).limit(s.merge_candidates * 2)
-            )
+            await session.execute(person_q, {"phone_hash": phone_hash, "id_hash": id_hash,
+                                             "since": now - timedelta(days=s.merge_window_days)})
         ).all()
         for r in rows:
             score = similarity(sh, shingles(r.content))
@@ -88,12 +129,7 @@ async def _find_repeat(ctx: Intake, session: AsyncSession, sh: set[str], sig: An
     if best is None and place is not None:
         nos = ctx.index.candidates(sig, place, s.merge_candidates)
         if nos:
-            rows = (
-                await session.execute(
-                    select(tickets.c.ticket_no, tickets.c.content, tickets.c.phone_hash, tickets.c.id_hash)
-                    .where(tickets.c.ticket_no.in_(nos), tickets.c.place_key == place, open_)
-                )
-            ).all()
+            rows = (await session.execute(place_q, {"nos": nos, "place": place})).all()
             for r in rows:
                 score = similarity(sh, shingles(r.content))
                 if score >= s.merge_threshold and (best is None or score > best.similarity):
@@ -102,10 +138,10 @@ async def _find_repeat(ctx: Intake, session: AsyncSession, sh: set[str], sig: An
     return best
 
 
-def _answer(ctx: Intake, sub: Any, ticket: Any, replayed: bool) -> TicketCreated:
+def _answer(ctx: Intake, sub: Any, replayed: bool) -> TicketCreated:
     token = ctx.vault.decrypt(sub.token_enc, "token") or ""
     return TicketCreated(
-        ticket_no=sub.ticket_no, status=ticket.status, status_label=ticket.status_label,
+        ticket_no=sub.ticket_no, status=sub.t_status, status_label=sub.t_status_label,
         received_at=sub.created_at, tracking_token=token,
         tracking_url=f"{ctx.base_url}/v1/public/tickets/{sub.ticket_no}?token={token}",
         replayed=replayed, merged=bool(sub.merged), repeat_count=sub.repeat_count,
@@ -130,35 +166,40 @@ async def register_ticket(
     idn = c.id_number if c else None
     phone_hash = ctx.vault.hash(phone, "phone")
     id_hash = ctx.vault.hash(idn, "id")
+    # one ciphertext of the phone serves the ticket (or repeat) and the SMS recipient
+    phone_enc = ctx.vault.encrypt(phone, "phone")
     region = body.location.region_code if body.location else None
     address = body.location.address if body.location else None
     place = place_key(region, address)
     sh, sig = ctx.index.signature(body.content)
     source = platform or ""
-    for _attempt in range(3):
+    for attempt in range(3):
         now = datetime.now(UTC)
         try:
             async with ctx.rt.sm() as session, session.begin():
-                found = await _existing(session, caller.key_id, idempotency_key, body.channel.value, source,
-                                        body.external_id)
+                # The unique constraints on submissions guard the keys: a first attempt skips the read and a
+                # repeat POST fails on insert (rolling everything back), then the retry reads the first answer.
+                found = None
+                if attempt:
+                    found = await _existing(session, caller.key_id, idempotency_key, body.channel.value, source,
+                                            body.external_id)
                 if found is not None:
                     if found.request_hash != fingerprint:
                         raise Problem(409, "this Idempotency-Key or channel id was used with a different body",
                                       type_="idempotency-conflict", ticket_no=found.ticket_no)
-                    t = (await session.execute(select(tickets).where(tickets.c.ticket_no == found.ticket_no))).one()
-                    return _answer(ctx, found, t, True)
+                    return _answer(ctx, found, True)
                 match = None
                 if s.merge_enabled:
                     match = await _find_repeat(ctx, session, sh, sig, place, phone_hash, id_hash, now)
                 token = secrets.token_urlsafe(18)
                 if match is not None:
-                    answer = await _merge(ctx, session, body, match, now, phone, phone_hash, correlation_id)
+                    answer = await _merge(ctx, session, body, match, now, phone_enc, phone_hash, correlation_id)
                     ticket_no = match.ticket_no
                 else:
                     ticket_no = domain.new_ticket_no(now)
                     answer = await _create(ctx, session, body, ticket_no, now, caller, platform, place, sig,
-                                           phone, phone_hash, idn, id_hash, correlation_id)
-                await session.execute(insert(submissions).values(
+                                           phone, phone_enc, phone_hash, idn, id_hash, correlation_id)
+                await session.execute(_INSERT_SUBMISSION, dict(
                     caller=caller.key_id, idempotency_key=idempotency_key, channel=body.channel.value, source=source,
                     external_id=body.external_id, request_hash=fingerprint, ticket_no=ticket_no,
                     merged=match is not None, similarity=round(match.similarity, 4) if match else None,
@@ -171,7 +212,7 @@ async def register_ticket(
                     text = f"{s.sms_signature}{what}，可凭工单号和手机后四位查询进度。"
                     await queue_sms(session, ctx.sms, kind="repeat_merged" if match else "ticket_registered",
                                     dedupe_key=f"sub:{ticket_no}:{token[:12]}", ticket_no=ticket_no, text=text,
-                                    recipient_enc=ctx.vault.encrypt(phone, "phone"),
+                                    recipient_enc=phone_enc,
                                     recipient_masked=mask_phone(phone))
             ctx.rt.relay.wake()
             if match is None:
@@ -191,13 +232,13 @@ async def register_ticket(
 
 async def _create(ctx: Intake, session: AsyncSession, body: TicketCreate, ticket_no: str, now: datetime,
                   caller: Principal, platform: str | None, place: str | None, sig: Any, phone: str | None,
-                  phone_hash: str | None, idn: str | None, id_hash: str | None,
+                  phone_enc: str | None, phone_hash: str | None, idn: str | None, id_hash: str | None,
                   correlation_id: str) -> dict[str, Any]:
     v = ctx.vault
     c = body.complainant
     loc = body.location
     status = "received"
-    await session.execute(insert(tickets).values(
+    await session.execute(_INSERT_TICKET, dict(
         ticket_no=ticket_no, channel=body.channel.value, platform=platform, external_id=body.external_id,
         submitted_by=caller.key_id, title=body.title, content=body.content,
         category_hint=body.category.value if body.category else None,
@@ -205,7 +246,7 @@ async def _create(ctx: Intake, session: AsyncSession, body: TicketCreate, ticket
         longitude=loc.longitude if loc else None, latitude=loc.latitude if loc else None,
         happened_at=body.happened_at, received_at=now,
         anonymous=c is None or c.anonymous or not (c.name or phone or idn),
-        name_enc=v.encrypt(c.name if c else None, "name"), phone_enc=v.encrypt(phone, "phone"),
+        name_enc=v.encrypt(c.name if c else None, "name"), phone_enc=phone_enc,
         phone_hash=phone_hash, id_enc=v.encrypt(idn, "id"), id_hash=id_hash,
         enterprise_name=body.enterprise.name if body.enterprise else None,
         credit_code=body.enterprise.credit_code if body.enterprise else None,
@@ -214,8 +255,8 @@ async def _create(ctx: Intake, session: AsyncSession, body: TicketCreate, ticket
         status=status, status_label=domain.STATUS_LABELS[status], category=None, updated_at=now,
     ))
     label = f"已受理（{domain.CHANNEL_LABELS.get(body.channel.value, body.channel.value)}）"
-    await session.execute(insert(timeline).values(ticket_no=ticket_no, at=now, event_type="TicketReceived",
-                                                  label=label, public=1))
+    await session.execute(_INSERT_TIMELINE, dict(ticket_no=ticket_no, at=now, event_type="TicketReceived",
+                                                 label=label, public=1))
     event = make_event(
         TicketReceived(
             channel=body.channel, content=body.content, title=body.title, category_hint=body.category,
@@ -233,20 +274,16 @@ async def _create(ctx: Intake, session: AsyncSession, body: TicketCreate, ticket
 
 
 async def _merge(ctx: Intake, session: AsyncSession, body: TicketCreate, match: Match, now: datetime,
-                 phone: str | None, phone_hash: str | None, correlation_id: str) -> dict[str, Any]:
-    # the counter moves in the same statement that reads it, so concurrent repeats do not lose a count
-    await session.execute(update(tickets).where(tickets.c.ticket_no == match.ticket_no)
-                          .values(repeat_count=tickets.c.repeat_count + 1, updated_at=now))
-    t = (await session.execute(select(tickets.c.repeat_count, tickets.c.status, tickets.c.status_label)
-                               .where(tickets.c.ticket_no == match.ticket_no))).one()
-    await session.execute(insert(repeats).values(
+                 phone_enc: str | None, phone_hash: str | None, correlation_id: str) -> dict[str, Any]:
+    t = (await session.execute(_BUMP_REPEATS, {"no": match.ticket_no, "now": now})).one()
+    await session.execute(_INSERT_REPEAT, dict(
         ticket_no=match.ticket_no, seq=t.repeat_count, channel=body.channel.value, content=body.content,
         same_person=match.same_person, similarity=round(match.similarity, 4),
-        phone_enc=ctx.vault.encrypt(phone, "phone"), phone_hash=phone_hash,
+        phone_enc=phone_enc, phone_hash=phone_hash,
         region_code=body.location.region_code if body.location else None, received_at=now,
     ))
     who = "同一诉求人" if match.same_person else "其他群众"
-    await session.execute(insert(timeline).values(
+    await session.execute(_INSERT_TIMELINE, dict(
         ticket_no=match.ticket_no, at=now, event_type="RepeatReceived", public=1,
         label=f"收到重复诉求（{who}，第 {t.repeat_count} 次，已并单）",
     ))

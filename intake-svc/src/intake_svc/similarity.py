@@ -90,6 +90,26 @@ class MinHasher:
             ph = ((hv[:, None] * self.a + self.b) % _MERSENNE) & _MAX32
         return ph.min(axis=0).astype(np.uint32)
 
+    def signatures(self, sets: list[set[str]], chunk: int = 2000) -> np.ndarray:
+        """The signatures (n × num_perm, uint32) of many shingle sets; equal to `signature` row by row.
+
+        One numpy pass per chunk of sets (a segmented minimum) instead of one per set, for bulk loads.
+        """
+        out = np.full((len(sets), self.num_perm), 0xFFFFFFFF, dtype=np.uint32)
+        for start in range(0, len(sets), chunk):
+            part = sets[start : start + chunk]
+            sizes = np.fromiter((len(x) for x in part), dtype=np.int64, count=len(part))
+            rows = np.flatnonzero(sizes)
+            if not len(rows):
+                continue
+            hv = np.fromiter((zlib.crc32(g.encode()) for x in part for g in x), dtype=np.uint64,
+                             count=int(sizes.sum()))
+            with np.errstate(over="ignore"):
+                ph = ((hv[:, None] * self.a + self.b) % _MERSENNE) & _MAX32
+            offsets = np.concatenate(([0], np.cumsum(sizes[rows])[:-1]))
+            out[start + rows] = np.minimum.reduceat(ph, offsets, axis=0).astype(np.uint32)
+        return out
+
 
 def place_seed(place: str) -> int:
     """A 64-bit seed of a place key (band keys are per place, so candidates are from the same place)."""
@@ -97,24 +117,33 @@ def place_seed(place: str) -> int:
 
 
 class LshIndex:
-    """Banded LSH over MinHash signatures, keyed by place: sorted numpy arrays plus a dict of recent adds.
+    """Banded LSH over MinHash signatures, keyed by place: one sorted numpy array plus a dict of recent adds.
 
-    Each band key mixes the place seed in, so a query only meets tickets of the same place. Memory per
-    item is bands × 12 bytes (about 400 bytes at 32 bands), so a million stored tickets fit in a few
-    hundred MB; a query is one binary search per band.
+    Each band key mixes the place seed and the band number in, so a query only meets tickets of the same
+    place and the keys of all bands can live in ONE sorted array: a query is two vectorised binary searches
+    (all bands at once), not a Python loop over bands. Memory per item is bands × 12 bytes (about 400 bytes
+    at 32 bands). A band key shared by very many tickets (common words of a busy place) says little about
+    any of them; only its `band_cap` most recent tickets are counted, so a query costs the same in a busy
+    place as in a quiet one, and a true repeat, which shares many bands, is still found through the rest.
     """
 
-    def __init__(self, num_perm: int = 64, bands: int = 32, compact_every: int = 50_000) -> None:
+    def __init__(self, num_perm: int = 64, bands: int = 32, compact_every: int = 50_000, band_cap: int = 64) -> None:
         if num_perm % bands:
             raise ValueError("num_perm must be a multiple of bands")
         self.bands = bands
         self.rows = num_perm // bands
         self.compact_every = compact_every
-        self._keys = [np.empty(0, dtype=np.uint64) for _ in range(bands)]
-        self._ids = [np.empty(0, dtype=np.int32) for _ in range(bands)]
-        self._recent: list[dict[int, list[int]]] = [{} for _ in range(bands)]
+        self.band_cap = band_cap
+        self._keys = np.empty(0, dtype=np.uint64)
+        self._ids = np.empty(0, dtype=np.int32)
+        self._recent: dict[int, list[int]] = {}
         self._recent_n = 0
         self.size = 0
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held by the sorted arrays."""
+        return int(self._keys.nbytes + self._ids.nbytes)
 
     def _keys_of(self, sigs: np.ndarray, seeds: np.ndarray) -> np.ndarray:
         """Band keys (n × bands) of n signatures and their place seeds."""
@@ -129,53 +158,65 @@ class LshIndex:
     def add(self, item_id: int, sig: np.ndarray, place: str) -> None:
         """Index one signature of a place under an integer id."""
         keys = self._keys_of(sig[None, :], np.array([place_seed(place)], dtype=np.uint64))[0]
-        for band, k in enumerate(keys.tolist()):
-            self._recent[band].setdefault(k, []).append(item_id)
+        for k in keys.tolist():
+            self._recent.setdefault(k, []).append(item_id)
         self._recent_n += 1
         self.size += 1
         if self._recent_n >= self.compact_every:
             self.compact()
 
+    def _merge(self, keys: np.ndarray, ids: np.ndarray) -> None:
+        """Merge (keys, ids) into the sorted arrays; equal keys keep ids in insertion order (recent last)."""
+        order = np.argsort(keys, kind="stable")
+        keys, ids = keys[order], ids[order]
+        if not len(self._keys):
+            self._keys, self._ids = keys, ids
+            return
+        # insertion after equal keys keeps the older ids first: a linear merge, no re-sort of the stored part
+        at = np.searchsorted(self._keys, keys, side="right")
+        self._keys = np.insert(self._keys, at, keys)
+        self._ids = np.insert(self._ids, at, ids)
+
     def add_many(self, ids: np.ndarray, sigs: np.ndarray, seeds: np.ndarray) -> None:
-        """Bulk-load signatures (rows of `sigs`) with their place seeds under ids, into the sorted arrays."""
+        """Bulk-load signatures (rows of `sigs`) with their place seeds under ids, into the sorted array."""
         if len(ids) == 0:
             return
         keys = self._keys_of(sigs, seeds)
-        for band in range(self.bands):
-            k = np.concatenate([self._keys[band], keys[:, band]])
-            i = np.concatenate([self._ids[band], ids.astype(np.int32)])
-            order = np.argsort(k, kind="stable")
-            self._keys[band], self._ids[band] = k[order], i[order]
+        self._merge(keys.ravel(), np.repeat(np.asarray(ids, dtype=np.int32), self.bands))
         self.size += len(ids)
 
     def compact(self) -> None:
-        """Move the recent adds into the sorted arrays."""
-        for band in range(self.bands):
-            recent = self._recent[band]
-            if not recent:
-                continue
-            ks = np.fromiter((k for k, v in recent.items() for _ in v), dtype=np.uint64)
-            ids = np.fromiter((i for v in recent.values() for i in v), dtype=np.int32)
-            k = np.concatenate([self._keys[band], ks])
-            i = np.concatenate([self._ids[band], ids])
-            order = np.argsort(k, kind="stable")
-            self._keys[band], self._ids[band] = k[order], i[order]
-            self._recent[band] = {}
+        """Move the recent adds into the sorted array."""
+        if self._recent:
+            ks = np.fromiter((k for k, v in self._recent.items() for _ in v), dtype=np.uint64)
+            ids = np.fromiter((i for v in self._recent.values() for i in v), dtype=np.int32)
+            self._merge(ks, ids)
+            self._recent = {}
         self._recent_n = 0
 
     def query(self, sig: np.ndarray, place: str, limit: int = 10) -> list[int]:
         """Ids of the place sharing a band with the signature, most shared bands first (at most `limit`)."""
         keys = self._keys_of(sig[None, :], np.array([place_seed(place)], dtype=np.uint64))[0]
-        counts: dict[int, int] = {}
-        for band, k in enumerate(keys.tolist()):
-            arr = self._keys[band]
-            kk = np.uint64(k)
-            lo = int(np.searchsorted(arr, kk, side="left"))
-            hi = int(np.searchsorted(arr, kk, side="right"))
-            if hi > lo:
-                for i in self._ids[band][lo:hi].tolist():
-                    counts[i] = counts.get(i, 0) + 1
-            for i in self._recent[band].get(k, ()):
-                counts[i] = counts.get(i, 0) + 1
-        ranked = sorted(counts.items(), key=lambda kv: (-kv[1], -kv[0]))
-        return [i for i, _ in ranked[:limit]]
+        lo = np.searchsorted(self._keys, keys, side="left")
+        hi = np.searchsorted(self._keys, keys, side="right")
+        # at most band_cap per band, the most recent ones (the end of each run of equal keys)
+        lens = np.minimum(hi - lo, self.band_cap)
+        total = int(lens.sum())
+        parts = []
+        if total:
+            starts = hi - lens
+            # positions start_b .. start_b + len_b - 1 of every band, without a Python loop
+            pos = np.repeat(starts - np.cumsum(lens) + lens, lens) + np.arange(total)
+            parts.append(self._ids[pos])
+        if self._recent:
+            for k in keys.tolist():
+                got = self._recent.get(k)
+                if got:
+                    parts.append(np.asarray(got[-self.band_cap :], dtype=np.int32))
+        if not parts:
+            return []
+        found = np.concatenate(parts) if len(parts) > 1 else parts[0]
+        uniq, counts = np.unique(found, return_counts=True)
+        # most shared bands first, then the most recent (higher id)
+        order = np.lexsort((-uniq.astype(np.int64), -counts))[:limit]
+        return [int(i) for i in uniq[order]]

@@ -244,9 +244,15 @@ sms_outbox = Table(
 
 async def insert_ignore(session: AsyncSession, table: Table, values: dict[str, Any], keys: list[str]) -> bool:
     """INSERT … ON CONFLICT DO NOTHING on SQLite and PostgreSQL; True when a row was written."""
-    if session.get_bind().dialect.name == "postgresql":
-        stmt: Any = pg_insert(table).values(**values).on_conflict_do_nothing(index_elements=keys)
-    else:
-        stmt = sqlite_insert(table).values(**values).on_conflict_do_nothing(index_elements=keys)
-    result = await session.execute(stmt)
+    dialect = session.get_bind().dialect.name
+    cache_key = (dialect, table.name, tuple(keys))
+    stmt = _INSERT_IGNORE.get(cache_key)
+    if stmt is None:
+        # built once per table: the values travel as parameters, so no clause objects per call
+        ins: Any = pg_insert(table) if dialect == "postgresql" else sqlite_insert(table)
+        stmt = _INSERT_IGNORE[cache_key] = ins.on_conflict_do_nothing(index_elements=keys)
+    result = await session.execute(stmt, values)
     return bool(getattr(result, "rowcount", 0) == 1)
+
+
+_INSERT_IGNORE: dict[tuple[str, str, tuple[str, ...]], Any] = {}
