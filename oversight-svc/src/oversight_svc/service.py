@@ -394,16 +394,24 @@ def _rates_of(rows: list[tuple[Any, ...]], s: OversightSettings) -> list[tuple[A
     i_disp, i_sit, i_vis, i_yes, i_sat, i_bas, i_res, i_self, i_cv, i_cd = (_I[k] for k in (
         "dispatched", "signed_in_time", "visited", "visit_yes", "satisfied", "basically_satisfied", "resolved",
         "self_resolved", "claimed_visited", "claimed_denied"))
+    # counts per unit are small integers, so the same (numerator, denominator) pairs recur across 20,000
+    # units: a dict lookup instead of round() (~0.5 µs each, 100,000 calls per query); same values
+    memo: dict[tuple[int, int], float] = {}
+
+    def q(n: int, d: int) -> float | None:
+        if not d:
+            return None
+        v = memo.get((n, d))
+        if v is None:
+            v = memo[(n, d)] = round(n / d, 4)
+        return v
+
     out = []
     for r in rows:
-        disp, vis, res, cv = r[i_disp], r[i_vis], r[i_res], r[i_cv]
-        denied = round(r[i_cd] / cv, 4) if cv else None
-        out.append((round(r[i_sit] / disp, 4) if disp else None,
-                    round(r[i_yes] / vis, 4) if vis else None,
-                    round((r[i_sat] + r[i_bas]) / vis, 4) if vis else None,
-                    round(r[i_self] / res, 4) if res else None,
-                    denied,
-                    bool(denied is not None and cv >= sample and denied >= gap)))
+        vis, cv = r[i_vis], r[i_cv]
+        denied = q(r[i_cd], cv)
+        out.append((q(r[i_sit], r[i_disp]), q(r[i_yes], vis), q(r[i_sat] + r[i_bas], vis), q(r[i_self], r[i_res]),
+                    denied, bool(denied is not None and cv >= sample and denied >= gap)))
     return out
 
 
