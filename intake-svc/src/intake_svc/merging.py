@@ -28,12 +28,26 @@ class MergeIndex:
     background, so tickets other replicas registered become candidates within `refresh_s`.
     """
 
-    def __init__(self, num_perm: int = 64, bands: int = 32) -> None:
+    def __init__(self, num_perm: int = 64, bands: int = 32, shingle_cache_size: int = 100_000) -> None:
         self.hasher = MinHasher(num_perm)
         self.lsh = LshIndex(num_perm, bands)
         self.ticket_nos: list[str] = []
         self._ids: dict[str, int] = {}
         self.watermark: datetime | None = None
+        # shingle sets of stored contents (a ticket's content never changes): the exact check of a candidate
+        # that comes up again costs a dict lookup instead of normalising and shingling its text anew
+        self._shingles: dict[str, set[str]] = {}
+        self.shingle_cache_size = shingle_cache_size
+
+    def shingles_of(self, ticket_no: str, content: str) -> set[str]:
+        """The shingles of a stored ticket's content (cached, bounded)."""
+        sh = self._shingles.get(ticket_no)
+        if sh is None:
+            if len(self._shingles) >= self.shingle_cache_size:
+                # drop the oldest entry (dicts keep insertion order): a FIFO bound is enough here
+                del self._shingles[next(iter(self._shingles))]
+            sh = self._shingles[ticket_no] = shingles(content)
+        return sh
 
     def signature(self, text: str) -> tuple[set[str], np.ndarray]:
         """The shingles and MinHash signature of a text."""

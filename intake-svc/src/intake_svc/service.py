@@ -25,7 +25,7 @@ from intake_svc.context import Intake
 from intake_svc.merging import place_key
 from intake_svc.models import FollowUpCreate, TicketCreate, TicketCreated
 from intake_svc.pii import mask_id, mask_name, mask_phone
-from intake_svc.similarity import shingles, similarity
+from intake_svc.similarity import similarity
 from intake_svc.sms import queue_sms
 from intake_svc.store import follow_ups, pii_access_log, repeats, submissions, tickets, timeline
 
@@ -123,7 +123,7 @@ async def _find_repeat(ctx: Intake, session: AsyncSession, sh: set[str], sig: An
                                              "since": now - timedelta(days=s.merge_window_days)})
         ).all()
         for r in rows:
-            score = similarity(sh, shingles(r.content))
+            score = similarity(sh, ctx.index.shingles_of(r.ticket_no, r.content))
             if score >= s.merge_threshold and (best is None or score > best.similarity):
                 best = Match(r.ticket_no, score, True)
     if best is None and place is not None:
@@ -131,7 +131,7 @@ async def _find_repeat(ctx: Intake, session: AsyncSession, sh: set[str], sig: An
         if nos:
             rows = (await session.execute(place_q, {"nos": nos, "place": place})).all()
             for r in rows:
-                score = similarity(sh, shingles(r.content))
+                score = similarity(sh, ctx.index.shingles_of(r.ticket_no, r.content))
                 if score >= s.merge_threshold and (best is None or score > best.similarity):
                     same = bool((phone_hash and r.phone_hash == phone_hash) or (id_hash and r.id_hash == id_hash))
                     best = Match(r.ticket_no, score, same)

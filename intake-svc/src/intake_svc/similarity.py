@@ -130,6 +130,8 @@ class LshIndex:
     def __init__(self, num_perm: int = 64, bands: int = 32, compact_every: int = 50_000, band_cap: int = 64) -> None:
         if num_perm % bands:
             raise ValueError("num_perm must be a multiple of bands")
+        if bands > 32:
+            raise ValueError("at most 32 bands (the band number takes the top 5 bits of a key)")
         self.bands = bands
         self.rows = num_perm // bands
         self.compact_every = compact_every
@@ -153,7 +155,9 @@ class LshIndex:
             keys = (seeds.astype(np.uint64)[:, None] * np.uint64(0x100000001B3)) ^ band_no[None, :]
             for r in range(self.rows):
                 keys = keys * np.uint64(0x100000001B3) ^ rows[:, :, r]
-        return keys
+        # the band number in the top 5 bits: each band owns one ordered range of the sorted array, so a bulk
+        # load sorts band by band (cache-friendly) and concatenates (59 bits of hash remain)
+        return (keys >> np.uint64(5)) | (band_no[None, :] << np.uint64(59))
 
     def add(self, item_id: int, sig: np.ndarray, place: str) -> None:
         """Index one signature of a place under an integer id."""
@@ -181,8 +185,15 @@ class LshIndex:
         """Bulk-load signatures (rows of `sigs`) with their place seeds under ids, into the sorted array."""
         if len(ids) == 0:
             return
-        keys = self._keys_of(sigs, seeds)
-        self._merge(keys.ravel(), np.repeat(np.asarray(ids, dtype=np.int32), self.bands))
+        by_band = self._keys_of(sigs, seeds).T.copy()
+        ids32 = np.asarray(ids, dtype=np.int32)
+        orders = [np.argsort(k, kind="stable") for k in by_band]
+        keys = np.concatenate([k[o] for k, o in zip(by_band, orders, strict=True)])
+        band_ids = np.concatenate([ids32[o] for o in orders])
+        if len(self._keys):
+            self._merge(keys, band_ids)
+        else:
+            self._keys, self._ids = keys, band_ids
         self.size += len(ids)
 
     def compact(self) -> None:
