@@ -14,6 +14,7 @@ import argparse
 import asyncio
 import importlib
 import json
+import os
 import shutil
 import tempfile
 import time
@@ -60,15 +61,26 @@ DETAILS = ["已经持续一周", "多次反映无果", "影响老人休息", "�
            "周末尤其严重", "晚上十点以后", "涉及二十多户", "已拍照留存", "物业说不归他们管", "打电话没人接"]
 
 
+DISTRICTS = ["东湖区", "西岭区", "南港区", "北川区", "临江县", "青山县"]
+STREETS = ["城关街道", "新华街道", "人民街道", "长江街道"]
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used, in seconds."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return float("nan")
+
+
 def ticket_body(i: int) -> dict[str, Any]:
-    """A distinct request: matter, place and details vary so that requests rarely repeat one another."""
-    street = i % 24
+    """A distinct request: its own street address (so it is no repeat of another request at the same place)."""
     rnd = (i * 2654435761) % 2**32
-    text = (f"{PLACES[rnd % len(PLACES)]}{(rnd >> 4) % 90 + 1}号附近{MATTERS[i % len(MATTERS)]}，"
-            f"{DETAILS[(rnd >> 8) % len(DETAILS)]}，{DETAILS[(rnd >> 12) % len(DETAILS)]}。来电编号{i}")
-    return {"channel": "hotline", "content": text,
-            "location": {"region_code": f"3399{1 + street // 4:02d}{1 + street % 4:03d}"},
-            "external_id": f"bench-{i}"}
+    place = f"{DISTRICTS[i % 6]}{STREETS[(i // 6) % 4]}{PLACES[rnd % len(PLACES)]}{i + 1}号"
+    text = (f"{place}附近{MATTERS[i % len(MATTERS)]}，{DETAILS[(rnd >> 8) % len(DETAILS)]}，"
+            f"{DETAILS[(rnd >> 12) % len(DETAILS)]}。")
+    return {"channel": "hotline", "content": text, "location": {"address": place}, "external_id": f"bench-{i}"}
 
 
 async def drive(stack: Stack, n: int, concurrency: int) -> dict[str, Any]:
@@ -166,6 +178,9 @@ def run_e2e(args: argparse.Namespace) -> dict[str, Any]:
         figures = asyncio.run(drive(stack, args.tickets, args.concurrency))
         memory = {f"peak_rss_mb_{name}": round(peak_rss_mb(sp.proc.pid), 1)
                   for name, sp in stack.procs.items() if sp.proc is not None}
+        # where the time goes: CPU seconds each process spent over the whole run
+        memory.update({f"cpu_s_{name}": round(cpu_seconds(sp.proc.pid), 1)
+                       for name, sp in stack.procs.items() if sp.proc is not None})
         if broker is not None and broker.proc is not None:
             memory["peak_rss_mb_broker"] = round(peak_rss_mb(broker.proc.pid), 1)
         return {**figures, **memory}
