@@ -17,10 +17,9 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bancheng_shared.db import insert_for
 from bancheng_shared.plumbing import BigId, plumbing_tables
 from bancheng_shared.types import UtcDateTime
 
@@ -249,8 +248,7 @@ async def insert_ignore(session: AsyncSession, table: Table, values: dict[str, A
     stmt = _INSERT_IGNORE.get(cache_key)
     if stmt is None:
         # built once per table: the values travel as parameters, so no clause objects per call
-        ins: Any = pg_insert(table) if dialect == "postgresql" else sqlite_insert(table)
-        stmt = _INSERT_IGNORE[cache_key] = ins.on_conflict_do_nothing(index_elements=keys)
+        stmt = _INSERT_IGNORE[cache_key] = insert_for(session, table).on_conflict_do_nothing(index_elements=keys)
     result = await session.execute(stmt, values)
     return bool(getattr(result, "rowcount", 0) == 1)
 

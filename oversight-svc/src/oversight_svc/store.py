@@ -19,10 +19,9 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bancheng_shared.db import insert_for
 from bancheng_shared.plumbing import plumbing_tables
 from bancheng_shared.types import UtcDateTime
 from oversight_svc.domain import METRICS, grains_of
@@ -259,9 +258,6 @@ disclosures = Table(
 )
 
 
-def _insert(session: AsyncSession, table: Table) -> Any:
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    return pg_insert(table) if dialect == "postgresql" else sqlite_insert(table)
 
 
 async def increment(session: AsyncSession, unit: str, day: date, deltas: dict[str, int]) -> None:
@@ -269,7 +265,7 @@ async def increment(session: AsyncSession, unit: str, day: date, deltas: dict[st
     deltas = {k: v for k, v in deltas.items() if v}
     if not deltas:
         return
-    ins = _insert(session, rollups)
+    ins = insert_for(session, rollups)
     rows = [{"grain": g, "period": p, "unit": unit, **deltas} for g, p in grains_of(day)]
     stmt = ins.on_conflict_do_update(
         index_elements=["grain", "period", "unit"],
@@ -280,7 +276,7 @@ async def increment(session: AsyncSession, unit: str, day: date, deltas: dict[st
 
 async def increment_received(session: AsyncSession, region_code: str, day: date) -> None:
     """Count a received ticket for its region."""
-    ins = _insert(session, region_received)
+    ins = insert_for(session, region_received)
     rows = [{"grain": g, "period": p, "region_code": region_code, "n": 1} for g, p in grains_of(day)]
     stmt = ins.on_conflict_do_update(
         index_elements=["grain", "period", "region_code"], set_={"n": region_received.c.n + ins.excluded.n}
@@ -291,7 +287,7 @@ async def increment_received(session: AsyncSession, region_code: str, day: date)
 async def upsert(session: AsyncSession, table: Table, keys: list[str], row: dict[str, Any],
                  update: list[str] | None = None) -> None:
     """Insert a row, or update the given columns (default: all non-key columns given) when it exists."""
-    ins = _insert(session, table).values(**row)
+    ins = insert_for(session, table).values(**row)
     cols = update if update is not None else [k for k in row if k not in keys]
     if cols:
         stmt = ins.on_conflict_do_update(index_elements=keys, set_={c: ins.excluded[c] for c in cols})

@@ -68,6 +68,15 @@ def _sqlite_pragmas(engine: AsyncEngine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+def insert_for(session: AsyncSession, table: Any) -> Any:
+    """The dialect's INSERT (with ON CONFLICT support) for a table, on SQLite or PostgreSQL."""
+    from sqlalchemy.dialects.postgresql import insert as pg_insert
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    return pg_insert(table) if dialect == "postgresql" else sqlite_insert(table)
+
+
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     """A session factory that keeps objects usable after commit."""
     return async_sessionmaker(engine, expire_on_commit=False)
