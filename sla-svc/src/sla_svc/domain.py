@@ -110,36 +110,10 @@ class CalendarBook:
         return self.run_for(d).is_working_day(d)
 
     def explain(self, start: date, end: date) -> list[str]:
-        """Holidays skipped and make-up days counted in (start, end].
-
-        Written here rather than calling WorkingCalendar.explain, which merges adjacent holidays of different
-        names into one run (2023-09-29 Mid-autumn + 09-30..10-06 National Day came out as one "中秋节" run).
-        """
-        self.run_for(start)
-        notes: list[str] = []
-        run: list[Any] = []  # [first, last, name] of the current run of holidays
-        d = start + timedelta(days=1)
-        while d <= end:
-            y = self.years.get(d.year)
-            if y is None:
-                raise UnknownYearError([d.year])
-            name = y.holidays.get(d)
-            if run and (name is None or name != run[2]):
-                notes.append(_skipped(*run))
-                run = []
-            if name is not None:
-                run = [run[0] if run else d, d, name]
-            if d in y.workdays:
-                notes.append(f"counted {d.isoformat()} ({y.workdays[d] or 'make-up working day'}, 调休上班)")
-            d += timedelta(days=1)
-        if run:
-            notes.append(_skipped(*run))
-        return notes
+        """Holidays skipped and make-up days counted in (start, end]."""
+        return self.run_for(start).explain(start, end)
 
 
-def _skipped(a: date, b: date, name: str) -> str:
-    span = a.isoformat() if a == b else f"{a.isoformat()}..{b.isoformat()}"
-    return f"skipped {span} {name}".rstrip()
 
 
 @dataclass(frozen=True)
