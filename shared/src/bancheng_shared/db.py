@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -41,8 +41,10 @@ def make_engine(url: str, *, sqlite_inline: bool = True, **kw: Any) -> AsyncEngi
             from bancheng_shared import sqlite_inline as inline_driver
 
             kw.setdefault("module", AsyncAdapt_aiosqlite_dbapi(inline_driver, sqlite3))
-        engine = create_async_engine(url, connect_args={"timeout": 30}, **kw)
-        _sqlite_pragmas(engine)
+        connect_args = {"timeout": 30, **kw.pop("connect_args", {})}
+        engine = create_async_engine(url, connect_args=connect_args, **kw)
+        # inline, a busy database is waited for on the loop by the driver (see sqlite_inline), not by SQLite
+        _sqlite_pragmas(engine, busy_timeout_ms=0 if sqlite_inline else 30000)
         return engine
     kw.setdefault("pool_size", 10)
     kw.setdefault("max_overflow", 10)
@@ -50,7 +52,7 @@ def make_engine(url: str, *, sqlite_inline: bool = True, **kw: Any) -> AsyncEngi
     return create_async_engine(url, **kw)
 
 
-def _sqlite_pragmas(engine: AsyncEngine) -> None:
+def _sqlite_pragmas(engine: AsyncEngine, busy_timeout_ms: int) -> None:
     # pysqlite's own transaction handling breaks SAVEPOINT and defers locks; take it over so that
     # nested transactions work and writers take the write lock at BEGIN (no deadlocked upgrades).
     @event.listens_for(engine.sync_engine, "connect")
@@ -59,7 +61,7 @@ def _sqlite_pragmas(engine: AsyncEngine) -> None:
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA synchronous=NORMAL")
-        cur.execute("PRAGMA busy_timeout=30000")
+        cur.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.close()
 
@@ -75,6 +77,30 @@ def insert_for(session: AsyncSession, table: Any) -> Any:
 
     dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
     return pg_insert(table) if dialect == "postgresql" else sqlite_insert(table)
+
+
+_UPSERTS: dict[tuple[Any, ...], Any] = {}
+
+
+def upsert_statement(session: AsyncSession, table: Any, keys: Sequence[str], update: Sequence[str] = (),
+                     add: bool = False) -> Any:
+    """INSERT … ON CONFLICT (keys) DO UPDATE SET col = excluded.col (col + excluded.col with `add`).
+
+    No `update` columns → DO NOTHING. Built once per shape and dialect; execute it with the row (or rows) as
+    parameters, so no clause objects are built per call (the excluded alias alone was most of the cost).
+    """
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    cache_key = (dialect, table, tuple(keys), tuple(update), add)
+    stmt = _UPSERTS.get(cache_key)
+    if stmt is None:
+        ins = insert_for(session, table)
+        if not update:
+            stmt = ins.on_conflict_do_nothing(index_elements=list(keys))
+        else:
+            stmt = ins.on_conflict_do_update(index_elements=list(keys), set_={
+                c: (table.c[c] + ins.excluded[c]) if add else ins.excluded[c] for c in update})
+        _UPSERTS[cache_key] = stmt
+    return stmt
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

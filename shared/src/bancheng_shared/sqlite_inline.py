@@ -6,6 +6,13 @@ the scheduler and the GIL: measured here, 1.5 ms per small transaction through S
 costs the loop less than the hops do. SQLAlchemy's own aiosqlite dialect is used unchanged, with this module
 in aiosqlite's place (see db.make_engine). Long analytical queries do block the loop while they run; a service
 that has them can turn this off (`sqlite_inline=False`).
+
+SQLite's own busy handler sleeps in the calling thread. Inline, that thread is the event loop's, so a second
+connection in the same process (another replica's engine in a test, a CLI command sharing the loop) would
+sleep holding the loop while the connection it waits for can never finish: the wait ends in "database is
+locked". Here the busy handler is off (`busy_timeout=0`, set by db.make_engine) and a statement refused with
+SQLITE_BUSY is retried after an asyncio sleep, so the holder runs meanwhile; `timeout` (seconds, as for
+sqlite3.connect) bounds the wait.
 """
 
 from __future__ import annotations
@@ -23,14 +30,43 @@ from sqlite3 import (  # noqa: F401 - the DBAPI names SQLAlchemy copies from the
     sqlite_version,
     sqlite_version_info,
 )
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+_FIRST_PAUSE_S = 0.0005
+_LONGEST_PAUSE_S = 0.05
+
+
+def _busy(exc: sqlite3.OperationalError) -> bool:
+    return getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_BUSY
+
+
+async def _patiently(timeout_s: float, call: Any, *args: Any) -> Any:
+    """Run a sqlite3 call; while the database is busy, yield to the loop and try again (up to timeout_s)."""
+    try:
+        return call(*args)
+    except sqlite3.OperationalError as exc:
+        if not _busy(exc):
+            raise
+    loop = asyncio.get_running_loop()
+    give_up = loop.time() + timeout_s
+    pause = _FIRST_PAUSE_S
+    while True:
+        await asyncio.sleep(pause)
+        try:
+            return call(*args)
+        except sqlite3.OperationalError as exc:
+            if not _busy(exc) or loop.time() >= give_up:
+                raise
+        pause = min(pause * 2, _LONGEST_PAUSE_S)
 
 
 class Cursor:
     """aiosqlite.Cursor, inline."""
 
-    def __init__(self, cursor: sqlite3.Cursor) -> None:
+    def __init__(self, cursor: sqlite3.Cursor, timeout_s: float = 30.0) -> None:
         self._cursor = cursor
+        self._timeout_s = timeout_s
 
     async def __aenter__(self) -> Cursor:
         return self
@@ -39,11 +75,13 @@ class Cursor:
         self._cursor.close()
 
     async def execute(self, sql: str, parameters: Any = ()) -> Cursor:
-        self._cursor.execute(sql, parameters)
+        await _patiently(self._timeout_s, self._cursor.execute, sql, parameters)
         return self
 
     async def executemany(self, sql: str, parameters: Iterable[Any]) -> Cursor:
-        self._cursor.executemany(sql, parameters)
+        # a generator of rows could not be replayed after a busy refusal
+        rows = parameters if isinstance(parameters, list | tuple) else list(parameters)
+        await _patiently(self._timeout_s, self._cursor.executemany, sql, rows)
         return self
 
     async def fetchone(self) -> Any:
@@ -99,6 +137,8 @@ class Connection:
 
     def __init__(self, database: str, kwargs: dict[str, Any]) -> None:
         self._database = database
+        # the wait for a busy database happens here, on the loop, not in sqlite3's sleeping busy handler
+        self._timeout_s = float(kwargs.pop("timeout", 30.0))
         self._kwargs = kwargs
         self._connection: sqlite3.Connection | None = None
         self._tx = _InlineQueue()
@@ -108,7 +148,8 @@ class Connection:
         return self._open().__await__()
 
     async def _open(self) -> Connection:
-        self._connection = sqlite3.connect(self._database, **{"check_same_thread": False, **self._kwargs})
+        self._connection = sqlite3.connect(self._database, **{"check_same_thread": False, **self._kwargs,
+                                                               "timeout": 0})
         return self
 
     @property
@@ -126,13 +167,13 @@ class Connection:
         self._conn.isolation_level = value  # type: ignore[assignment]
 
     def cursor(self) -> Cursor:
-        return Cursor(self._conn.cursor())
+        return Cursor(self._conn.cursor(), self._timeout_s)
 
     async def execute(self, sql: str, parameters: Any = ()) -> Cursor:
-        return Cursor(self._conn.execute(sql, parameters))
+        return await Cursor(self._conn.cursor(), self._timeout_s).execute(sql, parameters)
 
     async def commit(self) -> None:
-        self._conn.commit()
+        await _patiently(self._timeout_s, self._conn.commit)
 
     async def rollback(self) -> None:
         self._conn.rollback()
