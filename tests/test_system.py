@@ -11,6 +11,7 @@ import httpx
 import pytest
 from sqlalchemy.engine import make_url
 
+from bancheng_services.bench import drive
 from bancheng_services.broker import free_port
 from bancheng_services.demo import seed_directory
 from bancheng_services.stack import SERVICES, Stack, drop_postgres_database, seed_keys
@@ -161,3 +162,12 @@ async def test_kill_9_in_mid_stream_loses_nothing_and_doubles_nothing(system: St
 
 async def _equals(awaitable, value) -> bool:
     return (await awaitable) == value
+
+
+@pytest.mark.parametrize("batch", [1, 10])
+async def test_the_benchmark_drive_measures_every_ticket_end_to_end(system: Stack, batch: int) -> None:
+    # the benchmark's own drive, small: every accepted ticket is followed to its clock through the broker
+    figures = await drive(system, 30, 4, batch=batch, headers=auth("operator"))
+    assert figures["accept_errors"] == 0 and figures["e2e_completed"] == 30
+    assert figures["accept_tickets_per_s"] > 0 and figures["e2e_tickets_per_s"] > 0
+    assert 0 < figures["e2e_lag_p50_s"] <= figures["e2e_lag_p95_s"] <= figures["e2e_lag_max_s"] < 60

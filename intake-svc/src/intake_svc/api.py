@@ -18,6 +18,8 @@ from intake_svc.models import (
     PlatformRegister,
     SubscriptionCreate,
     SubscriptionUpdate,
+    TicketBatch,
+    TicketBatchCreated,
     TicketCreate,
     TicketCreated,
 )
@@ -58,6 +60,30 @@ async def create_ticket(
         response.status_code = 200
     response.headers["Location"] = f"/v1/tickets/{created.ticket_no}"
     return created
+
+
+@router.post(
+    "/tickets:batch",
+    status_code=201,
+    response_model=TicketBatchCreated,
+    summary="批量登记 / Register a batch",
+    description="话务、信箱系统或上级平台一次提交多件诉求（至多 500 件），在一个事务中全部登记或全部不登记；"
+    "每件按单件规则并单，渠道编号或 Idempotency-Key（整批一个，每件派生）重复提交返回首次结果；"
+    "任一件校验失败或以不同内容重用编号，整批拒绝（422 / 409，指明 items[i]）。\n\n"
+    "Hotline or mailbox software, or a platform above, hands in up to 500 requests at once: all are registered "
+    "in one transaction or none is. Each is merged or created as it would be alone; a repeated channel id "
+    "(or the batch's Idempotency-Key, from which each item gets its own) returns the first answer. One invalid "
+    "item or one key reused with a different body refuses the whole batch (422 / 409 naming `items[i]`).",
+)
+async def create_ticket_batch(
+    body: TicketBatch,
+    request: Request,
+    idempotency_key: str | None = Header(default=None, max_length=190),
+    ctx: Intake = Depends(intake_of),
+    who: Principal = Depends(require(Role.operator, Role.frontend, Role.platform)),
+) -> TicketBatchCreated:
+    return await service.register_batch(ctx, body, caller=who, idempotency_key=idempotency_key,
+                                        correlation_id=correlation_id(request))
 
 
 @router.get(

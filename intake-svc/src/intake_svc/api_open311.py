@@ -15,7 +15,7 @@ from sqlalchemy import select
 from bancheng_shared.app import correlation_id
 from bancheng_shared.auth import Principal, Role
 from bancheng_shared.problems import Problem
-from intake_svc import open311, service
+from intake_svc import domain, open311, service
 from intake_svc.context import Intake
 from intake_svc.models import TicketCreate
 from intake_svc.store import submissions, tickets
@@ -212,7 +212,7 @@ async def token(token: str, fmt: str, request: Request) -> Response:
         ctx: Intake = request.app.state.intake
         async with ctx.rt.sm() as session:
             row = (await session.execute(select(submissions.c.ticket_no).where(
-                submissions.c.token_hash == service._token_hash(token)))).first()
+                submissions.c.token_hash == domain.token_hash(token)))).first()
         if row is None:
             raise open311.Open311Error(404, "token not found")
         return _render(fmt, "service_requests", [{"service_request_id": row.ticket_no, "token": token}])

@@ -170,7 +170,11 @@ async def replay_delivery(ctx: Intake, who: Principal, delivery_id: int) -> dict
 
 async def enqueue_deliveries(ctx: Intake, session: AsyncSession, env: EventEnvelope) -> int:
     """Queue the event for every active subscription that wants it (once per subscription and event)."""
-    subs = (await session.execute(select(subscriptions).where(subscriptions.c.active.is_(True)))).all()
+    # read once per consumer transaction (a batch of events), not once per event
+    subs = session.info.get("active_subscriptions")
+    if subs is None:
+        subs = session.info["active_subscriptions"] = (
+            await session.execute(select(subscriptions).where(subscriptions.c.active.is_(True)))).all()
     wanted = [s for s in subs if "*" in s.event_types or env.type in s.event_types]
     if not wanted:
         return 0

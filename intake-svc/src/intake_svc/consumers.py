@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bancheng_shared.contracts import EventEnvelope
@@ -17,6 +17,18 @@ from intake_svc.context import Intake
 from intake_svc.sms import queue_sms
 from intake_svc.store import tickets, timeline
 
+# Statements built once (per set of changed columns): every event only brings parameters.
+_INSERT_STEP = insert(timeline)
+_UPDATES: dict[tuple[str, ...], Any] = {}
+
+
+def _update_for(columns: tuple[str, ...]) -> Any:
+    stmt = _UPDATES.get(columns)
+    if stmt is None:
+        stmt = _UPDATES[columns] = update(tickets).where(tickets.c.ticket_no == bindparam("no")).values(
+            {c: bindparam(c, type_=tickets.c[c].type) for c in columns})
+    return stmt
+
 
 async def project_event(session: AsyncSession, env: EventEnvelope) -> None:
     """Apply one event of another service to the ticket's read model and timeline."""
@@ -25,7 +37,7 @@ async def project_event(session: AsyncSession, env: EventEnvelope) -> None:
     step = domain.step_for(env)
     if step is None:
         return
-    await session.execute(insert(timeline).values(
+    await session.execute(_INSERT_STEP, dict(
         ticket_no=env.ticket_id, at=env.occurred_at, event_type=env.type, label=step.label,
         public=1 if step.public else 0, detail=None,
     ))
@@ -38,7 +50,7 @@ async def project_event(session: AsyncSession, env: EventEnvelope) -> None:
     if values:
         values["updated_at"] = datetime.now(UTC)
         # an unknown ticket (not registered here) updates nothing; that is not an error
-        await session.execute(update(tickets).where(tickets.c.ticket_no == env.ticket_id).values(**values))
+        await session.execute(_update_for(tuple(sorted(values))), {**values, "no": env.ticket_id})
 
 
 async def alert_sms(ctx: Intake, session: AsyncSession, env: EventEnvelope) -> None:

@@ -12,6 +12,7 @@ from fastapi import Request
 from bancheng_shared.runtime import Runtime
 from intake_svc.merging import MergeIndex
 from intake_svc.pii import PiiVault
+from intake_svc.registration import GroupCommit
 from intake_svc.settings import IntakeSettings
 from intake_svc.sms import SmsGateway, gateway_from_settings
 
@@ -29,6 +30,10 @@ class Intake:
     sms: SmsGateway
     lookup_failures: dict[str, list[float]] = field(default_factory=dict)
     wakers: list[Callable[[], None]] = field(default_factory=list)
+    group_commit: GroupCommit = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.group_commit = GroupCommit(self, self.settings.accept_max_group)
 
     def deliverer_wake(self) -> None:
         """Nudge the callback loop (after a consumer queued deliveries)."""
@@ -55,7 +60,7 @@ def build(rt: Runtime, settings: IntakeSettings) -> Intake:
                   sms=gateway_from_settings(settings))
 
 
-def intake_of(request: Request) -> Intake:
-    """The shared state (a FastAPI dependency)."""
+async def intake_of(request: Request) -> Intake:
+    """The shared state (a FastAPI dependency; async so FastAPI does not hop to a thread for it)."""
     ctx: Intake = request.app.state.intake
     return ctx

@@ -46,6 +46,11 @@ def new_ticket_no(now: datetime) -> str:
     return f"BC{local:%Y%m%d%H%M%S}{local.microsecond // 1000:03d}{suffix}"
 
 
+def token_hash(token: str) -> str:
+    """How a tracking token is stored (only its hash)."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
 def request_hash(body: dict[str, Any]) -> str:
     """Fingerprint of a request body: same body → same hash (idempotent replays)."""
     return hashlib.sha256(orjson.dumps(body, option=orjson.OPT_SORT_KEYS)).hexdigest()

@@ -161,6 +161,24 @@ class TicketCreated(BaseModel):
     similarity: float | None = None
 
 
+class TicketBatch(BaseModel):
+    """Many requests handed in at once (批量登记): written together, all of them or none."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    items: list[TicketCreate] = Field(min_length=1, max_length=500,
+                                      description="诉求，每批至多 500 件 / the requests, at most 500 per batch")
+
+
+class TicketBatchCreated(BaseModel):
+    """The answer of each request of a batch, in the order given."""
+
+    items: list[TicketCreated]
+    created: int = Field(description="新登记的工单数 / new tickets")
+    merged: int = Field(description="并入已有工单的诉求数 / requests merged into open tickets")
+    replayed: int = Field(description="重复提交、返回首次结果的数目 / repeats of an earlier submission")
+
+
 class FollowUpCreate(BaseModel):
     """The person adds to their own ticket."""
 

@@ -17,6 +17,8 @@ class IntakeSettings(ServiceSettings):
     pii_key: str = Field(default="", repr=False)
     # region codes accepted (prefixes, e.g. ["3399"]); empty accepts any well-formed code
     region_prefixes: list[str] = Field(default_factory=list)
+    # requests arriving while a transaction is written share the next one (group commit), up to this many
+    accept_max_group: int = Field(default=64, ge=1, le=1000)
     # merging repeats (并单)
     merge_enabled: bool = True
     merge_threshold: float = 0.45

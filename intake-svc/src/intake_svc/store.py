@@ -19,7 +19,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bancheng_shared.db import insert_for
+from bancheng_shared.db import upsert_statement
 from bancheng_shared.plumbing import BigId, plumbing_tables
 from bancheng_shared.types import UtcDateTime
 
@@ -243,14 +243,5 @@ sms_outbox = Table(
 
 async def insert_ignore(session: AsyncSession, table: Table, values: dict[str, Any], keys: list[str]) -> bool:
     """INSERT … ON CONFLICT DO NOTHING on SQLite and PostgreSQL; True when a row was written."""
-    dialect = session.get_bind().dialect.name
-    cache_key = (dialect, table.name, tuple(keys))
-    stmt = _INSERT_IGNORE.get(cache_key)
-    if stmt is None:
-        # built once per table: the values travel as parameters, so no clause objects per call
-        stmt = _INSERT_IGNORE[cache_key] = insert_for(session, table).on_conflict_do_nothing(index_elements=keys)
-    result = await session.execute(stmt, values)
+    result = await session.execute(upsert_statement(session, table, keys), values)
     return bool(getattr(result, "rowcount", 0) == 1)
-
-
-_INSERT_IGNORE: dict[tuple[str, str, tuple[str, ...]], Any] = {}

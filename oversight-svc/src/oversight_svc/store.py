@@ -21,7 +21,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bancheng_shared.db import insert_for
+from bancheng_shared.db import upsert_statement
 from bancheng_shared.plumbing import plumbing_tables
 from bancheng_shared.types import UtcDateTime
 from oversight_svc.domain import METRICS, grains_of
@@ -265,32 +265,20 @@ async def increment(session: AsyncSession, unit: str, day: date, deltas: dict[st
     deltas = {k: v for k, v in deltas.items() if v}
     if not deltas:
         return
-    ins = insert_for(session, rollups)
     rows = [{"grain": g, "period": p, "unit": unit, **deltas} for g, p in grains_of(day)]
-    stmt = ins.on_conflict_do_update(
-        index_elements=["grain", "period", "unit"],
-        set_={k: rollups.c[k] + ins.excluded[k] for k in deltas},
-    )
+    stmt = upsert_statement(session, rollups, ["grain", "period", "unit"], sorted(deltas), add=True)
     await session.execute(stmt, rows)
 
 
 async def increment_received(session: AsyncSession, region_code: str, day: date) -> None:
     """Count a received ticket for its region."""
-    ins = insert_for(session, region_received)
     rows = [{"grain": g, "period": p, "region_code": region_code, "n": 1} for g, p in grains_of(day)]
-    stmt = ins.on_conflict_do_update(
-        index_elements=["grain", "period", "region_code"], set_={"n": region_received.c.n + ins.excluded.n}
-    )
-    await session.execute(stmt, rows)
+    await session.execute(upsert_statement(session, region_received, ["grain", "period", "region_code"], ["n"],
+                                           add=True), rows)
 
 
 async def upsert(session: AsyncSession, table: Table, keys: list[str], row: dict[str, Any],
                  update: list[str] | None = None) -> None:
     """Insert a row, or update the given columns (default: all non-key columns given) when it exists."""
-    ins = insert_for(session, table).values(**row)
     cols = update if update is not None else [k for k in row if k not in keys]
-    if cols:
-        stmt = ins.on_conflict_do_update(index_elements=keys, set_={c: ins.excluded[c] for c in cols})
-    else:
-        stmt = ins.on_conflict_do_nothing(index_elements=keys)
-    await session.execute(stmt)
+    await session.execute(upsert_statement(session, table, keys, cols), row)

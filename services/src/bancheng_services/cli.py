@@ -209,6 +209,8 @@ def parser() -> argparse.ArgumentParser:
     common(bench)
     bench.add_argument("-n", "--tickets", type=int, default=5000)
     bench.add_argument("-c", "--concurrency", type=int, default=32)
+    bench.add_argument("-b", "--batch", type=int, default=1,
+                       help="tickets per request: >1 posts /v1/tickets:batch (e2e)")
     bench.add_argument("--only", default="", help="comma list of parts: e2e, a service (sla) or one benchmark")
     bench.add_argument("--json", default="", help="also write the figures to this file")
     bench.set_defaults(fn=cmd_bench)

@@ -104,8 +104,8 @@ def create_service_app(
     return app
 
 
-def runtime_of(request: Request) -> Runtime:
-    """The service runtime (a FastAPI dependency)."""
+async def runtime_of(request: Request) -> Runtime:
+    """The service runtime (a FastAPI dependency; async so FastAPI does not hop to a thread for it)."""
     rt: Runtime = request.app.state.runtime
     return rt
 

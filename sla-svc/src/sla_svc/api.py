@@ -18,8 +18,8 @@ READERS = (Role.work_team, Role.unit, Role.operator, Role.inspector, Role.superv
            Role.business_environment, Role.leader)
 
 
-def sla_of(request: Request) -> SlaService:
-    """The service's use cases (a FastAPI dependency)."""
+async def sla_of(request: Request) -> SlaService:
+    """The service's use cases (a FastAPI dependency; async so FastAPI does not hop to a thread for it)."""
     sla: SlaService = request.app.state.sla
     return sla
 
