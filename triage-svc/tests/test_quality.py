@@ -1,5 +1,10 @@
-"""Measured quality on the labelled evaluation set (tests/data/eval_set.jsonl): the held-out part is never
-used to tune the catalogue. Prints the figures; gates department-kind accuracy."""
+"""Measured quality on the labelled evaluation set (tests/data/eval_set.jsonl). Prints the figures; gates them.
+
+Three parts: `tune` (used to write and tune the catalogue), `dev` (the first held-out part: 73 requests that
+were held out until the catalogue's second expansion, during which their results were looked at, so they are
+no longer blind) and `heldout` (120 requests written afterwards by someone who saw neither the catalogue nor
+the other parts, scored once as written; never used to edit the catalogue or the model).
+"""
 
 from __future__ import annotations
 
@@ -7,13 +12,15 @@ import json
 from functools import cache
 from pathlib import Path
 
-import pytest
-
 from triage_svc import classifier, domain
 
 DATA = Path(__file__).parent / "data" / "eval_set.jsonl"
 TARGET = 0.90  # issue 4: department kind on the held-out part
-FLOOR = 0.85  # regression gate: what the shipped catalogue reaches today (see README)
+# regression floors: just under what the shipped catalogue reaches today (see the README)
+FLOORS = {
+    "heldout": {"kind": TARGET, "route": 0.90, "category": 0.80},
+    "dev": {"kind": 0.94, "route": 0.95, "category": 0.95},
+}
 
 
 def _rows(split: str) -> list[dict[str, str]]:
@@ -34,20 +41,24 @@ def accuracy(split: str) -> dict[str, float]:
 
 
 def test_eval_set_is_big_enough_and_split() -> None:
-    assert len(_rows("tune")) + len(_rows("heldout")) >= 150
-    assert len(_rows("heldout")) >= 60
-    texts = [r["text"] for r in _rows("tune") + _rows("heldout")]
+    assert len(_rows("tune")) + len(_rows("dev")) + len(_rows("heldout")) >= 150
+    assert len(_rows("heldout")) >= 100
+    texts = [r["text"] for s in ("tune", "dev", "heldout") for r in _rows(s)]
     assert len(set(texts)) == len(texts)
+    kinds = {r["kind"] for r in _rows("heldout")}
+    assert len(kinds) >= 30  # the held-out part spans (nearly) every department kind
+    assert {r["route"] for r in _rows("heldout")} == {"dispatch", "answer", "petition", "legal"}
 
 
-def test_heldout_quality_gate() -> None:
-    tune, held = accuracy("tune"), accuracy("heldout")
-    print(f"\ntune     {tune}\nheld-out {held}")
-    assert held["route"] >= 0.95
-    assert held["category"] >= 0.85
-    assert held["kind"] >= FLOOR
+def test_quality_gates() -> None:
+    print()
+    for split in ("tune", "dev", "heldout"):
+        print(f"{split:<8} {accuracy(split)}")
+    for split, floors in FLOORS.items():
+        got = accuracy(split)
+        for figure, floor in floors.items():
+            assert got[figure] >= floor, (split, figure, got[figure])
 
 
-@pytest.mark.xfail(strict=True, reason="the 90% department-kind target is not reached yet (see README)")
 def test_heldout_department_kind_target() -> None:
     assert accuracy("heldout")["kind"] >= TARGET
