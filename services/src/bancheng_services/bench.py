@@ -184,8 +184,8 @@ async def drive(stack: Stack, n: int, concurrency: int, batch: int = 1,
     }
 
 
-def run_e2e(args: argparse.Namespace) -> dict[str, Any]:
-    """A fresh stack, the drive, the figures and the memory."""
+def run_e2e(args: argparse.Namespace, record_to: Path | None = None) -> dict[str, Any]:
+    """A fresh stack, the drive, the figures and the memory (and, with record_to, every event, for replay)."""
     tmp = Path(tempfile.mkdtemp(prefix="bancheng-bench-"))
     broker = None
     bootstrap = args.kafka_bootstrap
@@ -209,6 +209,10 @@ def run_e2e(args: argparse.Namespace) -> dict[str, Any]:
                        for name, sp in stack.procs.items() if sp.proc is not None})
         if broker is not None and broker.proc is not None:
             memory["peak_rss_mb_broker"] = round(peak_rss_mb(broker.proc.pid), 1)
+        if record_to is not None:
+            from bancheng_services import replay
+
+            replay.save(asyncio.run(replay.read_topics(stack)), record_to)
         return {**figures, **memory}
     finally:
         stack.stop()
@@ -234,10 +238,27 @@ def main(args: argparse.Namespace) -> int:
     """Run the parts asked for (all by default) and print their figures."""
     only = {p.strip() for p in args.only.split(",") if p.strip()}
     results: dict[str, Any] = {}
+    replays = [s for s in SERVICES if not only or "replay" in only or f"replay.{s}" in only]
+    recording = Path(args.recording)
+    record = bool(replays) and (args.record or not recording.exists())
     if not only or "e2e" in only:
         print(f"e2e: {args.tickets} tickets, {args.concurrency} concurrent clients, fresh stack ...", flush=True)
-        results["e2e"] = run_e2e(args)
+        # the e2e run's own events make the recording the replay part reads
+        results["e2e"] = run_e2e(args, record_to=recording if record else None)
         _print("e2e", results["e2e"])
+        record = False
+    if replays:
+        from bancheng_services import replay
+
+        if record:
+            print(f"recording the events of {args.tickets} tickets through a fresh stack into {recording} ...",
+                  flush=True)
+            run_e2e(args, record_to=recording)
+        records = replay.load(recording)
+        for name in replays:
+            print(f"replay.{name} ...", flush=True)
+            results[f"replay.{name}"] = asyncio.run(replay.replay(name, records))
+            _print(f"replay.{name}", results[f"replay.{name}"])
     for name, fn in service_benchmarks().items():
         if only and not any(name == o or name.startswith(o + ".") or name.split(".", 1)[1] == o for o in only):
             continue

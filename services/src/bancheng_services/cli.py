@@ -211,7 +211,11 @@ def parser() -> argparse.ArgumentParser:
     bench.add_argument("-c", "--concurrency", type=int, default=32)
     bench.add_argument("-b", "--batch", type=int, default=1,
                        help="tickets per request: >1 posts /v1/tickets:batch (e2e)")
-    bench.add_argument("--only", default="", help="comma list of parts: e2e, a service (sla) or one benchmark")
+    bench.add_argument("--only", default="",
+                       help="comma list of parts: e2e, replay (or replay.<service>), a service (sla) or one benchmark")
+    bench.add_argument("--recording", default=".bench/events.jsonl",
+                       help="the event recording the replay part reads (made by a fresh stack when missing)")
+    bench.add_argument("--record", action="store_true", help="make the recording anew before replaying")
     bench.add_argument("--json", default="", help="also write the figures to this file")
     bench.set_defaults(fn=cmd_bench)
     return p
