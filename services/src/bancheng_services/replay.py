@@ -104,7 +104,8 @@ async def replay(service: str, records: list[dict[str, Any]]) -> dict[str, Any]:
                     await consumer.process(batch)
                     handled += sum(len(v) for v in batch.values())
             cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
-        return {"events": handled, "tickets": len(tickets), "cpu_ms_per_ticket": round(cpu / max(1, len(tickets)) * 1000, 3),
+        return {"events": handled, "tickets": len(tickets),
+                "cpu_ms_per_ticket": round(cpu / max(1, len(tickets)) * 1000, 3),
                 "events_per_cpu_s": round(handled / cpu, 1) if cpu else None, "wall_s": round(wall, 2)}
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
