@@ -117,6 +117,16 @@ def test_a_deadline_in_an_unknown_year_is_not_guessed() -> None:
         BOOK.is_working_day(D("2027-01-04"))
 
 
+def test_memoised_deadlines_are_those_of_the_book_they_were_computed_with() -> None:
+    start = datetime(2026, 12, 28, 10, tzinfo=SH)
+    book = CalendarBook(seed_years([2026]))
+    flagged = domain.working_day_deadline(book, start, 10, SH)
+    assert domain.working_day_deadline(book, start, 10, SH) is flagged  # the same book answers from memory
+    assert flagged.due is None and flagged.missing_years == (2027,)
+    loaded = CalendarBook([*seed_years([2026]), YearCalendar(year=2027, holidays={}, workdays={})])
+    assert domain.working_day_deadline(loaded, start, 10, SH).due_date == D("2027-01-11")  # a new book: computed
+
+
 def test_a_gap_between_known_years_is_unknown_not_skipped() -> None:
     book = CalendarBook([*seed_years([2026]), YearCalendar(2028)])
     assert len(book.runs) == 2

@@ -59,6 +59,8 @@ class CalendarBook:
         offsets = {self.tz.utcoffset(datetime(y, m, 1)) for y in self.years for m in (1, 4, 7, 10)}
         off = offsets.pop() if len(offsets) == 1 else None
         self._offset_s: int | None = int(off.total_seconds()) if off is not None else None
+        # deadlines with their explanations by (local start date, n, zone): the same few dates recur all day
+        self.deadlines: dict[tuple[date, int, ZoneInfo], Deadline] = {}
 
     def due_at(self, start: datetime, n: int) -> datetime:
         """The end (local) of the Nth working day after the local date of start (raises UnknownYearError)."""
@@ -171,7 +173,21 @@ class Deadline:
 def working_day_deadline(book: CalendarBook | WorkingCalendar, start: datetime, days: int,
                          tz: ZoneInfo) -> Deadline:
     """The end of the `days`th working day after the local date of `start`."""
-    local_start = local_date(start, tz)
+    return deadline_from(book, local_date(start, tz), days, tz)
+
+
+def deadline_from(book: CalendarBook | WorkingCalendar, local_start: date, days: int, tz: ZoneInfo) -> Deadline:
+    """The end of the `days`th working day after a local date (memoised by a CalendarBook, which never changes)."""
+    if not isinstance(book, CalendarBook):
+        return _deadline_from(book, local_start, days, tz)
+    key = (local_start, days, tz)
+    hit = book.deadlines.get(key)
+    if hit is None:
+        hit = book.deadlines[key] = _deadline_from(book, local_start, days, tz)
+    return hit
+
+
+def _deadline_from(book: CalendarBook | WorkingCalendar, local_start: date, days: int, tz: ZoneInfo) -> Deadline:
     try:
         due_date = book.add_working_days(local_start, days)
         notes = book.explain(local_start, due_date)
@@ -197,9 +213,10 @@ def compute_deadlines(book: CalendarBook, policy: Policy, clock: Mapping[str, An
     """The derived deadline fields of a clock row (accept, resolve, urgent_from, flags, explanations)."""
     tz = policy.tz
     start: datetime = clock["started_at"]
+    local_start = local_date(start, tz)
     total = clock["working_days"] + clock.get("extension_days", 0) + clock.get("paused_days", 0)
-    accept = working_day_deadline(book, start, policy.accept_days, tz)
-    resolve = working_day_deadline(book, start, total, tz)
+    accept = deadline_from(book, local_start, policy.accept_days, tz)
+    resolve = deadline_from(book, local_start, total, tz)
     text = resolve.explanation
     extras = []
     if clock.get("extension_days"):
@@ -214,7 +231,7 @@ def compute_deadlines(book: CalendarBook, policy: Policy, clock: Mapping[str, An
             first_urgent_day = (resolve.due_date if policy.urgent_days <= 1
                                 else book.subtract_working_days(resolve.due_date, policy.urgent_days - 1))
         except UnknownYearError:
-            first_urgent_day = local_date(start, tz)
+            first_urgent_day = local_start
         urgent_from = max(start_of_day(first_urgent_day, tz), start)
     missing = sorted(set(accept.missing_years) | set(resolve.missing_years))
     return {
@@ -226,7 +243,7 @@ def compute_deadlines(book: CalendarBook, policy: Policy, clock: Mapping[str, An
         "flagged_years": missing or None,
         "explanation": text,
         "accept_explanation": accept.explanation,
-        "calendar_version": book.version_for(local_date(start, tz)),
+        "calendar_version": book.version_for(local_start),
     }
 
 

@@ -64,6 +64,37 @@ log = structlog.get_logger("sla.service")
 TRANSITIONS_FIRED = Counter("sla_transitions_fired_total", "Due transitions of the alert ladder fired")
 
 MUTABLE = [c.name for c in clocks.columns if c.name not in ("ticket_no", "round")]
+ACTIVE = (RUNNING, PAUSED)
+
+# Statements built once: building one (coercing every value into a bind, computing its cache key) costs far
+# more than running it, so a handler only brings its parameters. `k_ticket` and `k_round` name the clock.
+_ticket = bindparam("k_ticket", type_=clocks.c.ticket_no.type)
+_round = bindparam("k_round", type_=clocks.c.round.type)
+_LATEST_CLOCK = select(clocks).where(clocks.c.ticket_no == _ticket).order_by(clocks.c.round.desc()).limit(1)
+_ROUND_CLOCK = select(clocks).where(clocks.c.ticket_no == _ticket, clocks.c.round == _round)
+# (by round?, locked?) -> query
+_CLOCK_QUERIES = {(False, False): _LATEST_CLOCK, (False, True): _LATEST_CLOCK.with_for_update(),
+                  (True, False): _ROUND_CLOCK, (True, True): _ROUND_CLOCK.with_for_update()}
+_ACTIVE_CLOCKS = select(clocks).where(clocks.c.ticket_no == _ticket, clocks.c.state.in_(ACTIVE)).with_for_update()
+_ACTIVE_EARLIER_CLOCKS = (select(clocks).where(clocks.c.ticket_no == _ticket, clocks.c.round < _round,
+                                               clocks.c.state.in_(ACTIVE)).with_for_update())
+_INSERT_CLOCK = insert(clocks)
+_SAVE_CLOCK = (update(clocks).where(clocks.c.ticket_no == _ticket, clocks.c.round == _round)
+               .values({k: bindparam(k, type_=clocks.c[k].type) for k in MUTABLE}))
+# rows a scheduler replica holds are skipped; the generation check makes them no-ops when fired
+_DROP_PENDING_TIMERS = delete(timers).where(timers.c.id.in_(
+    select(timers.c.id).where(timers.c.ticket_no == _ticket, timers.c.round == _round, timers.c.status == "pending")
+    .with_for_update(skip_locked=True).scalar_subquery()))
+_INSERT_TIMERS = insert(timers)
+_INSERT_ALERT = insert(alerts)
+_CLOSE_ALERTS = (update(alerts).where(alerts.c.ticket_no == _ticket, alerts.c.round == _round,
+                                      alerts.c.is_open.is_(True))
+                 .values(is_open=False, closed_at=bindparam("k_now", type_=alerts.c.closed_at.type)))
+_CLOSE_ALERT_LEVELS = _CLOSE_ALERTS.where(alerts.c.level.in_(bindparam("k_levels", expanding=True)))
+# what a fired transition changes on its clock (the scheduler writes a batch of them at once)
+_SAVE_FIRED = (update(clocks).where(clocks.c.ticket_no == _ticket, clocks.c.round == _round)
+               .values({k: bindparam(f"v_{k}", type_=clocks.c[k].type)
+                        for k in ("signed", "deemed_signed", "alert_level", "urged_at", "escalated_at", "updated_at")}))
 MESSAGES = {
     "reported": "工单已送达承办单位 / delivered to the unit",
     "warning": "超过签收时限未签收，视为签收 / not accepted in time: deemed signed",
@@ -109,36 +140,37 @@ class SlaService:
 
     async def _clock(self, session: AsyncSession, ticket_no: str, round_: int | None = None,
                      lock: bool = False) -> dict[str, Any] | None:
-        q = select(clocks).where(clocks.c.ticket_no == ticket_no)
-        q = q.where(clocks.c.round == round_) if round_ is not None else q.order_by(clocks.c.round.desc()).limit(1)
-        if lock:
-            q = q.with_for_update()
-        r = (await session.execute(q)).first()
+        """The clock of a round (or the latest round), optionally locked."""
+        params: dict[str, Any] = {"k_ticket": ticket_no}
+        if round_ is not None:
+            params["k_round"] = round_
+        r = (await session.execute(_CLOCK_QUERIES[(round_ is not None, lock)], params)).first()
         return _row(r) if r else None
 
     async def _save(self, session: AsyncSession, c: dict[str, Any]) -> None:
         c["updated_at"] = self.time.now()
-        await session.execute(update(clocks).where(clocks.c.ticket_no == c["ticket_no"], clocks.c.round == c["round"])
-                              .values({k: c[k] for k in MUTABLE}))
+        params = {k: c[k] for k in MUTABLE}
+        params["k_ticket"], params["k_round"] = c["ticket_no"], c["round"]
+        await session.execute(_SAVE_CLOCK, params)
+
+    def _new_plan(self, c: dict[str, Any]) -> list[dict[str, Any]]:
+        """Bump the clock's generation; the timer rows to plan under it."""
+        c["gen"] = int(c.get("gen") or 0) + 1
+        return [{"ticket_no": c["ticket_no"], "round": c["round"], "gen": c["gen"], "kind": k, "due_at": due,
+                 "status": "pending"} for k, due in domain.plan_timers(self.book, self.policy, c)]
 
     async def _replan(self, session: AsyncSession, c: dict[str, Any]) -> None:
         """Drop the clock's pending timers and plan afresh under a new generation."""
-        c["gen"] = int(c.get("gen") or 0) + 1
-        # rows a scheduler replica holds are skipped; the generation check makes them no-ops when fired
-        held = (select(timers.c.id).where(timers.c.ticket_no == c["ticket_no"], timers.c.round == c["round"],
-                                          timers.c.status == "pending").with_for_update(skip_locked=True))
-        await session.execute(delete(timers).where(timers.c.id.in_(held.scalar_subquery())))
-        rows = [{"ticket_no": c["ticket_no"], "round": c["round"], "gen": c["gen"], "kind": k, "due_at": due,
-                 "status": "pending"} for k, due in domain.plan_timers(self.book, self.policy, c)]
+        rows = self._new_plan(c)
+        await session.execute(_DROP_PENDING_TIMERS, {"k_ticket": c["ticket_no"], "k_round": c["round"]})
         if rows:
-            await session.execute(insert(timers), rows)
+            await session.execute(_INSERT_TIMERS, rows)
 
     async def _close_alerts(self, session: AsyncSession, c: dict[str, Any], levels: list[str] | None = None) -> None:
-        q = update(alerts).where(alerts.c.ticket_no == c["ticket_no"], alerts.c.round == c["round"],
-                                 alerts.c.is_open.is_(True))
+        params: dict[str, Any] = {"k_ticket": c["ticket_no"], "k_round": c["round"], "k_now": self.time.now()}
         if levels:
-            q = q.where(alerts.c.level.in_(levels))
-        await session.execute(q.values(is_open=False, closed_at=self.time.now()))
+            params["k_levels"] = levels
+        await session.execute(_CLOSE_ALERT_LEVELS if levels else _CLOSE_ALERTS, params)
 
     def _alert(self, c: dict[str, Any], level: str,
                due_at: datetime | None = None) -> tuple[dict[str, Any], AlertRaised]:
@@ -158,8 +190,8 @@ class SlaService:
 
     async def _start_round(self, session: AsyncSession, env: EventEnvelope, *, round_: int, unit: str,
                            region_code: str | None, complex_: bool, response_level: int, started_at: datetime,
-                           existing: dict[str, Any] | None) -> None:
-        """Start (or restart, for a re-dispatch) a round's clocks and raise `reported`."""
+                           existing: dict[str, Any] | None) -> list[EventEnvelope]:
+        """Start (or restart, for a re-dispatch) a round's clocks and raise `reported`; returns the events."""
         days = self.policy.resolution_days(complex_, response_level)
         c: dict[str, Any] = {
             "ticket_no": env.ticket_id, "round": round_, "gen": int(existing["gen"]) if existing else 0,
@@ -176,13 +208,16 @@ class SlaService:
         c.update(domain.compute_deadlines(self.book, self.policy, c))
         if existing:
             await self._close_alerts(session, existing)
+            await self._replan(session, c)
             await self._save(session, c)
         else:
-            await session.execute(insert(clocks).values(**c))
-        await self._replan(session, c)
-        await self._save(session, c)
+            # a clock that did not exist has no timers to drop: plan them, then store it once, complete
+            timer_rows = self._new_plan(c)
+            await session.execute(_INSERT_CLOCK, c)
+            if timer_rows:
+                await session.execute(_INSERT_TIMERS, timer_rows)
         alert_row, alert = self._alert(c, "reported")
-        await session.execute(insert(alerts).values(**alert_row))
+        await session.execute(_INSERT_ALERT, alert_row)
         events = [
             self._ev(ClockStarted(unit=unit, round=round_, started_at=started_at, accept_due=c["accept_due"],
                                   resolve_due=c["resolve_due"], resolve_due_date=c["resolve_due_date"],
@@ -194,7 +229,7 @@ class SlaService:
         ]
         if c["unknown_year"]:
             events.append(self._flag_event(c, env))
-        await self._publish(session, events)
+        return events
 
     async def _stop(self, session: AsyncSession, c: dict[str, Any], reason: str, at: datetime,
                     env: EventEnvelope | None) -> list[EventEnvelope]:
@@ -223,16 +258,14 @@ class SlaService:
         events: list[EventEnvelope] = []
         if latest is not None and latest["round"] < p.round:
             events += await self._supersede_earlier(session, env.ticket_id, p.round, env)
+        events += await self._start_round(session, env, round_=p.round, unit=p.lead_unit, region_code=p.region_code,
+                                          complex_=p.complex, response_level=p.response_level,
+                                          started_at=p.dispatched_at, existing=existing)
         await self._publish(session, events)
-        await self._start_round(session, env, round_=p.round, unit=p.lead_unit, region_code=p.region_code,
-                                complex_=p.complex, response_level=p.response_level, started_at=p.dispatched_at,
-                                existing=existing)
 
     async def _supersede_earlier(self, session: AsyncSession, ticket_no: str, round_: int,
                                  env: EventEnvelope) -> list[EventEnvelope]:
-        rows = (await session.execute(select(clocks).where(clocks.c.ticket_no == ticket_no, clocks.c.round < round_,
-                                                           clocks.c.state.in_([RUNNING, PAUSED]))
-                                      .with_for_update())).all()
+        rows = (await session.execute(_ACTIVE_EARLIER_CLOCKS, {"k_ticket": ticket_no, "k_round": round_})).all()
         out: list[EventEnvelope] = []
         for r in rows:
             out += await self._stop(session, _row(r), "superseded", self.time.now(), env)
@@ -245,11 +278,11 @@ class SlaService:
         if latest is not None and latest["round"] >= p.round:
             return  # the round already has clocks (its dispatch came first) or the event is stale
         events = await self._supersede_earlier(session, env.ticket_id, p.round, env)
-        await self._publish(session, events)
-        await self._start_round(
+        events += await self._start_round(
             session, env, round_=p.round, unit=p.unit, region_code=latest["region_code"] if latest else None,
             complex_=bool(latest["complex"]) if latest else False,
             response_level=int(latest["response_level"]) if latest else 2, started_at=p.reopened_at, existing=None)
+        await self._publish(session, events)
 
     async def on_signed(self, session: AsyncSession, env: EventEnvelope) -> None:
         """The unit signed: the acceptance window is closed."""
@@ -290,23 +323,20 @@ class SlaService:
         c = await self._clock(session, env.ticket_id, p.round, lock=True)
         if c is None or c["state"] not in (RUNNING, PAUSED):
             return
-        events = await self._stop(session, c, "resolved", p.submitted_at, env)
         try:
             d = self.book.add_working_days(domain.local_date(p.submitted_at, self.tz), self.policy.return_visit_days)
             due: datetime | None = domain.end_of_day(d, self.tz)
             due_date: date | None = d
         except UnknownYearError:
             due, due_date = None, None
-        c.update(resolved_at=p.submitted_at, return_visit_due=due)
-        await self._save(session, c)
+        c.update(resolved_at=p.submitted_at, return_visit_due=due)  # stored with the stop
+        events = await self._stop(session, c, "resolved", p.submitted_at, env)
         events.append(self._ev(ReturnVisitDue(unit=c["unit"], round=c["round"], resolved_at=p.submitted_at,
                                               due=due, due_date=due_date), env.ticket_id, env))
         await self._publish(session, events)
 
     async def _stop_all(self, session: AsyncSession, env: EventEnvelope, reason: str, at: datetime) -> None:
-        rows = (await session.execute(select(clocks).where(clocks.c.ticket_no == env.ticket_id,
-                                                           clocks.c.state.in_([RUNNING, PAUSED]))
-                                      .with_for_update())).all()
+        rows = (await session.execute(_ACTIVE_CLOCKS, {"k_ticket": env.ticket_id})).all()
         events: list[EventEnvelope] = []
         for r in rows:
             events += await self._stop(session, _row(r), reason, at, env)
@@ -562,18 +592,14 @@ class SlaService:
         for start in range(0, len(done_ids), 500):
             await session.execute(delete(timers).where(timers.c.id.in_(done_ids[start:start + 500])))
         if changed:
-            stmt = (update(clocks).where(clocks.c.ticket_no == bindparam("k_ticket"),
-                                         clocks.c.round == bindparam("k_round"))
-                    .values({k: bindparam(f"v_{k}") for k in ("signed", "deemed_signed", "alert_level", "urged_at",
-                                                               "escalated_at", "updated_at")}))
-            await session.execute(stmt, [
+            await session.execute(_SAVE_FIRED, [
                 {"k_ticket": c["ticket_no"], "k_round": c["round"], "v_signed": c["signed"],
                  "v_deemed_signed": c["deemed_signed"], "v_alert_level": c["alert_level"], "v_urged_at": c["urged_at"],
                  "v_escalated_at": c["escalated_at"], "v_updated_at": now} for c in changed.values()])
         if alert_rows:
-            await session.execute(insert(alerts), alert_rows)
+            await session.execute(_INSERT_ALERT, alert_rows)
         if new_timers:
-            await session.execute(insert(timers), new_timers)
+            await session.execute(_INSERT_TIMERS, new_timers)
         await self._publish(session, events)
         return fired, len(claimed)
 
