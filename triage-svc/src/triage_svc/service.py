@@ -8,10 +8,10 @@ import copy
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import structlog
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bancheng_shared.auth import Principal, Role
@@ -49,6 +49,51 @@ log = structlog.get_logger("triage")
 SATISFIED = {Satisfaction.satisfied, Satisfaction.basically_satisfied}
 
 
+# ---------------------------------------------------------------- statements built once
+# Building a statement per call (coercions, cache key) costs several times what SQLite takes to run it:
+# these are built at import and every call only brings parameters.
+
+# What tells a replica its caches are stale, read in one round trip: the active catalogue version (NULL: the
+# shipped one), the newest correction and the directory generation. Another replica's change (catalogue,
+# correction, import) shows in the next read, so it takes effect at once everywhere.
+_STAMP_COLUMNS = (
+    select(catalogue_versions.c.version).where(catalogue_versions.c.active.is_(True)).limit(1)
+    .scalar_subquery().label("catalogue_version"),
+    select(func.coalesce(func.max(corrections.c.id), 0)).scalar_subquery().label("last_correction"),
+    select(meta.c.value).where(meta.c.key == "directory_generation").scalar_subquery()
+    .label("directory_generation"),
+)
+_STAMPS = select(*_STAMP_COLUMNS)
+# a received ticket also asks whether it already has a work order, in the same round trip
+_RECEIVED = select(
+    select(work_orders.c.ticket_no).where(work_orders.c.ticket_no == bindparam("no")).scalar_subquery()
+    .label("known"), *_STAMP_COLUMNS)
+_ACTIVE_CATALOGUE = select(catalogue_versions.c.version, catalogue_versions.c.doc).where(
+    catalogue_versions.c.active.is_(True))
+_CATALOGUE_DOC = select(catalogue_versions.c.doc).where(catalogue_versions.c.version == bindparam("version"))
+_ACTIVE_UNITS = select(units.c.code, units.c.name, units.c.level, units.c.kind, units.c.region_code,
+                       units.c.parent_code).where(units.c.active.is_(True))
+_RECENT_CORRECTIONS = select(corrections).order_by(corrections.c.id.desc()).limit(2000)
+_ROW = select(work_orders).where(work_orders.c.ticket_no == bindparam("no"))
+_ROW_LOCKED = _ROW.with_for_update()
+_INSERT_WORK_ORDER = insert(work_orders)
+_INSERT_LOG = insert(work_order_log)
+_UPDATES: dict[tuple[str, ...], Any] = {}
+
+
+def _update_work_order(columns: tuple[str, ...]) -> Any:
+    """The UPDATE of a work order's columns (built once per set of columns; the ticket is `no`)."""
+    stmt = _UPDATES.get(columns)
+    if stmt is None:
+        stmt = _UPDATES[columns] = update(work_orders).where(work_orders.c.ticket_no == bindparam("no")).values(
+            {c: bindparam(c, type_=work_orders.c[c].type) for c in columns})
+    return stmt
+
+
+async def _update(session: AsyncSession, ticket_no: str, values: dict[str, Any]) -> None:
+    await session.execute(_update_work_order(tuple(sorted(values))), {**values, "no": ticket_no})
+
+
 # ---------------------------------------------------------------- caches (per process, checked per use)
 
 @dataclass
@@ -57,9 +102,18 @@ class _Caches:
     directory: tuple[tuple[str, int], DirectoryIndex] | None = None
     brain: tuple[tuple[str, int, int], classifier.Compiled] | None = None
     default: classifier.Compiled | None = None  # the shipped catalogue without corrections: same everywhere
+    shipped: dict[str, Any] | None = None  # the shipped catalogue file, parsed (it does not change at run time)
 
 
 _CACHES = _Caches()
+
+
+class Stamps(NamedTuple):
+    """The counters that tell whether the cached catalogue, model and directory are still current."""
+
+    catalogue_version: int  # 0: the shipped catalogue
+    last_correction: int
+    directory_generation: int
 
 
 def _db(session: AsyncSession) -> str:
@@ -67,15 +121,26 @@ def _db(session: AsyncSession) -> str:
     return str(getattr(bind, "url", "")) if bind is not None else ""
 
 
+def _shipped_catalogue() -> dict[str, Any]:
+    """The shipped catalogue, read once; callers must not change it (copy it first)."""
+    if _CACHES.shipped is None:
+        _CACHES.shipped = domain.load_catalogue()
+    return _CACHES.shipped
+
+
+def _as_stamps(row: Any) -> Stamps:
+    return Stamps(int(row.catalogue_version or 0), int(row.last_correction or 0), int(row.directory_generation or 0))
+
+
+async def stamps(session: AsyncSession) -> Stamps:
+    """The current catalogue version, last correction and directory generation (one statement)."""
+    return _as_stamps((await session.execute(_STAMPS)).one())
+
+
 async def warm_up(_rt: Runtime) -> None:
     """Compile the shipped catalogue before consumers start (scikit-learn import and training take seconds)."""
     if _CACHES.default is None:
-        _CACHES.default = await asyncio.to_thread(classifier.compile_catalogue, domain.load_catalogue(), 0)
-
-
-async def _meta(session: AsyncSession, key: str) -> int:
-    v = (await session.execute(select(meta.c.value).where(meta.c.key == key))).scalar_one_or_none()
-    return int(v or 0)
+        _CACHES.default = await asyncio.to_thread(classifier.compile_catalogue, _shipped_catalogue(), 0)
 
 
 async def _bump(session: AsyncSession, key: str) -> int:
@@ -88,37 +153,43 @@ async def _bump(session: AsyncSession, key: str) -> int:
     return int(cur) + 1
 
 
-async def directory_index(session: AsyncSession) -> DirectoryIndex:
+async def directory_index(session: AsyncSession, current: Stamps | None = None) -> DirectoryIndex:
     """The routing index of the active directory (rebuilt when another import bumped the generation)."""
-    gen = (_db(session), await _meta(session, "directory_generation"))
+    s = current or await stamps(session)
+    gen = (_db(session), s.directory_generation)
     cached = _CACHES.directory
     if cached is not None and cached[0] == gen:
         return cached[1]
-    rows = (await session.execute(select(units.c.code, units.c.name, units.c.level, units.c.kind,
-                                         units.c.region_code, units.c.parent_code)
-                                  .where(units.c.active.is_(True)))).all()
+    rows = (await session.execute(_ACTIVE_UNITS)).all()
     idx = DirectoryIndex.build(UnitRef(*r) for r in rows)
     _CACHES.directory = (gen, idx)
     return idx
 
 
+async def _catalogue_doc(session: AsyncSession, version: int) -> dict[str, Any]:
+    """A stored version's document (versions are never changed once stored); 0 is the shipped one."""
+    if version == 0:
+        return _shipped_catalogue()
+    return dict((await session.execute(_CATALOGUE_DOC, {"version": version})).scalar_one())
+
+
 async def active_catalogue(session: AsyncSession) -> tuple[int, dict[str, Any]]:
     """The active catalogue version and document (version 0 = the default shipped with the service)."""
-    row = (await session.execute(select(catalogue_versions.c.version, catalogue_versions.c.doc)
-                                 .where(catalogue_versions.c.active.is_(True)))).first()
+    row = (await session.execute(_ACTIVE_CATALOGUE)).first()
     if row is None:
-        return 0, domain.load_catalogue()
+        return 0, copy.deepcopy(_shipped_catalogue())  # a copy: the caller may change its document
     return int(row.version), dict(row.doc)
 
 
-async def brain(session: AsyncSession) -> classifier.Compiled:
+async def brain(session: AsyncSession, current: Stamps | None = None) -> classifier.Compiled:
     """The compiled catalogue and model, retrained when the catalogue or the corrections changed."""
-    version, doc = await active_catalogue(session)
-    last_corr = int((await session.execute(select(func.coalesce(func.max(corrections.c.id), 0)))).scalar_one())
+    s = current or await stamps(session)
+    version, last_corr = s.catalogue_version, s.last_correction
     key = (_db(session), version, last_corr)
     cached = _CACHES.brain
     if cached is not None and cached[0] == key:
         return cached[1]
+    doc = await _catalogue_doc(session, version)
     if version == 0 and last_corr == 0:
         dflt = _CACHES.default
         if dflt is None:
@@ -126,7 +197,7 @@ async def brain(session: AsyncSession) -> classifier.Compiled:
             _CACHES.default = dflt
         _CACHES.brain = (key, dflt)
         return dflt
-    rows = (await session.execute(select(corrections).order_by(corrections.c.id.desc()).limit(2000))).all()
+    rows = (await session.execute(_RECENT_CORRECTIONS)).all()
     corr = [classifier.Correction(r.id, frozenset(classifier.ngrams(r.content)), r.kind, r.category, r.route,
                                   r.reason) for r in rows]
     # corrections teach the model too, weighted above the catalogue's own examples
@@ -149,16 +220,13 @@ def _ev(payload: EventPayload, ticket_no: str, cause: EventEnvelope | None = Non
 
 async def _log(session: AsyncSession, ticket_no: str, action: str, actor: str, rnd: int, frm: str | None,
                to: str | None, detail: dict[str, Any] | None = None) -> None:
-    await session.execute(insert(work_order_log).values(
-        ticket_no=ticket_no, at=_now(), action=action, actor=actor, round=rnd, from_state=frm, to_state=to,
-        detail=detail))
+    await session.execute(_INSERT_LOG, {
+        "ticket_no": ticket_no, "at": _now(), "action": action, "actor": actor, "round": rnd, "from_state": frm,
+        "to_state": to, "detail": detail})
 
 
 async def _row(session: AsyncSession, ticket_no: str, lock: bool = False) -> Any:
-    q = select(work_orders).where(work_orders.c.ticket_no == ticket_no)
-    if lock:
-        q = q.with_for_update()
-    return (await session.execute(q)).first()
+    return (await session.execute(_ROW_LOCKED if lock else _ROW, {"no": ticket_no})).first()
 
 
 def _visible(row: Any, who: Principal) -> bool:
@@ -190,7 +258,8 @@ def _copy_events(idx: DirectoryIndex, ticket_no: str, tier: Tier, on: str, rules
 async def _raise_tier(session: AsyncSession, row: Any, facts: tiers.TierFacts, cause: EventEnvelope | None,
                       corr: str | None = None) -> tuple[dict[str, Any], list[EventEnvelope]]:
     """Automatic tier move: only up. Returns the column updates and the events."""
-    b = await brain(session)
+    current = await stamps(session)  # one read serves both caches
+    b = await brain(session, current)
     decision = tiers.evaluate(facts, b.tier_rules)
     old = Tier(row.tier)
     if TIER_ORDER[decision.tier] <= TIER_ORDER[old]:
@@ -199,7 +268,7 @@ async def _raise_tier(session: AsyncSession, row: Any, facts: tiers.TierFacts, c
     reason = "; ".join(decision.reasons)
     events = [_ev(TierChanged(old_tier=old, new_tier=decision.tier, reason=reason, automatic=True, changed_at=now,
                               round=row.round), row.ticket_no, cause, corr)]
-    idx = await directory_index(session)
+    idx = await directory_index(session, current)
     copies_ev, copies = _copy_events(idx, row.ticket_no, decision.tier, "tier", b.tier_rules, row.region_code,
                                      list(row.copies or []), row.round, cause, corr, reason)
     events += copies_ev
@@ -265,10 +334,12 @@ def decide(text: str, region_code: str | None, address: str | None, hint: Catego
 async def on_ticket_received(session: AsyncSession, env: EventEnvelope) -> None:
     """Classify, tier, route and dispatch a new ticket (consumer of TicketReceived)."""
     p = parse_payload(env, TicketReceived)
-    if await _row(session, env.ticket_id) is not None:
+    found = (await session.execute(_RECEIVED, {"no": env.ticket_id})).one()
+    if found.known is not None:
         return  # already triaged (a replayed copy under a new event id)
-    b = await brain(session)
-    idx = await directory_index(session)
+    current = _as_stamps(found)
+    b = await brain(session, current)
+    idx = await directory_index(session, current)
     t = decide(p.content, p.region_code, p.address, p.category_hint, b, idx)
     d = t.decision
     now = _now()
@@ -303,18 +374,19 @@ async def on_ticket_received(session: AsyncSession, env: EventEnvelope) -> None:
                                            unit_level=lead.level, region_code=t.region_code, tier=t.tier.tier,
                                            response_level=t.response_level, complex=t.complex, round=1,
                                            dispatched_at=now), no, env))
-    await session.execute(insert(work_orders).values(
-        ticket_no=no, state=state.value, content=p.content, address=p.address, channel=p.channel.value,
-        category=d.category.value, domain=d.domain.value, department_kinds=d.department_kinds,
-        tier=t.tier.tier.value, response_level=t.response_level, complex=t.complex, route=d.route.value,
-        region_code=t.region_code, place_source=t.place_source,
-        lead_unit=lead.code if lead and state == State.dispatched else None,
-        lead_unit_name=lead.name if lead and state == State.dispatched else None,
-        co_units=[u.code for u in t.co] if state == State.dispatched else [], round=1, returns_count=0,
-        repeat_count=0, urgent=False, deemed_signed=False, dispatched_at=now if state == State.dispatched else None,
-        suggested_answer=d.suggested_answer, knowledge_id=d.knowledge_id, copies=copies,
-        catalogue_version=b.version, explanation=d.explanation, created_at=now, updated_at=now,
-    ))
+    dispatched = state == State.dispatched
+    await session.execute(_INSERT_WORK_ORDER, {
+        "ticket_no": no, "state": state.value, "content": p.content, "address": p.address,
+        "channel": p.channel.value, "category": d.category.value, "domain": d.domain.value,
+        "department_kinds": d.department_kinds, "tier": t.tier.tier.value, "response_level": t.response_level,
+        "complex": t.complex, "route": d.route.value, "region_code": t.region_code, "place_source": t.place_source,
+        "lead_unit": lead.code if lead and dispatched else None,
+        "lead_unit_name": lead.name if lead and dispatched else None,
+        "co_units": [u.code for u in t.co] if dispatched else [], "round": 1, "returns_count": 0,
+        "repeat_count": 0, "urgent": False, "deemed_signed": False, "dispatched_at": now if dispatched else None,
+        "suggested_answer": d.suggested_answer, "knowledge_id": d.knowledge_id, "copies": copies,
+        "catalogue_version": b.version, "explanation": d.explanation, "created_at": now, "updated_at": now,
+    })
     await _log(session, no, "triage", "system", 1, None, state.value,
                {"kind": d.target_kind, "route": d.route.value, "scores": d.scores})
     await add_events(session, plumbing, events, TRIAGE_WORK_ORDERS)
@@ -331,8 +403,7 @@ async def on_repeat_received(session: AsyncSession, env: EventEnvelope) -> None:
         return
     count = max(row.repeat_count or 0, p.repeat_count)
     upd, events = await _raise_tier(session, row, _tier_facts(row, repeats=count), env)
-    await session.execute(update(work_orders).where(work_orders.c.ticket_no == row.ticket_no)
-                          .values(repeat_count=count, updated_at=_now(), **upd))
+    await _update(session, row.ticket_no, {"repeat_count": count, "updated_at": _now(), **upd})
     await _log(session, row.ticket_no, "repeat", "intake", row.round, row.state, row.state,
                {"repeat_count": count, "tier": upd.get("tier", row.tier)})
     await add_events(session, plumbing, events, TRIAGE_WORK_ORDERS)
@@ -347,8 +418,7 @@ async def on_alert_raised(session: AsyncSession, env: EventEnvelope) -> None:
     if row is None or row.state == State.closed.value or p.round != row.round:
         return
     upd, events = await _raise_tier(session, row, _tier_facts(row, urgent=True), env)
-    await session.execute(update(work_orders).where(work_orders.c.ticket_no == row.ticket_no)
-                          .values(urgent=True, updated_at=_now(), **upd))
+    await _update(session, row.ticket_no, {"urgent": True, "updated_at": _now(), **upd})
     await add_events(session, plumbing, events, TRIAGE_WORK_ORDERS)
 
 
@@ -360,13 +430,12 @@ async def on_deemed_signed(session: AsyncSession, env: EventEnvelope) -> None:
         return
     if row.state == State.return_requested.value:
         # asked in time: the ruling still decides; remember the window has passed
-        await session.execute(update(work_orders).where(work_orders.c.ticket_no == row.ticket_no)
-                              .values(deemed_signed=True, updated_at=_now()))
+        await _update(session, row.ticket_no, {"deemed_signed": True, "updated_at": _now()})
         return
     if row.state != State.dispatched.value:
         return
-    await session.execute(update(work_orders).where(work_orders.c.ticket_no == row.ticket_no).values(
-        state=State.signed.value, deemed_signed=True, signed_at=p.at, updated_at=_now()))
+    await _update(session, row.ticket_no, {"state": State.signed.value, "deemed_signed": True, "signed_at": p.at,
+                                           "updated_at": _now()})
     await _log(session, row.ticket_no, Action.deem_signed.value, "sla", row.round, row.state, State.signed.value)
     await add_events(session, plumbing, [_ev(TicketSigned(unit=p.unit, signed_at=p.at, deemed=True, round=row.round,
                                                            via="deemed"), row.ticket_no, env)], TRIAGE_WORK_ORDERS)
@@ -386,10 +455,10 @@ async def _reopen(session: AsyncSession, row: Any, reason: str, actor: str, caus
                                            region_code=row.region_code, tier=Tier(row.tier),
                                            response_level=row.response_level, complex=row.complex, round=rnd,
                                            redispatch=False, dispatched_at=now), row.ticket_no, cause, corr))
-    await session.execute(update(work_orders).where(work_orders.c.ticket_no == row.ticket_no).values(
-        state=to.value, round=rnd, signed_at=None, deemed_signed=False, return_request=None, resolution=None,
-        closed_at=None, dispatched_at=now if to == State.dispatched else row.dispatched_at, urgent=False,
-        updated_at=now))
+    await _update(session, row.ticket_no, {
+        "state": to.value, "round": rnd, "signed_at": None, "deemed_signed": False, "return_request": None,
+        "resolution": None, "closed_at": None, "dispatched_at": now if to == State.dispatched else row.dispatched_at,
+        "urgent": False, "updated_at": now})
     await _log(session, row.ticket_no, Action.reopen.value, actor, rnd, row.state, to.value, {"reason": reason})
     return events
 
@@ -432,8 +501,7 @@ async def on_return_visit(session: AsyncSession, env: EventEnvelope) -> None:
         log.info("visit_close_ignored", ticket_id=row.ticket_no, state=row.state)
         return
     now = _now()
-    await session.execute(update(work_orders).where(work_orders.c.ticket_no == row.ticket_no)
-                          .values(state=to.value, closed_at=now, updated_at=now))
+    await _update(session, row.ticket_no, {"state": to.value, "closed_at": now, "updated_at": now})
     await _log(session, row.ticket_no, Action.close.value, "oversight", row.round, row.state, to.value,
                {"satisfaction": p.satisfaction.value})
     await add_events(session, plumbing, [_ev(TicketClosed(reason=f"return visit: {p.satisfaction.value}",
@@ -468,8 +536,7 @@ async def _act(rt: Runtime, ticket_no: str, who: Principal, action: Action, effe
             raise _refused(exc, ticket_no) from None
         upd, events, out = await effect(session, row, to)
         final = State(upd.pop("state", to.value))
-        await session.execute(update(work_orders).where(work_orders.c.ticket_no == ticket_no)
-                              .values(state=final.value, updated_at=_now(), **upd))
+        await _update(session, ticket_no, {"state": final.value, "updated_at": _now(), **upd})
         await _log(session, ticket_no, action.value, f"{who.role.value}:{who.name}", upd.get("round", row.round),
                    row.state, final.value, out.get("log"))
         await rt.publish(session, events, TRIAGE_WORK_ORDERS)
