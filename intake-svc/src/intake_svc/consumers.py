@@ -19,6 +19,7 @@ from intake_svc.store import tickets, timeline
 
 # Statements built once (per set of changed columns): every event only brings parameters.
 _INSERT_STEP = insert(timeline)
+_UNIT_NAME = select(tickets.c.unit_name).where(tickets.c.ticket_no == bindparam("no"))
 _UPDATES: dict[tuple[str, ...], Any] = {}
 
 
@@ -58,7 +59,7 @@ async def alert_sms(ctx: Intake, session: AsyncSession, env: EventEnvelope) -> N
     if env.type != "AlertRaised" or env.payload.get("level") != "reported":
         return
     unit = env.payload.get("unit", "")
-    name = (await session.execute(select(tickets.c.unit_name).where(tickets.c.ticket_no == env.ticket_id))).first()
+    name = (await session.execute(_UNIT_NAME, {"no": env.ticket_id})).first()
     text = (f"{ctx.settings.sms_signature}工单{env.ticket_id}已交办贵单位（{unit}"
             + (f" {name.unit_name}" if name and name.unit_name else "") + "），请及时签收办理。")
     await queue_sms(session, ctx.sms, kind="alert_reported", dedupe_key=f"evt:{env.event_id}",

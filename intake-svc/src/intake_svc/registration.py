@@ -59,6 +59,7 @@ class Registration:
     place: str | None
     shingles: set[str]
     signature: np.ndarray
+    band_keys: list[int] | None = None  # the merge index's keys of the signature (computed for a whole group)
 
     @property
     def source(self) -> str:
@@ -97,7 +98,7 @@ class _Group:
     repeat_rows: list[dict[str, Any]] = field(default_factory=list)
     sms_rows: list[dict[str, Any]] = field(default_factory=list)
     events: list[EventEnvelope] = field(default_factory=list)
-    indexed: list[tuple[str, np.ndarray, str | None]] = field(default_factory=list)
+    indexed: list[tuple[str, Registration]] = field(default_factory=list)
 
 
 # Statements built once: only the parameters change per group.
@@ -193,6 +194,15 @@ def _best(reg: Registration, opens: Sequence[_Open], threshold: float, ctx: Inta
     return best
 
 
+def _with_band_keys(ctx: Intake, regs: Sequence[Registration]) -> None:
+    """Give the requests with a place their band keys, in one vectorised pass (the query and the add share them)."""
+    todo = [r for r in regs if r.band_keys is None and r.place is not None]
+    if todo:
+        for r, keys in zip(todo, ctx.index.band_keys([r.signature for r in todo], [r.place for r in todo]),
+                           strict=True):
+            r.band_keys = keys
+
+
 class _Candidates:
     """The open tickets a group may merge into, read in two statements for the whole group."""
 
@@ -220,7 +230,8 @@ class _Candidates:
                     if h:
                         c.by_person.setdefault(h, []).append(o)
         # the index is asked once per request: its answers serve the read here and the match below
-        c.place_nos = {id(r): ctx.index.candidates(r.signature, r.place, s.merge_candidates) for r in regs}
+        _with_band_keys(ctx, regs)
+        c.place_nos = {id(r): ctx.index.candidates_by_keys(r.band_keys, s.merge_candidates) for r in regs}
         nos = sorted({no for found in c.place_nos.values() for no in found})
         if nos:
             for r in (await session.execute(place_q, {"nos": nos})).all():
@@ -329,7 +340,7 @@ def _create(ctx: Intake, reg: Registration, ticket_no: str, now: datetime, g: _G
         ),
         ticket_id=ticket_no, producer=SERVICE, correlation_id=reg.correlation_id, occurred_at=now,
     ))
-    g.indexed.append((ticket_no, reg.signature, reg.place))
+    g.indexed.append((ticket_no, reg))
     return row
 
 
@@ -416,8 +427,11 @@ async def _register_group(ctx: Intake, regs: Sequence[Registration], *, check_ex
             answers[i] = answer
         await _write(session, ctx, g)
     ctx.rt.relay.wake()
-    for ticket_no, sig, place in g.indexed:
-        ctx.index.add(ticket_no, sig, place)
+    _with_band_keys(ctx, [reg for _, reg in g.indexed])
+    for ticket_no, reg in g.indexed:
+        ctx.index.add_keys(ticket_no, reg.band_keys)
+        if reg.band_keys is not None:
+            ctx.index.note_registered(ticket_no, now)
     out: list[TicketCreated] = []
     for i, a in enumerate(answers):
         if a is None:
