@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bancheng_shared.auth import Principal, Role
@@ -34,13 +34,44 @@ from oversight_svc.store import (
     cases,
     disclosures,
     increment,
+    increment_op,
     letters,
+    run,
     tickets,
     units,
     upsert,
+    upsert_op,
 )
 
 SERVICE = "oversight-svc"
+
+# Statements built once, each call only brings its parameters (see store): the event handlers run them for
+# every dispatch, red ticket and escalation.
+_OPEN_CASES_OF_TICKET = (
+    select(cases).join(case_tickets, case_tickets.c.case_id == cases.c.case_id)
+    .where(case_tickets.c.ticket_no == bindparam("ticket_no"), cases.c.state != "concluded"))
+_OPEN_CASE_IDS_OF_TICKET = (
+    select(cases.c.case_id).join(case_tickets, case_tickets.c.case_id == cases.c.case_id)
+    .where(case_tickets.c.ticket_no == bindparam("ticket_no"), cases.c.state != "concluded"))
+_CASE_UNIT = select(case_units.c.unit).where(
+    case_units.c.case_id == bindparam("case_id"), case_units.c.unit == bindparam("unit"))
+_INSERT_CASE_UNIT = insert(case_units)
+_INSERT_CASE_TICKET = insert(case_tickets)
+_INSERT_CASE = insert(cases)
+_INSERT_DOC = insert(case_documents)
+_COUNT_DOCS = select(func.count()).select_from(case_documents).where(case_documents.c.case_id == bindparam("case_id"))
+_TICKET = select(tickets).where(tickets.c.ticket_no == bindparam("ticket_no"))
+_CASE = select(cases).where(cases.c.case_id == bindparam("case_id"))
+_CASE_UPDATES: dict[tuple[str, ...], Any] = {}
+
+
+async def _update_case(session: AsyncSession, case_id: str, **vals: Any) -> None:
+    columns = tuple(sorted(vals))
+    stmt = _CASE_UPDATES.get(columns)
+    if stmt is None:
+        stmt = _CASE_UPDATES[columns] = update(cases).where(cases.c.case_id == bindparam("k_case_id")).values(
+            {c: bindparam(c, type_=cases.c[c].type) for c in columns})
+    await session.execute(stmt, {**vals, "k_case_id": case_id})
 
 
 def new_id(prefix: str) -> str:
@@ -75,22 +106,21 @@ async def _key_of(session: AsyncSession, case_id: str) -> str:
 
 async def _add_unit(rt: Runtime, session: AsyncSession, case_id: str, unit: str, at: datetime) -> bool:
     """Name a unit as responsible on a case; counts once toward the unit's 'supervised'."""
-    exists = (await session.execute(select(case_units.c.unit).where(
-        case_units.c.case_id == case_id, case_units.c.unit == unit))).first()
+    exists = (await session.execute(_CASE_UNIT, {"case_id": case_id, "unit": unit})).first()
     if exists:
         return False
-    await session.execute(insert(case_units).values(case_id=case_id, unit=unit))
-    await upsert(session, units, ["unit"], {"unit": unit, "region_code": domain.unit_region(unit, None)}, update=[])
-    await increment(session, unit, at.astimezone(_tz(rt)).date(), {"supervised": 1})
+    await run(session, [
+        (_INSERT_CASE_UNIT, {"case_id": case_id, "unit": unit}),
+        upsert_op(session, units, ["unit"], {"unit": unit, "region_code": domain.unit_region(unit, None)}, update=[]),
+        increment_op(session, [(unit, at.astimezone(_tz(rt)).date(), {"supervised": 1})])])
     return True
 
 
 async def _doc(session: AsyncSession, case_id: str, kind: str, state_after: str, body: dict[str, Any],
                who: Principal | None, at: datetime) -> str:
-    seq = (await session.execute(select(func.count()).select_from(case_documents).where(
-        case_documents.c.case_id == case_id))).scalar_one() + 1
+    seq = (await session.execute(_COUNT_DOCS, {"case_id": case_id})).scalar_one() + 1
     doc_id = new_id("DOC")
-    await session.execute(insert(case_documents).values(
+    await session.execute(_INSERT_DOC, dict(
         doc_id=doc_id, case_id=case_id, seq=seq, kind=kind, state_after=state_after, body=body,
         by_name=who.name if who else "oversight-svc", by_role=who.role.value if who else "system", at=at))
     return doc_id
@@ -102,11 +132,11 @@ async def create_case(rt: Runtime, session: AsyncSession, *, title: str, source:
                       who: Principal | None = None, causation: EventEnvelope | None = None) -> str:
     """Insert a case in state 'opened' with its tickets and units, and publish CaseOpened."""
     case_id = new_id("CASE")
-    await session.execute(insert(cases).values(
+    await session.execute(_INSERT_CASE, dict(
         case_id=case_id, title=title, state="opened", level="normal", sources=[source], inspector=inspector,
         informant=informant, summary=summary, hotspot_id=hotspot_id, red=red, opened_at=at, updated_at=at))
     for no in sorted(set(ticket_nos)):
-        await session.execute(insert(case_tickets).values(case_id=case_id, ticket_no=no))
+        await session.execute(_INSERT_CASE_TICKET, {"case_id": case_id, "ticket_no": no})
     for u in sorted(set(unit_codes)):
         await _add_unit(rt, session, case_id, u, at)
     await _doc(session, case_id, "opened", "opened", {"source": source, "title": title, "summary": summary},
@@ -120,9 +150,7 @@ async def create_case(rt: Runtime, session: AsyncSession, *, title: str, source:
 async def ensure_case_for_ticket(rt: Runtime, session: AsyncSession, env: EventEnvelope, *, source: str,
                                  red: bool, unit: str | None = None, reason: str | None = None) -> str:
     """The open case of a ticket, opened now if there is none; a new source or unit is added to it."""
-    q = (select(cases).join(case_tickets, case_tickets.c.case_id == cases.c.case_id)
-         .where(case_tickets.c.ticket_no == env.ticket_id, cases.c.state != "concluded"))
-    row = (await session.execute(q)).first()
+    row = (await session.execute(_OPEN_CASES_OF_TICKET, {"ticket_no": env.ticket_id})).first()
     at = env.occurred_at
     if row is not None:
         vals: dict[str, Any] = {"updated_at": at}
@@ -130,11 +158,11 @@ async def ensure_case_for_ticket(rt: Runtime, session: AsyncSession, env: EventE
             vals["sources"] = [*row.sources, source]
         if red and not row.red:
             vals["red"] = True
-        await session.execute(update(cases).where(cases.c.case_id == row.case_id).values(**vals))
+        await _update_case(session, row.case_id, **vals)
         if unit:
             await _add_unit(rt, session, row.case_id, unit, at)
         return str(row.case_id)
-    t = (await session.execute(select(tickets).where(tickets.c.ticket_no == env.ticket_id))).first()
+    t = (await session.execute(_TICKET, {"ticket_no": env.ticket_id})).first()
     unit_codes = [unit] if unit else ([t.lead_unit] if t is not None and t.lead_unit else [])
     label = {"red_ticket": "红灯诉求件 red ticket", "escalation": "督办 escalation"}.get(source, source)
     title = f"{label} {env.ticket_id}" + (f": {t.title}" if t is not None and t.title else "")
@@ -150,8 +178,7 @@ async def add_supervisors(rt: Runtime, session: AsyncSession, case_id: str, kind
     new_kinds, new_units = sorted({*old_kinds, *kinds}), sorted({*old_units, *unit_codes})
     if new_kinds == sorted(old_kinds) and new_units == sorted(old_units):
         return False
-    await session.execute(update(cases).where(cases.c.case_id == case_id).values(
-        supervisors=new_kinds, supervisor_units=new_units, updated_at=at))
+    await _update_case(session, case_id, supervisors=new_kinds, supervisor_units=new_units, updated_at=at)
     await _doc(session, case_id, "supervision_copy", row.state, body, None, at)
     return True
 
@@ -159,9 +186,7 @@ async def add_supervisors(rt: Runtime, session: AsyncSession, case_id: str, kind
 async def add_unit_to_open_cases(rt: Runtime, session: AsyncSession, ticket_no: str, unit: str,
                                  at: datetime) -> None:
     """A dispatch names the responsible unit on the ticket's open cases."""
-    q = (select(cases.c.case_id).join(case_tickets, case_tickets.c.case_id == cases.c.case_id)
-         .where(case_tickets.c.ticket_no == ticket_no, cases.c.state != "concluded"))
-    for case_id in (await session.execute(q)).scalars():
+    for case_id in (await session.execute(_OPEN_CASE_IDS_OF_TICKET, {"ticket_no": ticket_no})).scalars():
         await _add_unit(rt, session, case_id, unit, at)
 
 
@@ -169,10 +194,10 @@ async def add_unit_to_open_cases(rt: Runtime, session: AsyncSession, ticket_no: 
 
 async def load_case(session: AsyncSession, case_id: str, *, lock: bool = False) -> Any:
     """The case row, or 404."""
-    q = select(cases).where(cases.c.case_id == case_id)
+    q = _CASE
     if lock and session.bind is not None and session.bind.dialect.name == "postgresql":
         q = q.with_for_update()
-    row = (await session.execute(q)).first()
+    row = (await session.execute(q, {"case_id": case_id})).first()
     if row is None:
         raise Problem(404, f"case {case_id!r} is unknown", type_="unknown-case")
     return row

@@ -3,7 +3,8 @@ letters, return visits, accountability, hotspots, disclosures, and the plumbing 
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import (
@@ -18,10 +19,15 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    bindparam,
+    func,
+    select,
+    update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
-from bancheng_shared.db import upsert_statement
+from bancheng_shared.db import insert_for, upsert_statement
 from bancheng_shared.plumbing import plumbing_tables
 from bancheng_shared.types import UtcDateTime
 from oversight_svc.domain import METRICS, grains_of
@@ -258,27 +264,134 @@ disclosures = Table(
 )
 
 
+# ---- writes ----
+# Statements are built once and executed with parameter dicts: building a select or update with its clauses
+# costs more than executing it (measured ≈ 280 µs built anew against ≈ 110 µs prebuilt). The `*_op` functions
+# return a statement with its parameters; `run` executes several of them together.
+
+Op = tuple[Any, dict[str, Any] | list[dict[str, Any]]]  # a prebuilt statement and its parameters (list: many)
+
+_ROUND_KEY = (rounds.c.ticket_no == bindparam("k_no")) & (rounds.c.round == bindparam("k_round"))
+_SELECT_ROUND = select(rounds).where(_ROUND_KEY)
+_ROUND_UPDATES: dict[tuple[str, ...], Any] = {}
+_CLOCK_UPSERTS: dict[str, Any] = {}
 
 
-async def increment(session: AsyncSession, unit: str, day: date, deltas: dict[str, int]) -> None:
-    """Add to a unit's day, month and year rollups (negative deltas correct a provisional count)."""
-    deltas = {k: v for k, v in deltas.items() if v}
-    if not deltas:
-        return
-    rows = [{"grain": g, "period": p, "unit": unit, **deltas} for g, p in grains_of(day)]
-    stmt = upsert_statement(session, rollups, ["grain", "period", "unit"], sorted(deltas), add=True)
-    await session.execute(stmt, rows)
+def _execute_ops(sync_session: Session, ops: list[Op]) -> None:
+    conn = sync_session.connection()  # Core statements: the ORM session's per-statement machinery is not needed
+    for stmt, params in ops:
+        conn.execute(stmt, params)
 
 
-async def increment_received(session: AsyncSession, region_code: str, day: date) -> None:
-    """Count a received ticket for its region."""
-    rows = [{"grain": g, "period": p, "region_code": region_code, "n": 1} for g, p in grains_of(day)]
-    await session.execute(upsert_statement(session, region_received, ["grain", "period", "region_code"], ["n"],
-                                           add=True), rows)
+async def run(session: AsyncSession, ops: list[Op | None]) -> None:
+    """Execute statements in order (None: nothing to do), all in one switch to the sync session."""
+    # each awaited session.execute costs ≈ 50 µs of greenlet and async-result overhead on top of the statement;
+    # writes need no results, so an event's writes go together
+    todo = [op for op in ops if op is not None]
+    if todo:
+        await session.run_sync(_execute_ops, todo)
+
+
+def upsert_op(session: AsyncSession, table: Table, keys: list[str], rows: dict[str, Any] | list[dict[str, Any]],
+              update: list[str] | None = None) -> Op | None:
+    """Insert a row (or rows of the same columns), or update the given columns (default: all non-key columns
+    given) where it exists; None for no rows."""
+    if not rows:
+        return None
+    first = rows[0] if isinstance(rows, list) else rows
+    cols = update if update is not None else [k for k in first if k not in keys]
+    return upsert_statement(session, table, keys, cols), rows
 
 
 async def upsert(session: AsyncSession, table: Table, keys: list[str], row: dict[str, Any],
                  update: list[str] | None = None) -> None:
     """Insert a row, or update the given columns (default: all non-key columns given) when it exists."""
-    cols = update if update is not None else [k for k in row if k not in keys]
-    await session.execute(upsert_statement(session, table, keys, cols), row)
+    await run(session, [upsert_op(session, table, keys, row, update)])
+
+
+async def get_round(session: AsyncSession, ticket_no: str, rnd: int) -> Any:
+    """A ticket round's row, created empty first when the round is not known yet."""
+    key = {"k_no": ticket_no, "k_round": rnd}
+    row = (await session.execute(_SELECT_ROUND, key)).first()
+    if row is None:
+        await upsert(session, rounds, ["ticket_no", "round"], {"ticket_no": ticket_no, "round": rnd}, update=[])
+        row = (await session.execute(_SELECT_ROUND, key)).one()
+    return row
+
+
+def set_round_op(ticket_no: str, rnd: int, **vals: Any) -> Op:
+    """Set columns of an existing ticket round."""
+    columns = tuple(sorted(vals))
+    stmt = _ROUND_UPDATES.get(columns)
+    if stmt is None:
+        stmt = _ROUND_UPDATES[columns] = update(rounds).where(_ROUND_KEY).values(
+            {c: bindparam(c, type_=rounds.c[c].type) for c in columns})
+    return stmt, {**vals, "k_no": ticket_no, "k_round": rnd}
+
+
+def put_round_op(session: AsyncSession, ticket_no: str, rnd: int, **vals: Any) -> Op | None:
+    """Set columns of a ticket round, creating it if needed (one upsert instead of an insert and an update)."""
+    return upsert_op(session, rounds, ["ticket_no", "round"], {"ticket_no": ticket_no, "round": rnd, **vals})
+
+
+async def set_clock(session: AsyncSession, ticket_no: str, rnd: int, unit: str | None,
+                    accept_due: datetime | None, resolve_due: datetime | None) -> Any:
+    """Set a round's deadlines (and its unit if none is known), creating the round if needed; returns what was
+    counted for it (sign and result: time, unit, in time; extended).
+
+    One statement instead of insert, read and update: it does not touch the returned columns, so they show
+    the round as it was."""
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    stmt = _CLOCK_UPSERTS.get(dialect)
+    if stmt is None:
+        ins = insert_for(session, rounds)
+        c = rounds.c
+        stmt = _CLOCK_UPSERTS[dialect] = ins.on_conflict_do_update(
+            index_elements=["ticket_no", "round"],
+            set_={"accept_due": ins.excluded.accept_due, "resolve_due": ins.excluded.resolve_due,
+                  "unit": func.coalesce(c.unit, ins.excluded.unit)},
+        ).returning(c.signed_at, c.sign_unit, c.sign_in_time, c.resolved_at, c.resolve_unit, c.resolve_in_time,
+                    c.extended)
+    row = {"ticket_no": ticket_no, "round": rnd, "unit": unit, "accept_due": accept_due, "resolve_due": resolve_due}
+    return (await session.execute(stmt, row)).one()
+
+
+@lru_cache(maxsize=4096)
+def _grains(day: date) -> tuple[tuple[str, date], ...]:
+    # the same few days recur in every event of a period: their grains are computed once
+    return tuple(grains_of(day))
+
+
+def increment_op(session: AsyncSession, counts: list[tuple[str, date, dict[str, int]]]) -> Op | None:
+    """Add (unit, day, deltas) to the rollups in one statement: every grain of each, the metrics of all.
+
+    A metric one of them does not change is added as 0; one whose deltas are all 0 gets no rows (as if alone);
+    None when nothing changes."""
+    counts = [(u, d, deltas) for u, d, deltas in counts if any(deltas.values())]
+    if not counts:
+        return None
+    metrics = sorted({m for _, _, deltas in counts for m, v in deltas.items() if v})
+    # one row per key, the deltas summed (a unit's sign and result corrected in the same month): a driver may
+    # fold an executemany into one multi-row INSERT, and PostgreSQL refuses to update a row twice in one
+    rows: dict[tuple[str, date, str], dict[str, Any]] = {}
+    for unit, day, deltas in counts:
+        for g, p in _grains(day):
+            row = rows.get((g, p, unit))
+            if row is None:
+                row = rows[g, p, unit] = {"grain": g, "period": p, "unit": unit, **dict.fromkeys(metrics, 0)}
+            for m, v in deltas.items():
+                if v:
+                    row[m] += v
+    stmt = upsert_statement(session, rollups, ["grain", "period", "unit"], metrics, add=True)
+    return stmt, list(rows.values())
+
+
+async def increment(session: AsyncSession, unit: str, day: date, deltas: dict[str, int]) -> None:
+    """Add to a unit's day, month, quarter and year rollups (negative deltas correct a provisional count)."""
+    await run(session, [increment_op(session, [(unit, day, deltas)])])
+
+
+def received_op(session: AsyncSession, region_code: str, day: date) -> Op:
+    """Count a received ticket for its region."""
+    rows = [{"grain": g, "period": p, "region_code": region_code, "n": 1} for g, p in _grains(day)]
+    return upsert_statement(session, region_received, ["grain", "period", "region_code"], ["n"], add=True), rows
