@@ -251,3 +251,40 @@ async def test_broker_restarting_empty_gets_the_retained_outbox_republished_and_
                 await relay.stop()
     finally:
         broker.stop()
+
+
+async def _half_then_fail(session: AsyncSession, env: EventEnvelope) -> None:
+    # writes its effect, then fails: the write must not survive
+    await session.execute(insert(effects).values(ticket_id=env.ticket_id, content=env.payload["content"]))
+    if env.payload["content"].startswith("poison"):
+        raise ValueError("fails after writing")
+
+
+async def test_a_failing_handler_in_a_batch_leaves_no_partial_effect_and_the_others_apply_once(
+    tmp_path: Path, db_backend: str
+) -> None:
+    from aiokafka import ConsumerRecord
+
+    async with database(db_backend, tmp_path) as (_engine, sm):
+        consumer = IdempotentConsumer(service="test", topics=[TOPIC], handlers={"FollowUpAdded": _half_then_fail},
+                                      sessionmaker=sm, plumbing=plumbing, bootstrap="127.0.0.1:9", group_id="g")
+        first = follow_up("T1", "one")
+        # the last is the first again: a copy redelivered within the same batch
+        envs = [first, follow_up("T1", "poison-1"), follow_up("T2", "two"), first]
+        tp = TopicPartition(TOPIC, 0)
+        recs = [ConsumerRecord(topic=TOPIC, partition=0, offset=i, timestamp=0, timestamp_type=0, key=b"T1",
+                               value=e.to_bytes(), checksum=None, serialized_key_size=2,
+                               serialized_value_size=0, headers=()) for i, e in enumerate(envs)]
+        await consumer.process({tp: recs})
+        assert await count(sm, effects.c.content == "one") == 1
+        assert await count(sm, effects.c.content == "two") == 1
+        assert await count(sm, effects.c.content == "poison-1") == 0
+        async with sm() as s:
+            inbox = {r.event_id: r.dead_lettered for r in (await s.execute(select(plumbing.inbox))).all()}
+            dlq = (await s.execute(select(plumbing.outbox.c.topic, plumbing.outbox.c.value))).all()
+        assert inbox == {str(envs[0].event_id): False, str(envs[1].event_id): True, str(envs[2].event_id): False}
+        assert [d.topic for d in dlq] == [dlq_name(TOPIC)]
+        assert orjson.loads(dlq[0].value)["reason"] == "ValueError: fails after writing"
+        # the same batch again (a redelivery after a crash before the offset commit): nothing more
+        await consumer.process({tp: recs})
+        assert await count(sm) == 2

@@ -67,3 +67,96 @@ async def test_a_busy_database_is_refused_after_the_timeout(tmp_path: Path) -> N
     finally:
         await one.dispose()
         await impatient.dispose()
+
+
+async def test_sessions_on_sqlite_are_inline_and_behave_as_async_sessions(tmp_path: Path) -> None:
+    from sqlalchemy import Column, Integer, MetaData, String, Table, insert, select
+
+    from bancheng_shared.db import make_sessionmaker
+    from bancheng_shared.sqlite_session import InlineSession
+
+    md = MetaData()
+    t = Table("t", md, Column("id", Integer, primary_key=True), Column("v", String))
+    engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 's.db'}")
+    sm = make_sessionmaker(engine)
+    try:
+        async with engine.begin() as c:
+            await c.run_sync(md.create_all)
+        async with sm() as s:
+            assert isinstance(s, InlineSession)
+            assert s.bind.dialect.name == "sqlite"
+        # a failed transaction leaves nothing; a failed savepoint only undoes itself
+        with pytest.raises(ValueError):
+            async with sm() as s, s.begin():
+                await s.execute(insert(t), {"id": 1, "v": "lost"})
+                raise ValueError("boom")
+        async with sm() as s, s.begin():
+            await s.execute(insert(t), {"id": 2, "v": "kept"})
+            with pytest.raises(ValueError):
+                async with s.begin_nested():
+                    await s.execute(insert(t), {"id": 3, "v": "undone"})
+                    raise ValueError("boom")
+        # results are read in full: usable after the session is gone
+        async with sm() as s:
+            result = await s.execute(select(t.c.id, t.c.v).order_by(t.c.id))
+        assert [tuple(r) for r in result.all()] == [(2, "kept")]
+        async with sm() as s:
+            assert await s.run_sync(lambda ss: ss.execute(select(t.c.v)).scalar_one()) == "kept"
+
+        # sessions of concurrent tasks take the one connection in turn; the loop goes on meanwhile
+        order: list[str] = []
+
+        async def writer(name: str, hold_s: float) -> None:
+            async with sm() as s, s.begin():
+                await s.execute(insert(t), {"v": name})
+                order.append(f"{name} in")
+                await asyncio.sleep(hold_s)
+                order.append(f"{name} out")
+
+        await asyncio.gather(writer("a", 0.2), writer("b", 0.0), writer("c", 0.0))
+        assert order == ["a in", "a out", "b in", "b out", "c in", "c out"]
+        async with sm() as s:
+            assert (await s.execute(select(t.c.v).where(t.c.id > 2).order_by(t.c.id))).scalars().all() == [
+                "a", "b", "c"]
+    finally:
+        await engine.dispose()
+
+
+async def test_a_session_waits_on_the_loop_for_another_engines_writer(tmp_path: Path) -> None:
+    from bancheng_shared.db import make_sessionmaker
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'two.db'}"
+    one, two = make_engine(url), make_engine(url)
+    try:
+        async with one.begin() as c:
+            await c.execute(text("CREATE TABLE t (v INTEGER)"))
+        sm_one, sm_two = make_sessionmaker(one), make_sessionmaker(two)
+        has_lock = asyncio.Event()
+        ticks = 0
+
+        async def ticker() -> None:
+            nonlocal ticks
+            while True:
+                ticks += 1
+                await asyncio.sleep(0.01)
+
+        async def hold() -> None:
+            async with sm_one() as s, s.begin():
+                await s.execute(text("INSERT INTO t VALUES (1)"))
+                has_lock.set()
+                await asyncio.sleep(0.4)
+
+        async def second() -> None:
+            await has_lock.wait()
+            async with sm_two() as s, s.begin():
+                await s.execute(text("INSERT INTO t VALUES (2)"))
+
+        tick = asyncio.create_task(ticker())
+        await asyncio.gather(hold(), second())
+        tick.cancel()
+        assert ticks >= 20
+        async with sm_two() as s:
+            assert sorted((await s.execute(text("SELECT v FROM t"))).scalars().all()) == [1, 2]
+    finally:
+        await one.dispose()
+        await two.dispose()

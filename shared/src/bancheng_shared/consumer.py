@@ -11,7 +11,7 @@ from typing import Any
 import orjson
 import structlog
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -25,6 +25,10 @@ from bancheng_shared.topics import dlq_name, topic_name
 log = structlog.get_logger("bancheng.consumer")
 
 Handler = Callable[[AsyncSession, EventEnvelope], Awaitable[None]]
+
+
+class _HandlerFailed(Exception):
+    """A handler raised during the optimistic pass of a batch (the batch is applied again, isolated)."""
 
 
 class IdempotentConsumer:
@@ -61,6 +65,10 @@ class IdempotentConsumer:
         self.after_commit = after_commit
         self._consumer: AIOKafkaConsumer | None = None
         self.last_broker_contact: datetime | None = None
+        # built once: a batch only brings parameters
+        self._seen_query = select(plumbing.inbox.c.event_id).where(
+            plumbing.inbox.c.event_id.in_(bindparam("ids", expanding=True)))
+        self._inbox_insert = insert(plumbing.inbox)
 
     async def _start(self) -> AIOKafkaConsumer:
         consumer = AIOKafkaConsumer(
@@ -135,7 +143,12 @@ class IdempotentConsumer:
                 self._consumer = None
 
     async def process(self, batch: dict[TopicPartition, list[ConsumerRecord]]) -> None:
-        """Apply one batch in one transaction; each event in its own savepoint."""
+        """Apply one batch in one transaction.
+
+        First all events without savepoints (two statements per event saved); if a handler fails, that
+        attempt is rolled back whole and the batch is applied again with each event in its own savepoint,
+        so the failing event is dead-lettered and the others keep their effects.
+        """
         records = [r for recs in batch.values() for r in recs]
         parsed: list[tuple[ConsumerRecord, EventEnvelope | None, str | None]] = []
         for rec in records:
@@ -143,17 +156,35 @@ class IdempotentConsumer:
                 parsed.append((rec, EventEnvelope.from_bytes(rec.value), None))
             except Exception as exc:
                 parsed.append((rec, None, f"malformed envelope: {exc}"))
+        try:
+            counted = await self._apply(parsed, isolate=False)
+        except _HandlerFailed:
+            counted = await self._apply(parsed, isolate=True)
+        for kind, env in counted:
+            if kind == "duplicate":
+                metrics.EVENTS_DUPLICATE.labels(self.service, env.type).inc()
+            else:
+                metrics.EVENTS_CONSUMED.labels(self.service, env.type).inc()
+                metrics.EVENT_AGE.labels(self.service).observe(
+                    max(0.0, (datetime.now(UTC) - env.occurred_at).total_seconds()))
+        if self.after_commit is not None:
+            self.after_commit()
+
+    async def _apply(self, parsed: list[tuple[ConsumerRecord, EventEnvelope | None, str | None]],
+                     isolate: bool) -> list[tuple[str, EventEnvelope]]:
+        """One transaction over the batch; with `isolate`, each event in a savepoint (failures dead-lettered).
+
+        Without it, a handler's failure raises _HandlerFailed (the transaction is rolled back). Returns what
+        to count once the transaction committed.
+        """
         ids = [str(e.event_id) for _, e, _ in parsed if e is not None]
         now = datetime.now(UTC)
+        counted: list[tuple[str, EventEnvelope]] = []
         async with transaction(self.sm) as session:
             seen: set[str] = set()
-            if ids:
-                for chunk_start in range(0, len(ids), 500):
-                    chunk = ids[chunk_start : chunk_start + 500]
-                    res = await session.execute(
-                        select(self.p.inbox.c.event_id).where(self.p.inbox.c.event_id.in_(chunk))
-                    )
-                    seen.update(res.scalars())
+            for chunk_start in range(0, len(ids), 500):
+                res = await session.execute(self._seen_query, {"ids": ids[chunk_start : chunk_start + 500]})
+                seen.update(res.scalars())
             inbox_rows: list[dict[str, Any]] = []
             for rec, env, parse_error in parsed:
                 if env is None:
@@ -161,49 +192,40 @@ class IdempotentConsumer:
                     continue
                 eid = str(env.event_id)
                 if eid in seen:
-                    metrics.EVENTS_DUPLICATE.labels(self.service, env.type).inc()
+                    counted.append(("duplicate", env))
                     continue
                 seen.add(eid)
                 handler = self.handlers.get(env.type)
                 if handler is None:
                     continue
                 dead = False
-                try:
-                    with structlog.contextvars.bound_contextvars(ticket_id=env.ticket_id,
-                                                                 correlation_id=env.correlation_id):
-                        async with session.begin_nested():
+                with structlog.contextvars.bound_contextvars(ticket_id=env.ticket_id,
+                                                             correlation_id=env.correlation_id):
+                    if not isolate:
+                        try:
                             await handler(session, env)
-                except (OperationalError, InterfaceError):
-                    raise  # the database is unwell, not the event: retry the batch
-                except Exception as exc:
-                    dead = True
-                    log.error(
-                        "event_dead_lettered",
-                        service=self.service,
-                        event_type=env.type,
-                        ticket_id=env.ticket_id,
-                        correlation_id=env.correlation_id,
-                        error=repr(exc),
-                    )
-                    await self._dead_letter(session, rec, f"{type(exc).__name__}: {exc}")
-                inbox_rows.append(
-                    {
-                        "event_id": eid,
-                        "event_type": env.type,
-                        "topic": rec.topic,
-                        "handled_at": now,
-                        "dead_lettered": dead,
-                    }
-                )
+                        except (OperationalError, InterfaceError):
+                            raise  # the database is unwell, not the event: retry the batch
+                        except Exception as exc:
+                            raise _HandlerFailed from exc
+                    else:
+                        try:
+                            async with session.begin_nested():
+                                await handler(session, env)
+                        except (OperationalError, InterfaceError):
+                            raise
+                        except Exception as exc:
+                            dead = True
+                            log.error("event_dead_lettered", service=self.service, event_type=env.type,
+                                      ticket_id=env.ticket_id, correlation_id=env.correlation_id, error=repr(exc))
+                            await self._dead_letter(session, rec, f"{type(exc).__name__}: {exc}")
+                inbox_rows.append({"event_id": eid, "event_type": env.type, "topic": rec.topic, "handled_at": now,
+                                   "dead_lettered": dead})
                 if not dead:
-                    metrics.EVENTS_CONSUMED.labels(self.service, env.type).inc()
-                    metrics.EVENT_AGE.labels(self.service).observe(
-                        max(0.0, (now - env.occurred_at).total_seconds())
-                    )
+                    counted.append(("consumed", env))
             if inbox_rows:
-                await session.execute(insert(self.p.inbox), inbox_rows)
-        if self.after_commit is not None:
-            self.after_commit()
+                await session.execute(self._inbox_insert, inbox_rows)
+        return counted
 
     async def _dead_letter(self, session: AsyncSession, rec: ConsumerRecord, reason: str) -> None:
         metrics.EVENTS_DEAD_LETTERED.labels(self.service).inc()

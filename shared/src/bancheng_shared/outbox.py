@@ -10,7 +10,7 @@ from typing import Any
 
 import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from sqlalchemy import delete, insert, select, text, update
+from sqlalchemy import bindparam, delete, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
 from bancheng_shared import metrics
@@ -108,6 +108,12 @@ class OutboxRelay:
         self.last_broker_contact: datetime | None = None
         self._stopping = False
         self._leader_conn: AsyncConnection | None = None
+        # built once: the relay runs them every poll
+        o = plumbing.outbox
+        self._unsent = (select(o.c.id, o.c.topic, o.c.key, o.c.value, o.c.headers, o.c.created_at)
+                        .where(o.c.sent_at.is_(None)).order_by(o.c.id).limit(batch_size))
+        self._mark_sent = (update(o).where(o.c.id.in_(bindparam("ids", expanding=True)))
+                           .values(sent_at=bindparam("now", type_=o.c.sent_at.type)))
 
     def wake(self) -> None:
         """Tell the relay new rows were committed (saves a poll interval of latency)."""
@@ -199,21 +205,7 @@ class OutboxRelay:
         """Publish one batch of unsent rows; returns how many were sent."""
         assert self._producer is not None
         async with self.sm() as session:
-            rows = (
-                await session.execute(
-                    select(
-                        self.p.outbox.c.id,
-                        self.p.outbox.c.topic,
-                        self.p.outbox.c.key,
-                        self.p.outbox.c.value,
-                        self.p.outbox.c.headers,
-                        self.p.outbox.c.created_at,
-                    )
-                    .where(self.p.outbox.c.sent_at.is_(None))
-                    .order_by(self.p.outbox.c.id)
-                    .limit(self.batch_size)
-                )
-            ).all()
+            rows = (await session.execute(self._unsent)).all()
         if not rows:
             return 0
         futures = []
@@ -227,9 +219,7 @@ class OutboxRelay:
         self.last_broker_contact = utcnow()
         ids = [r.id for r in rows]
         async with transaction(self.sm) as session:
-            await session.execute(
-                update(self.p.outbox).where(self.p.outbox.c.id.in_(ids)).values(sent_at=utcnow())
-            )
+            await session.execute(self._mark_sent, {"ids": ids, "now": utcnow()})
         metrics.EVENTS_PUBLISHED.labels(self.service).inc(len(rows))
         return len(rows)
 

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bancheng_shared import sqlite_session
 from bancheng_shared.consumer import Handler, IdempotentConsumer
 from bancheng_shared.contracts.envelope import EventEnvelope
 from bancheng_shared.db import make_engine, make_sessionmaker
@@ -106,6 +107,7 @@ class Runtime:
             await c.stop()
         await self.relay.stop()
         await self.engine.dispose()
+        sqlite_session.dispose_twin(self.engine)
 
     def broker_seen_recently(self, within_s: float = 30.0) -> bool:
         """True when the relay or a consumer talked to the broker lately."""

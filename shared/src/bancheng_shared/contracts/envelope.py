@@ -7,7 +7,6 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-import orjson
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -28,12 +27,12 @@ class EventEnvelope(BaseModel):
 
     def to_bytes(self) -> bytes:
         """The JSON bytes put on the topic."""
-        return orjson.dumps(self.model_dump(mode="json"))
+        return self.__pydantic_serializer__.to_json(self)
 
     @classmethod
     def from_bytes(cls, raw: bytes) -> EventEnvelope:
         """Parse an envelope from topic bytes (raises on anything malformed)."""
-        return cls.model_validate(orjson.loads(raw))
+        return cls.model_validate_json(raw)
 
 
 class EventPayload(BaseModel):
