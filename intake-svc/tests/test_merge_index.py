@@ -8,6 +8,7 @@ from helpers import ticket
 from sqlalchemy import event
 
 from bancheng_services.testing import RunningService, auth
+from bancheng_shared import sqlite_session
 from intake_svc.merging import MergeIndex
 
 
@@ -36,7 +37,8 @@ async def test_a_refresh_picks_up_other_replicas_tickets_and_rereads_nothing_kno
     no = r.json()["ticket_no"]
 
     seen, listener = _count_statements(intake)
-    engine = intake.runtime.engine.sync_engine
+    # sessions on SQLite run on the engine's synchronous twin (bancheng_shared.sqlite_session)
+    engine = sqlite_session.twin_of(intake.runtime.engine) or intake.runtime.engine.sync_engine
     event.listen(engine, "before_cursor_execute", listener)
     try:
         # this replica registered it: its refresh only counts the overlap

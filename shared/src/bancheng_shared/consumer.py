@@ -25,6 +25,7 @@ from bancheng_shared.topics import dlq_name, topic_name
 log = structlog.get_logger("bancheng.consumer")
 
 Handler = Callable[[AsyncSession, EventEnvelope], Awaitable[None]]
+BatchHandler = Callable[[AsyncSession, list[EventEnvelope]], Awaitable[None]]
 
 
 class _HandlerFailed(Exception):
@@ -49,7 +50,11 @@ class IdempotentConsumer:
         after_commit: Callable[[], None] | None = None,
         session_timeout_ms: int = 6000,
         heartbeat_ms: int = 1000,
+        batch_handler: BatchHandler | None = None,
     ) -> None:
+        # batch_handler, when given, applies all of a batch's new events of the handled types at once (the
+        # handlers dict stays the per-event path, used when a batch has to be applied event by event)
+        self.batch_handler = batch_handler
         self.session_timeout_ms = session_timeout_ms
         self.heartbeat_ms = heartbeat_ms
         self.service = service
@@ -145,9 +150,10 @@ class IdempotentConsumer:
     async def process(self, batch: dict[TopicPartition, list[ConsumerRecord]]) -> None:
         """Apply one batch in one transaction.
 
-        First all events without savepoints (two statements per event saved); if a handler fails, that
-        attempt is rolled back whole and the batch is applied again with each event in its own savepoint,
-        so the failing event is dead-lettered and the others keep their effects.
+        First all events without savepoints (two statements per event saved), through the batch handler at
+        once when there is one; if a handler fails, that attempt is rolled back whole and the batch is applied
+        again event by event, each in its own savepoint, so the failing event is dead-lettered and the others
+        keep their effects.
         """
         records = [r for recs in batch.values() for r in recs]
         parsed: list[tuple[ConsumerRecord, EventEnvelope | None, str | None]] = []
@@ -186,6 +192,7 @@ class IdempotentConsumer:
                 res = await session.execute(self._seen_query, {"ids": ids[chunk_start : chunk_start + 500]})
                 seen.update(res.scalars())
             inbox_rows: list[dict[str, Any]] = []
+            fresh: list[EventEnvelope] = []
             for rec, env, parse_error in parsed:
                 if env is None:
                     await self._dead_letter(session, rec, parse_error or "unparseable")
@@ -199,6 +206,12 @@ class IdempotentConsumer:
                 if handler is None:
                     continue
                 dead = False
+                if self.batch_handler is not None and not isolate:
+                    fresh.append(env)  # applied together below
+                    inbox_rows.append({"event_id": eid, "event_type": env.type, "topic": rec.topic,
+                                       "handled_at": now, "dead_lettered": False})
+                    counted.append(("consumed", env))
+                    continue
                 with structlog.contextvars.bound_contextvars(ticket_id=env.ticket_id,
                                                              correlation_id=env.correlation_id):
                     if not isolate:
@@ -223,6 +236,14 @@ class IdempotentConsumer:
                                    "dead_lettered": dead})
                 if not dead:
                     counted.append(("consumed", env))
+            if fresh:
+                assert self.batch_handler is not None
+                try:
+                    await self.batch_handler(session, fresh)
+                except (OperationalError, InterfaceError):
+                    raise
+                except Exception as exc:
+                    raise _HandlerFailed from exc
             if inbox_rows:
                 await session.execute(self._inbox_insert, inbox_rows)
         return counted

@@ -11,7 +11,7 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bancheng_shared import sqlite_session
-from bancheng_shared.consumer import Handler, IdempotentConsumer
+from bancheng_shared.consumer import BatchHandler, Handler, IdempotentConsumer
 from bancheng_shared.contracts.envelope import EventEnvelope
 from bancheng_shared.db import make_engine, make_sessionmaker
 from bancheng_shared.outbox import OutboxRelay, add_events
@@ -53,8 +53,9 @@ class Runtime:
         )
         return cls(service=service, settings=settings, plumbing=plumbing, engine=engine, sm=sm, relay=relay)
 
-    def add_consumer(self, name: str, topics: list[str], handlers: dict[str, Handler]) -> IdempotentConsumer:
-        """Register a consumer group of this service over some topics."""
+    def add_consumer(self, name: str, topics: list[str], handlers: dict[str, Handler],
+                     batch_handler: BatchHandler | None = None) -> IdempotentConsumer:
+        """Register a consumer group of this service over some topics (see IdempotentConsumer for batch_handler)."""
         group = self.settings.consumer_group or f"{self.service}"
         consumer = IdempotentConsumer(
             service=self.service,
@@ -69,6 +70,7 @@ class Runtime:
             after_commit=self.relay.wake,
             session_timeout_ms=self.settings.consumer_session_timeout_ms,
             heartbeat_ms=self.settings.consumer_heartbeat_ms,
+            batch_handler=batch_handler,
         )
         self.consumers.append(consumer)
         return consumer
