@@ -50,9 +50,9 @@ async def create_ticket(
     body: TicketCreate,
     request: Request,
     idempotency_key: str | None = Header(default=None, max_length=200),
-    ctx: Intake = Depends(intake_of),
     who: Principal = Depends(require(Role.operator, Role.frontend, Role.platform)),
 ) -> Response:
+    ctx: Intake = request.app.state.intake  # the hot path: one dependency fewer to solve
     created = await service.register_ticket(ctx, body, caller=who, idempotency_key=idempotency_key,
                                             correlation_id=correlation_id(request))
     # the hot path answers with the model's own JSON: response_model would validate it a second time

@@ -58,8 +58,9 @@ class Registration:
     id_hash: str | None
     place: str | None
     shingles: set[str]
-    signature: np.ndarray
-    band_keys: list[int] | None = None  # the merge index's keys of the signature (computed for a whole group)
+    # the MinHash signature and the merge index's band keys of it: computed for a whole group at once
+    signature: np.ndarray | None = None
+    band_keys: list[int] | None = None
 
     @property
     def source(self) -> str:
@@ -194,12 +195,21 @@ def _best(reg: Registration, opens: Sequence[_Open], threshold: float, ctx: Inta
     return best
 
 
+def _with_signatures(ctx: Intake, regs: Sequence[Registration]) -> None:
+    """Give the requests their MinHash signatures, in one vectorised pass for the group."""
+    todo = [r for r in regs if r.signature is None]
+    if todo:
+        for r, sig in zip(todo, ctx.index.hasher.signatures([r.shingles for r in todo]), strict=True):
+            r.signature = sig
+
+
 def _with_band_keys(ctx: Intake, regs: Sequence[Registration]) -> None:
     """Give the requests with a place their band keys, in one vectorised pass (the query and the add share them)."""
+    _with_signatures(ctx, regs)
     todo = [r for r in regs if r.band_keys is None and r.place is not None]
     if todo:
-        for r, keys in zip(todo, ctx.index.band_keys([r.signature for r in todo], [r.place for r in todo]),
-                           strict=True):
+        sigs = [r.signature for r in todo if r.signature is not None]
+        for r, keys in zip(todo, ctx.index.band_keys(sigs, [r.place for r in todo]), strict=True):
             r.band_keys = keys
 
 
@@ -265,6 +275,7 @@ async def _decide(ctx: Intake, session: AsyncSession, regs: Sequence[Registratio
                   g: _Group) -> list[TicketCreated]:
     """Create or merge each request of the group in order, collecting the rows and events to write."""
     s = ctx.settings
+    _with_signatures(ctx, regs)  # stored with every ticket, merging on or off
     cands = await _Candidates.read(ctx, session, regs, now) if s.merge_enabled else _Candidates()
     answers: list[TicketCreated] = []
     numbers: set[str] = set()
@@ -324,7 +335,8 @@ def _create(ctx: Intake, reg: Registration, ticket_no: str, now: datetime, g: _G
         enterprise_name=body.enterprise.name if body.enterprise else None,
         credit_code=body.enterprise.credit_code if body.enterprise else None,
         attachments=[a.model_dump(mode="json") for a in body.attachments] or None,
-        minhash=reg.signature.tobytes(), place_key=reg.place, repeat_count=0,
+        minhash=reg.signature.tobytes() if reg.signature is not None else None, place_key=reg.place,
+        repeat_count=0,
         status=status, status_label=domain.STATUS_LABELS[status], category=None, updated_at=now,
     )
     g.ticket_rows.append(row)

@@ -23,6 +23,7 @@ from intake_svc.merging import place_key
 from intake_svc.models import FollowUpCreate, TicketBatch, TicketBatchCreated, TicketCreate, TicketCreated
 from intake_svc.pii import mask_id, mask_name, mask_phone
 from intake_svc.registration import Registration, register_all
+from intake_svc.similarity import shingles
 from intake_svc.store import follow_ups, pii_access_log, repeats, submissions, tickets, timeline
 
 SERVICE = "intake-svc"
@@ -44,7 +45,7 @@ def _registration(ctx: Intake, body: TicketCreate, caller: Principal, idempotenc
     c = body.complainant
     phone = c.phone if c else None
     idn = c.id_number if c else None
-    sh, sig = ctx.index.signature(body.content)
+    sh = shingles(body.content)  # the MinHash signature is computed with the group's (registration.py)
     return Registration(
         body=body, caller=caller, idempotency_key=idempotency_key, correlation_id=correlation_id,
         platform=platform, fingerprint=domain.request_hash({"body": body.model_dump(mode="json"),
@@ -53,7 +54,7 @@ def _registration(ctx: Intake, body: TicketCreate, caller: Principal, idempotenc
         id_number=idn, id_hash=ctx.vault.hash(idn, "id"),
         place=place_key(body.location.region_code if body.location else None,
                         body.location.address if body.location else None),
-        shingles=sh, signature=sig,
+        shingles=sh,
     )
 
 

@@ -110,12 +110,17 @@ class BodyLimitMiddleware:
         if scope["type"] != "http" or scope["method"] not in ("POST", "PUT", "PATCH"):
             await self.app(scope, receive, send)
             return
-        headers = {k.decode().lower(): v.decode() for k, v in scope.get("headers", [])}
-        length = headers.get("content-length")
+        length: str | None = None
+        ctype = ""
+        for k, v in scope.get("headers", []):  # ASGI header names are lower case already
+            if k == b"content-length":
+                length = v.decode("latin-1")
+            elif k == b"content-type":
+                ctype = v.decode("latin-1")
         if length is not None and length.isdigit() and int(length) > self.max_bytes:
             await self._reject(scope, send, 413, f"request body over {self.max_bytes} bytes")
             return
-        ctype = headers.get("content-type", "").split(";")[0].strip().lower()
+        ctype = ctype.split(";")[0].strip().lower()
         if (length not in (None, "0")) and ctype and not (
             ctype in self.ALLOWED or ctype.endswith("+json")
         ):
