@@ -59,3 +59,18 @@ def test_bulk_load_and_incremental_adds_agree() -> None:
     bulk2.add_many(np.arange(len(sigs)), sigs, np.full(len(sigs), place_seed("p"), dtype=np.uint64))
     for i, s in enumerate(sigs):
         assert one.query(s, "p", 1) == [i] == bulk2.query(s, "p", 1)
+
+
+def test_shared_band_keys_rank_by_bands_then_recency_before_and_after_compaction() -> None:
+    mh = MinHasher(64)
+    a = mh.signature(shingles("小区门口烧烤摊油烟扰民，晚上十点以后还在营业"))
+    b = mh.signature(shingles("小区门口烧烤摊油烟很大，每天晚上营业到凌晨"))
+    idx = LshIndex(64, 32, compact_every=10_000)
+    idx.add(1, a, "p")
+    idx.add(2, b, "p")
+    idx.add(3, a, "p")  # the same text again: every band key now holds two ids
+    idx.add(4, a, "q")  # another place never shows
+    before = idx.query(a, "p", 5)
+    assert before[:2] == [3, 1] and 4 not in before
+    idx.compact()
+    assert idx.query(a, "p", 5) == before
