@@ -111,8 +111,12 @@ async def _clock_watcher(stack: Stack, started: dict[str, datetime], wanted: dic
 
 
 async def drive(stack: Stack, n: int, concurrency: int, batch: int = 1,
-                headers: dict[str, str] | None = None) -> dict[str, Any]:
-    """Post n tickets with `concurrency` clients (`batch` per request); wait until each has its clock; measure."""
+                headers: dict[str, str] | None = None, rate: float = 0.0) -> dict[str, Any]:
+    """Post n tickets with `concurrency` clients (`batch` per request); wait until each has its clock; measure.
+
+    rate 0 posts as fast as the clients get answers (a burst: what intake absorbs); a rate (tickets/s) paces
+    the posts on a fixed schedule (open loop: a slow answer does not slow the offered load), for the lag at a
+    load the system is meant to carry."""
     url = stack.procs["intake"].url
     headers = headers or OPERATOR
     latencies: list[float] = []
@@ -132,10 +136,17 @@ async def drive(stack: Stack, n: int, concurrency: int, batch: int = 1,
             ]
             requests.reverse()
 
+            sent = 0
+
             async def worker() -> None:
-                nonlocal errors
+                nonlocal errors, sent
                 while requests:
                     count, raw = requests.pop()
+                    if rate:
+                        due = start + sent / rate
+                        sent += count
+                        if due > time.perf_counter():
+                            await asyncio.sleep(due - time.perf_counter())
                     t0 = time.perf_counter()
                     r = await client.request(raw)
                     latencies.append(time.perf_counter() - t0)
@@ -167,6 +178,7 @@ async def drive(stack: Stack, n: int, concurrency: int, batch: int = 1,
         "tickets": n,
         "concurrency": concurrency,
         "tickets_per_request": batch,
+        "offered_tickets_per_s": rate or "as fast as answered",
         "accept_errors": errors,
         "accept_tickets_per_s": round(len(received) / accept_s, 1),
         "load_generator_cpu_s": round(time.process_time() - cpu0, 1),
@@ -199,7 +211,7 @@ def run_e2e(args: argparse.Namespace, record_to: Path | None = None) -> dict[str
         asyncio.run(seed_demo(stack))
         stack.start_all()
         asyncio.run(stack.wait_ready(timeout_s=120))
-        figures = asyncio.run(drive(stack, args.tickets, args.concurrency, args.batch))
+        figures = asyncio.run(drive(stack, args.tickets, args.concurrency, args.batch, rate=args.rate))
         memory = {f"peak_rss_mb_{name}": round(peak_rss_mb(sp.proc.pid), 1)
                   for name, sp in stack.procs.items() if sp.proc is not None}
         # where the time goes: CPU seconds each process spent over the whole run

@@ -211,6 +211,8 @@ def parser() -> argparse.ArgumentParser:
     bench.add_argument("-c", "--concurrency", type=int, default=32)
     bench.add_argument("-b", "--batch", type=int, default=1,
                        help="tickets per request: >1 posts /v1/tickets:batch (e2e)")
+    bench.add_argument("-r", "--rate", type=float, default=0.0,
+                       help="offered load in tickets/s, paced (e2e); 0: as fast as answered")
     bench.add_argument("--only", default="",
                        help="comma list of parts: e2e, replay (or replay.<service>), a service (sla) or one benchmark")
     bench.add_argument("--recording", default=".bench/events.jsonl",

@@ -71,6 +71,7 @@ class Runtime:
             session_timeout_ms=self.settings.consumer_session_timeout_ms,
             heartbeat_ms=self.settings.consumer_heartbeat_ms,
             batch_handler=batch_handler,
+            linger_ms=self.settings.consumer_linger_ms,
         )
         self.consumers.append(consumer)
         return consumer

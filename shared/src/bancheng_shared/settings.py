@@ -24,6 +24,8 @@ class ServiceSettings(BaseSettings):
     outbox_retention_hours: float = 168.0
     broker_epoch_check_s: float = 5.0
     consumer_batch_size: int = 500
+    # a small batch waits this long for more before it is applied (fewer transactions under steady load)
+    consumer_linger_ms: int = 20
     # the embedded broker lets a member join after about half the session timeout
     consumer_session_timeout_ms: int = 6000
     consumer_heartbeat_ms: int = 1000
