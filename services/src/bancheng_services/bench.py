@@ -1,6 +1,8 @@
 """`bancheng bench`: drive tickets through the running system and print throughput, latency and memory.
 
 Parts:
+- accept: intake alone over HTTP (with its broker): single POSTs per second and intake's CPU per ticket.
+- replay: each service's consumers on a recorded event stream, in process: CPU per ticket (bancheng_services.replay).
 - e2e: a fresh stack (embedded broker + SQLite unless --database-url / --kafka-bootstrap are given), N tickets
   posted by C concurrent clients; intake accept throughput and latency percentiles; end-to-end throughput and
   lag from received to dispatched-with-clock; peak memory (VmHWM) per process.
@@ -231,6 +233,57 @@ def run_e2e(args: argparse.Namespace, record_to: Path | None = None) -> dict[str
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def run_accept(args: argparse.Namespace) -> dict[str, Any]:
+    """Intake alone over HTTP (its uvicorn, relay and broker; the other services not started): what intake
+    itself accepts per second, single POSTs from `concurrency` keep-alive clients, and its CPU per ticket."""
+    tmp = Path(tempfile.mkdtemp(prefix="bancheng-accept-"))
+    broker = EmbeddedBroker(log_path=tmp / "broker.log")
+    broker.start()
+    stack = Stack(kafka_bootstrap=broker.bootstrap, data_dir=tmp, topic_prefix=f"acc{int(time.time())}.",
+                  ports={s: free_port() for s in SERVICES}, extra_env={"{P}LOG_LEVEL": "WARNING"})
+    try:
+        asyncio.run(stack.prepare())
+        asyncio.run(seed_demo(stack))
+        sp = stack.start("intake")
+        asyncio.run(stack.wait_ready(["intake"], timeout_s=120))
+        assert sp.proc is not None
+        pid = sp.proc.pid
+
+        async def post_all() -> dict[str, Any]:
+            latencies: list[float] = []
+            async with LoadClient(sp.url, args.concurrency, OPERATOR) as client:
+                raws = [client.build("POST", "/v1/tickets", ticket_body(i)) for i in range(args.tickets + 200)]
+                for raw in raws[:200]:  # warm up: the first requests fill caches
+                    assert (await client.request(raw)).status in (200, 201)
+                todo = list(reversed(raws[200:]))
+
+                async def worker() -> None:
+                    while todo:
+                        raw = todo.pop()
+                        t0 = time.perf_counter()
+                        r = await client.request(raw)
+                        latencies.append(time.perf_counter() - t0)
+                        assert r.status in (200, 201), r.body
+
+                cpu0, start = cpu_seconds(pid), time.perf_counter()
+                await asyncio.gather(*(worker() for _ in range(args.concurrency)))
+                took = time.perf_counter() - start
+                await asyncio.sleep(1.0)  # the relay publishes what the last requests wrote
+                cpu = cpu_seconds(pid) - cpu0
+            return {"tickets": args.tickets, "concurrency": args.concurrency,
+                    "accept_tickets_per_s": round(args.tickets / took, 1),
+                    "intake_cpu_ms_per_ticket": round(cpu / args.tickets * 1000, 3),
+                    "request_p50_ms": round(pct(latencies, 50) * 1000, 1),
+                    "request_p99_ms": round(pct(latencies, 99) * 1000, 1),
+                    "peak_rss_mb_intake": round(peak_rss_mb(pid), 1), "backend": "sqlite", "merging": True}
+
+        return asyncio.run(post_all())
+    finally:
+        stack.stop()
+        broker.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def service_benchmarks() -> dict[str, Any]:
     """name -> callable, from every service's bench module that exists."""
     found: dict[str, Any] = {}
@@ -257,6 +310,10 @@ def main(args: argparse.Namespace) -> int:
         results["e2e"] = run_e2e(args, record_to=recording if record else None)
         _print("e2e", results["e2e"])
         record = False
+    if not only or "accept" in only:
+        print(f"accept: intake alone, {args.tickets} single POSTs, {args.concurrency} clients ...", flush=True)
+        results["accept"] = run_accept(args)
+        _print("accept", results["accept"])
     if replays:
         from bancheng_services import replay
 
