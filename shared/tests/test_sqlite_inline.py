@@ -160,3 +160,20 @@ async def test_a_session_waits_on_the_loop_for_another_engines_writer(tmp_path: 
     finally:
         await one.dispose()
         await two.dispose()
+
+
+def test_buffered_cursors_leave_no_statement_half_read(tmp_path: Path) -> None:
+    import sqlite3
+
+    from bancheng_shared.sqlite_session import BufferedConnection
+
+    con = sqlite3.connect(tmp_path / "b.db", factory=BufferedConnection, isolation_level=None)
+    con.execute("CREATE TABLE t (v INTEGER)")
+    con.executemany("INSERT INTO t VALUES (?)", [(i,) for i in range(100)])
+    cur = con.cursor()
+    cur.execute("SELECT v FROM t ORDER BY v")
+    assert cur.fetchone() == (0,)
+    # a plain cursor's unfinished SELECT would make this fail with "database table is locked"
+    con.execute("DROP TABLE t")
+    assert cur.fetchmany(2) == [(1,), (2,)] and len(cur.fetchall()) == 97 and cur.fetchone() is None
+    con.close()

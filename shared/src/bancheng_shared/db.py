@@ -62,8 +62,8 @@ def make_engine(url: str, *, sqlite_inline: bool = True, **kw: Any) -> AsyncEngi
             from bancheng_shared import sqlite_session
 
             sync = create_engine(u.set(drivername="sqlite"), poolclass=StaticPool,
-                                 connect_args={"timeout": 0, "check_same_thread": False},
-                                 execution_options={"prebuffer_rows": True},
+                                 connect_args={"timeout": 0, "check_same_thread": False,
+                                               "factory": sqlite_session.BufferedConnection},
                                  json_serializer=kw["json_serializer"], json_deserializer=kw["json_deserializer"])
             _sqlite_pragmas(sync, busy_timeout_ms=0)
             sqlite_session.attach(engine, sync, float(connect_args["timeout"]))

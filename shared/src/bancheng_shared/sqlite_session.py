@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import weakref
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -66,6 +67,55 @@ def twin_of(async_engine: AsyncEngine) -> Engine | None:
     """The synchronous twin of an engine, if it has one."""
     inline = _ENGINES.get(async_engine)
     return inline.engine if inline else None
+
+
+class _BufferedCursor(sqlite3.Cursor):
+    """A cursor that reads a statement's rows as it executes (as SQLAlchemy's asyncio adapter does).
+
+    A result may be read after its session's transaction ended, as an AsyncSession result may; and a statement
+    left half read would hold a read snapshot open on the one connection.
+    """
+
+    _rows: deque[Any] | None = None
+
+    def execute(self, sql: str, parameters: Any = (), /) -> _BufferedCursor:  # type: ignore[override]
+        super().execute(sql, parameters)
+        self._rows = deque(super().fetchall()) if self.description is not None else None
+        return self
+
+    def executemany(self, sql: str, seq: Any, /) -> _BufferedCursor:  # type: ignore[override]
+        super().executemany(sql, seq)
+        self._rows = None
+        return self
+
+    def fetchone(self) -> Any:
+        rows = self._rows
+        return rows.popleft() if rows else None
+
+    def fetchmany(self, size: int | None = None) -> list[Any]:
+        rows = self._rows
+        if not rows:
+            return []
+        return [rows.popleft() for _ in range(min(len(rows), size or self.arraysize))]
+
+    def fetchall(self) -> list[Any]:
+        rows, self._rows = self._rows, None
+        return list(rows) if rows else []
+
+    def __iter__(self) -> _BufferedCursor:
+        return self
+
+    def __next__(self) -> Any:
+        if not self._rows:
+            raise StopIteration
+        return self._rows.popleft()
+
+
+class BufferedConnection(sqlite3.Connection):
+    """sqlite3 connection whose cursors read their rows at once (the twin engine's `factory`)."""
+
+    def cursor(self, factory: Any = _BufferedCursor) -> Any:  # type: ignore[override]
+        return super().cursor(factory)
 
 
 def _busy(exc: OperationalError) -> bool:
@@ -162,8 +212,8 @@ class InlineSession(AsyncSession):
                       execution_options: Any = None, bind_arguments: Any = None, **_kw: Any) -> Result[Any]:
         """Execute a statement in the session's transaction (begun on first use)."""
         conn = await self._connection()
-        # rows are read in full by the statement (the twin engine's prebuffer_rows), as AsyncSession's are:
-        # the caller may keep the result past the end of the transaction
+        # rows are read in full as the statement runs (BufferedConnection), as AsyncSession's are: the caller may
+        # keep the result past the end of the transaction
         if execution_options:
             return conn.execute(statement, params, execution_options=execution_options)
         return conn.execute(statement, params)
