@@ -285,8 +285,8 @@ def _execute_ops(sync_session: Session, ops: list[Op]) -> None:
 
 async def run(session: AsyncSession, ops: list[Op | None]) -> None:
     """Execute statements in order (None: nothing to do), all in one switch to the sync session."""
-    # each awaited session.execute costs ≈ 50 µs of greenlet and async-result overhead on top of the statement;
-    # writes need no results, so an event's writes go together
+    # on PostgreSQL each awaited session.execute costs ≈ 50 µs of greenlet and async-result overhead on top of
+    # the statement (SQLite's inline sessions have little); writes need no results, so an event's writes go together
     todo = [op for op in ops if op is not None]
     if todo:
         await session.run_sync(_execute_ops, todo)
