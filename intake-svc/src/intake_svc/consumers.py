@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bancheng_shared.contracts import EventEnvelope
 from bancheng_shared.contracts.envelope import REGISTRY
+from bancheng_shared.db import update_statement
 from bancheng_shared.runtime import Runtime
 from bancheng_shared.topics import INTAKE_TICKETS, OVERSIGHT_CASES, SLA_CLOCKS, TRIAGE_WORK_ORDERS
 from intake_svc import callbacks, domain
@@ -17,18 +18,9 @@ from intake_svc.context import Intake
 from intake_svc.sms import queue_sms
 from intake_svc.store import tickets, timeline
 
-# Statements built once (per set of changed columns): every event only brings parameters.
+# Statements built once: every event only brings parameters.
 _INSERT_STEP = insert(timeline)
 _UNIT_NAME = select(tickets.c.unit_name).where(tickets.c.ticket_no == bindparam("no"))
-_UPDATES: dict[tuple[str, ...], Any] = {}
-
-
-def _update_for(columns: tuple[str, ...]) -> Any:
-    stmt = _UPDATES.get(columns)
-    if stmt is None:
-        stmt = _UPDATES[columns] = update(tickets).where(tickets.c.ticket_no == bindparam("no")).values(
-            {c: bindparam(c, type_=tickets.c[c].type) for c in columns})
-    return stmt
 
 
 def _projection(env: EventEnvelope) -> tuple[dict[str, Any], dict[str, Any]] | None:
@@ -56,9 +48,9 @@ async def _update_tickets(session: AsyncSession, changes: dict[str, dict[str, An
     for no, values in changes.items():
         if values:
             by_columns.setdefault((*sorted(values), "updated_at"), []).append(
-                {**values, "updated_at": now, "no": no})
+                {**values, "updated_at": now, "k_ticket_no": no})
     for columns, rows in by_columns.items():
-        await session.execute(_update_for(columns), rows)
+        await session.execute(update_statement(tickets, columns, ["ticket_no"]), rows)
 
 
 def _reported(env: EventEnvelope) -> bool:

@@ -22,6 +22,7 @@ from bancheng_shared.contracts.oversight import (
     CaseStepRecorded,
     RedoOrdered,
 )
+from bancheng_shared.db import update_statement
 from bancheng_shared.problems import Problem
 from bancheng_shared.runtime import Runtime
 from bancheng_shared.topics import OVERSIGHT_CASES
@@ -62,16 +63,10 @@ _INSERT_DOC = insert(case_documents)
 _COUNT_DOCS = select(func.count()).select_from(case_documents).where(case_documents.c.case_id == bindparam("case_id"))
 _TICKET = select(tickets).where(tickets.c.ticket_no == bindparam("ticket_no"))
 _CASE = select(cases).where(cases.c.case_id == bindparam("case_id"))
-_CASE_UPDATES: dict[tuple[str, ...], Any] = {}
 
 
 async def _update_case(session: AsyncSession, case_id: str, **vals: Any) -> None:
-    columns = tuple(sorted(vals))
-    stmt = _CASE_UPDATES.get(columns)
-    if stmt is None:
-        stmt = _CASE_UPDATES[columns] = update(cases).where(cases.c.case_id == bindparam("k_case_id")).values(
-            {c: bindparam(c, type_=cases.c[c].type) for c in columns})
-    await session.execute(stmt, {**vals, "k_case_id": case_id})
+    await session.execute(update_statement(cases, sorted(vals), ["case_id"]), {**vals, "k_case_id": case_id})
 
 
 def new_id(prefix: str) -> str:

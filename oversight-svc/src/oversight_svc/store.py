@@ -22,12 +22,11 @@ from sqlalchemy import (
     bindparam,
     func,
     select,
-    update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
-from bancheng_shared.db import insert_for, upsert_statement
+from bancheng_shared.db import insert_for, update_statement, upsert_statement
 from bancheng_shared.plumbing import plumbing_tables
 from bancheng_shared.types import UtcDateTime
 from oversight_svc.domain import METRICS, grains_of
@@ -271,9 +270,8 @@ disclosures = Table(
 
 Op = tuple[Any, dict[str, Any] | list[dict[str, Any]]]  # a prebuilt statement and its parameters (list: many)
 
-_ROUND_KEY = (rounds.c.ticket_no == bindparam("k_no")) & (rounds.c.round == bindparam("k_round"))
+_ROUND_KEY = (rounds.c.ticket_no == bindparam("k_ticket_no")) & (rounds.c.round == bindparam("k_round"))
 _SELECT_ROUND = select(rounds).where(_ROUND_KEY)
-_ROUND_UPDATES: dict[tuple[str, ...], Any] = {}
 _CLOCK_UPSERTS: dict[str, Any] = {}
 
 
@@ -311,7 +309,7 @@ async def upsert(session: AsyncSession, table: Table, keys: list[str], row: dict
 
 async def get_round(session: AsyncSession, ticket_no: str, rnd: int) -> Any:
     """A ticket round's row, created empty first when the round is not known yet."""
-    key = {"k_no": ticket_no, "k_round": rnd}
+    key = {"k_ticket_no": ticket_no, "k_round": rnd}
     row = (await session.execute(_SELECT_ROUND, key)).first()
     if row is None:
         await upsert(session, rounds, ["ticket_no", "round"], {"ticket_no": ticket_no, "round": rnd}, update=[])
@@ -321,12 +319,8 @@ async def get_round(session: AsyncSession, ticket_no: str, rnd: int) -> Any:
 
 def set_round_op(ticket_no: str, rnd: int, **vals: Any) -> Op:
     """Set columns of an existing ticket round."""
-    columns = tuple(sorted(vals))
-    stmt = _ROUND_UPDATES.get(columns)
-    if stmt is None:
-        stmt = _ROUND_UPDATES[columns] = update(rounds).where(_ROUND_KEY).values(
-            {c: bindparam(c, type_=rounds.c[c].type) for c in columns})
-    return stmt, {**vals, "k_no": ticket_no, "k_round": rnd}
+    return (update_statement(rounds, sorted(vals), ["ticket_no", "round"]),
+            {**vals, "k_ticket_no": ticket_no, "k_round": rnd})
 
 
 def put_round_op(session: AsyncSession, ticket_no: str, rnd: int, **vals: Any) -> Op | None:

@@ -20,6 +20,8 @@ import os
 import shutil
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -31,6 +33,7 @@ from bancheng_services.broker import EmbeddedBroker, free_port
 from bancheng_services.demo import DEMO_KEYS, seed_demo
 from bancheng_services.loadgen import LoadClient
 from bancheng_services.stack import SERVICES, Stack
+from bancheng_shared.db import is_sqlite
 from bancheng_shared.topics import SLA_CLOCKS, topic_name
 
 OPERATOR = {"Authorization": f"Bearer {next(k['key'] for k in DEMO_KEYS if k['role'] == 'operator')}"}
@@ -196,9 +199,12 @@ async def drive(stack: Stack, n: int, concurrency: int, batch: int = 1,
     }
 
 
-def run_e2e(args: argparse.Namespace, record_to: Path | None = None) -> dict[str, Any]:
-    """A fresh stack, the drive, the figures and the memory (and, with record_to, every event, for replay)."""
-    tmp = Path(tempfile.mkdtemp(prefix="bancheng-bench-"))
+@contextmanager
+def fresh_stack(args: argparse.Namespace, name: str) -> Iterator[tuple[Stack, EmbeddedBroker | None]]:
+    """A prepared stack in a temporary directory, demo data seeded, no service started yet; removed after.
+
+    The embedded broker unless --kafka-bootstrap is given, SQLite files unless --database-url is."""
+    tmp = Path(tempfile.mkdtemp(prefix=f"bancheng-{name}-"))
     broker = None
     bootstrap = args.kafka_bootstrap
     if not bootstrap:
@@ -206,11 +212,22 @@ def run_e2e(args: argparse.Namespace, record_to: Path | None = None) -> dict[str
         broker.start()
         bootstrap = broker.bootstrap
     stack = Stack(kafka_bootstrap=bootstrap, data_dir=tmp, db_template=args.database_url,
-                  topic_prefix=f"bench{int(time.time())}.", ports={s: free_port() for s in SERVICES},
+                  topic_prefix=f"{name}{int(time.time())}.", ports={s: free_port() for s in SERVICES},
                   extra_env={"{P}LOG_LEVEL": "WARNING"})
     try:
         asyncio.run(stack.prepare())
         asyncio.run(seed_demo(stack))
+        yield stack, broker
+    finally:
+        stack.stop()
+        if broker is not None:
+            broker.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def run_e2e(args: argparse.Namespace, record_to: Path | None = None) -> dict[str, Any]:
+    """A fresh stack, the drive, the figures and the memory (and, with record_to, every event, for replay)."""
+    with fresh_stack(args, "bench") as (stack, broker):
         stack.start_all()
         asyncio.run(stack.wait_ready(timeout_s=120))
         figures = asyncio.run(drive(stack, args.tickets, args.concurrency, args.batch, rate=args.rate))
@@ -226,24 +243,12 @@ def run_e2e(args: argparse.Namespace, record_to: Path | None = None) -> dict[str
 
             replay.save(asyncio.run(replay.read_topics(stack)), record_to)
         return {**figures, **memory}
-    finally:
-        stack.stop()
-        if broker is not None:
-            broker.stop()
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def run_accept(args: argparse.Namespace) -> dict[str, Any]:
     """Intake alone over HTTP (its uvicorn, relay and broker; the other services not started): what intake
     itself accepts per second, single POSTs from `concurrency` keep-alive clients, and its CPU per ticket."""
-    tmp = Path(tempfile.mkdtemp(prefix="bancheng-accept-"))
-    broker = EmbeddedBroker(log_path=tmp / "broker.log")
-    broker.start()
-    stack = Stack(kafka_bootstrap=broker.bootstrap, data_dir=tmp, topic_prefix=f"acc{int(time.time())}.",
-                  ports={s: free_port() for s in SERVICES}, extra_env={"{P}LOG_LEVEL": "WARNING"})
-    try:
-        asyncio.run(stack.prepare())
-        asyncio.run(seed_demo(stack))
+    with fresh_stack(args, "accept") as (stack, _broker):
         sp = stack.start("intake")
         asyncio.run(stack.wait_ready(["intake"], timeout_s=120))
         assert sp.proc is not None
@@ -275,13 +280,10 @@ def run_accept(args: argparse.Namespace) -> dict[str, Any]:
                     "intake_cpu_ms_per_ticket": round(cpu / args.tickets * 1000, 3),
                     "request_p50_ms": round(pct(latencies, 50) * 1000, 1),
                     "request_p99_ms": round(pct(latencies, 99) * 1000, 1),
-                    "peak_rss_mb_intake": round(peak_rss_mb(pid), 1), "backend": "sqlite", "merging": True}
+                    "peak_rss_mb_intake": round(peak_rss_mb(pid), 1), "merging": True,
+                    "backend": "sqlite" if is_sqlite(stack.db_url("intake")) else "postgresql"}
 
         return asyncio.run(post_all())
-    finally:
-        stack.stop()
-        broker.stop()
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def service_benchmarks() -> dict[str, Any]:

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, bindparam, event, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
@@ -122,6 +122,23 @@ def upsert_statement(session: AsyncSession, table: Any, keys: Sequence[str], upd
             stmt = ins.on_conflict_do_update(index_elements=list(keys), set_={
                 c: (table.c[c] + ins.excluded[c]) if add else ins.excluded[c] for c in update})
         _UPSERTS[cache_key] = stmt
+    return stmt
+
+
+_UPDATES: dict[tuple[Any, ...], Any] = {}
+
+
+def update_statement(table: Any, columns: Sequence[str], keys: Sequence[str]) -> Any:
+    """UPDATE table SET col = :col … WHERE key = :k_key … (AND for several keys), built once per shape.
+
+    Execute it with the new values and a `k_<key>` parameter per key column (one dict, or a list of them).
+    """
+    cache_key = (table, tuple(columns), tuple(keys))
+    stmt = _UPDATES.get(cache_key)
+    if stmt is None:
+        stmt = _UPDATES[cache_key] = (
+            update(table).where(*(table.c[k] == bindparam(f"k_{k}") for k in keys))
+            .values({c: bindparam(c, type_=table.c[c].type) for c in columns}))
     return stmt
 
 

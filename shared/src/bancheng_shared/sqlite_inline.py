@@ -37,16 +37,18 @@ _FIRST_PAUSE_S = 0.0005
 _LONGEST_PAUSE_S = 0.05
 
 
-def _busy(exc: sqlite3.OperationalError) -> bool:
-    return getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_BUSY
+def is_busy(exc: BaseException) -> bool:
+    """True for SQLITE_BUSY from sqlite3, or from SQLAlchemy wrapping it (another connection holds the lock)."""
+    orig = getattr(exc, "orig", exc)
+    return isinstance(orig, sqlite3.OperationalError) and getattr(orig, "sqlite_errorcode", None) == sqlite3.SQLITE_BUSY
 
 
-async def _patiently(timeout_s: float, call: Any, *args: Any) -> Any:
-    """Run a sqlite3 call; while the database is busy, yield to the loop and try again (up to timeout_s)."""
+async def patiently(timeout_s: float, call: Any, *args: Any) -> Any:
+    """Run a call; while the database is busy, yield to the loop and try again (up to timeout_s)."""
     try:
         return call(*args)
-    except sqlite3.OperationalError as exc:
-        if not _busy(exc):
+    except Exception as exc:
+        if not is_busy(exc):
             raise
     loop = asyncio.get_running_loop()
     give_up = loop.time() + timeout_s
@@ -55,8 +57,8 @@ async def _patiently(timeout_s: float, call: Any, *args: Any) -> Any:
         await asyncio.sleep(pause)
         try:
             return call(*args)
-        except sqlite3.OperationalError as exc:
-            if not _busy(exc) or loop.time() >= give_up:
+        except Exception as exc:
+            if not is_busy(exc) or loop.time() >= give_up:
                 raise
         pause = min(pause * 2, _LONGEST_PAUSE_S)
 
@@ -75,13 +77,13 @@ class Cursor:
         self._cursor.close()
 
     async def execute(self, sql: str, parameters: Any = ()) -> Cursor:
-        await _patiently(self._timeout_s, self._cursor.execute, sql, parameters)
+        await patiently(self._timeout_s, self._cursor.execute, sql, parameters)
         return self
 
     async def executemany(self, sql: str, parameters: Iterable[Any]) -> Cursor:
         # a generator of rows could not be replayed after a busy refusal
         rows = parameters if isinstance(parameters, list | tuple) else list(parameters)
-        await _patiently(self._timeout_s, self._cursor.executemany, sql, rows)
+        await patiently(self._timeout_s, self._cursor.executemany, sql, rows)
         return self
 
     async def fetchone(self) -> Any:
@@ -173,7 +175,7 @@ class Connection:
         return await Cursor(self._conn.cursor(), self._timeout_s).execute(sql, parameters)
 
     async def commit(self) -> None:
-        await _patiently(self._timeout_s, self._conn.commit)
+        await patiently(self._timeout_s, self._conn.commit)
 
     async def rollback(self) -> None:
         self._conn.rollback()

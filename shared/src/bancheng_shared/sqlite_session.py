@@ -33,9 +33,9 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm import Session
 
+from bancheng_shared.sqlite_inline import patiently
+
 T = TypeVar("T")
-_FIRST_PAUSE_S = 0.0005
-_LONGEST_PAUSE_S = 0.05
 
 
 @dataclass
@@ -118,11 +118,6 @@ class BufferedConnection(sqlite3.Connection):
         return super().cursor(factory)
 
 
-def _busy(exc: OperationalError) -> bool:
-    orig = exc.orig
-    return isinstance(orig, sqlite3.OperationalError) and getattr(orig, "sqlite_errorcode", None) == 5
-
-
 class _Tx:
     """`async with session.begin()` / `begin_nested()`: commit on success, roll back on error."""
 
@@ -184,21 +179,22 @@ class InlineSession(AsyncSession):
         except BaseException:
             inline.lock.release()
             raise
-        loop = asyncio.get_running_loop()
-        give_up = loop.time() + inline.timeout_s
-        pause = _FIRST_PAUSE_S
-        while True:
+        conn = self._conn
+
+        def begin() -> Connection:
             try:
-                self._tx = self._conn.begin()  # BEGIN IMMEDIATE (db.make_engine)
-                return self._conn
-            except OperationalError as exc:
-                if not _busy(exc) or loop.time() >= give_up:
-                    await self._release()
-                    raise
-                self._conn.rollback()  # the failed BEGIN left the connection's state half set
-            # another connection holds the write lock: let it finish on the loop, then try again
-            await asyncio.sleep(pause)
-            pause = min(pause * 2, _LONGEST_PAUSE_S)
+                self._tx = conn.begin()  # BEGIN IMMEDIATE (db.make_engine)
+            except OperationalError:
+                conn.rollback()  # a failed BEGIN leaves the connection's state half set
+                raise
+            return conn
+
+        try:
+            # another connection holding the write lock is waited for on the loop (sqlite_inline.patiently)
+            return await patiently(inline.timeout_s, begin)  # type: ignore[no-any-return]
+        except BaseException:
+            await self._release()
+            raise
 
     async def _release(self) -> None:
         conn, self._conn, self._tx = self._conn, None, None

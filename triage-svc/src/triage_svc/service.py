@@ -35,6 +35,7 @@ from bancheng_shared.contracts.triage import (
     TierCopyIssued,
 )
 from bancheng_shared.contracts.vocab import TIER_ORDER, AlertLevel, Category, Route, Satisfaction, Tier
+from bancheng_shared.db import update_statement
 from bancheng_shared.outbox import add_events
 from bancheng_shared.problems import Problem
 from bancheng_shared.runtime import Runtime
@@ -78,20 +79,11 @@ _ROW = select(work_orders).where(work_orders.c.ticket_no == bindparam("no"))
 _ROW_LOCKED = _ROW.with_for_update()
 _INSERT_WORK_ORDER = insert(work_orders)
 _INSERT_LOG = insert(work_order_log)
-_UPDATES: dict[tuple[str, ...], Any] = {}
-
-
-def _update_work_order(columns: tuple[str, ...]) -> Any:
-    """The UPDATE of a work order's columns (built once per set of columns; the ticket is `no`)."""
-    stmt = _UPDATES.get(columns)
-    if stmt is None:
-        stmt = _UPDATES[columns] = update(work_orders).where(work_orders.c.ticket_no == bindparam("no")).values(
-            {c: bindparam(c, type_=work_orders.c[c].type) for c in columns})
-    return stmt
 
 
 async def _update(session: AsyncSession, ticket_no: str, values: dict[str, Any]) -> None:
-    await session.execute(_update_work_order(tuple(sorted(values))), {**values, "no": ticket_no})
+    await session.execute(update_statement(work_orders, sorted(values), ["ticket_no"]),
+                          {**values, "k_ticket_no": ticket_no})
 
 
 # ---------------------------------------------------------------- caches (per process, checked per use)
