@@ -13,7 +13,6 @@ import orjson
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from bancheng_services.broker import EmbeddedBroker
 from bancheng_services.stack import drop_postgres_database, ensure_postgres_database
@@ -26,6 +25,7 @@ from bancheng_shared.kafka import ensure_topics
 from bancheng_shared.outbox import OutboxRelay, add_events
 from bancheng_shared.plumbing import Plumbing, plumbing_tables
 from bancheng_shared.topics import all_broker_topics, dlq_name
+from bancheng_shared.unit_of_work import UnitOfWork
 
 metadata = MetaData()
 plumbing: Plumbing = plumbing_tables(metadata)
@@ -64,10 +64,10 @@ async def database(backend: str, tmp: Path) -> AsyncIterator[tuple]:
         await drop_postgres_database(url)
 
 
-async def record_effect(session: AsyncSession, env: EventEnvelope) -> None:
+async def record_effect(uow: UnitOfWork, env: EventEnvelope) -> None:
     if env.payload["content"] == "poison":
         raise ValueError("this event cannot be applied")
-    await session.execute(insert(effects).values(ticket_id=env.ticket_id, content=env.payload["content"]))
+    await uow.session.execute(insert(effects).values(ticket_id=env.ticket_id, content=env.payload["content"]))
 
 
 def consumer_for(sm, bootstrap: str, prefix: str, group: str) -> IdempotentConsumer:
@@ -253,9 +253,9 @@ async def test_broker_restarting_empty_gets_the_retained_outbox_republished_and_
         broker.stop()
 
 
-async def _half_then_fail(session: AsyncSession, env: EventEnvelope) -> None:
+async def _half_then_fail(uow: UnitOfWork, env: EventEnvelope) -> None:
     # writes its effect, then fails: the write must not survive
-    await session.execute(insert(effects).values(ticket_id=env.ticket_id, content=env.payload["content"]))
+    await uow.session.execute(insert(effects).values(ticket_id=env.ticket_id, content=env.payload["content"]))
     if env.payload["content"].startswith("poison"):
         raise ValueError("fails after writing")
 

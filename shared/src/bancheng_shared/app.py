@@ -5,9 +5,9 @@ from __future__ import annotations
 import gc
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 from fastapi_offline import FastAPIOffline
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -126,6 +126,15 @@ async def runtime_of(request: Request) -> Runtime:
 def correlation_id(request: Request) -> str:
     """The request's correlation id (set by the middleware)."""
     return str(getattr(request.state, "correlation_id", "") or "")
+
+
+async def _correlation_id(request: Request) -> str:
+    return correlation_id(request)  # async: FastAPI runs it on the loop, not in a worker thread
+
+
+# Route dependencies as `Annotated` aliases: `async def route(..., corr: CorrelationId, rt: RuntimeDep)`
+CorrelationId = Annotated[str, Depends(_correlation_id)]
+RuntimeDep = Annotated[Runtime, Depends(runtime_of)]
 
 
 def serve(service: str, settings: ServiceSettings, app_factory: Callable[[Any], FastAPI], migrations: str,

@@ -6,49 +6,17 @@ import hashlib
 import secrets
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from enum import StrEnum
 
 from fastapi import Request
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bancheng_shared.plumbing import Plumbing
+from bancheng_shared.principal import PII_ROLES, Principal, Role
 from bancheng_shared.problems import Problem
 
-
-class Role(StrEnum):
-    """Who a key belongs to (DESIGN.md: who uses it)."""
-
-    admin = "admin"  # platform administrators
-    operator = "operator"  # hotline operator, window clerk
-    frontend = "frontend"  # mailbox / web / app / WeChat front ends
-    platform = "platform"  # other government platforms
-    work_team = "work_team"  # 工作专班 / dispatcher
-    unit = "unit"  # handling unit, scoped to its own tickets
-    inspector = "inspector"  # 纪委监委 discipline inspection
-    supervision_office = "supervision_office"  # 督查室
-    business_environment = "business_environment"  # 营商办
-    leader = "leader"  # leaders: statistics and reports
-
-
-# Roles that may see complainant PII in full (audit-logged by intake).
-PII_ROLES = frozenset({Role.admin, Role.operator, Role.work_team, Role.inspector})
-
-
-@dataclass(frozen=True)
-class Principal:
-    """The caller behind a credential."""
-
-    key_id: str
-    name: str
-    role: Role
-    unit_code: str | None = None
-
-    def can_see_unit(self, unit_code: str | None) -> bool:
-        """A unit key sees only its own unit's matters; other roles are not unit-scoped."""
-        return self.role != Role.unit or (unit_code is not None and unit_code == self.unit_code)
+__all__ = ["PII_ROLES", "ApiKeyStore", "Principal", "Role", "hash_key", "issue_api_key", "new_key", "require"]
 
 
 def hash_key(plaintext: str) -> str:

@@ -7,7 +7,6 @@ count of working days up to each date, and the list of working dates.
 from __future__ import annotations
 
 import hashlib
-from bisect import bisect_right
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -136,14 +135,6 @@ class WorkingCalendar:
         if end <= start:
             return 0
         return self._cum[self._index(end)] - self._cum[self._index(start)]
-
-    def next_working_day_on_or_after(self, d: date) -> date:
-        """d if it is a working day, else the next one."""
-        i = self._index(d)
-        k = bisect_right(self._work, i - 1)
-        if k >= len(self._work):
-            raise UnknownYearError([self.last.year + 1])
-        return self.first + timedelta(days=self._work[k])
 
     def explain(self, start: date, end: date) -> list[str]:
         """Which non-ordinary days lay in (start, end]: holidays skipped, make-up days counted."""

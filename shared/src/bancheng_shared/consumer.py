@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 import structlog
@@ -22,10 +22,23 @@ from bancheng_shared.outbox import add_raw
 from bancheng_shared.plumbing import Plumbing
 from bancheng_shared.topics import dlq_name, topic_name
 
+if TYPE_CHECKING:
+    from bancheng_shared.unit_of_work import UnitOfWork
+
 log = structlog.get_logger("bancheng.consumer")
 
-Handler = Callable[[AsyncSession, EventEnvelope], Awaitable[None]]
-BatchHandler = Callable[[AsyncSession, list[EventEnvelope]], Awaitable[None]]
+# An envelope's handler works through a unit of work bound to the batch's transaction (see UnitOfWork.bound)
+Handler = Callable[["UnitOfWork", EventEnvelope], Awaitable[None]]
+BatchHandler = Callable[["UnitOfWork", list[EventEnvelope]], Awaitable[None]]
+# (session, cause, after-commit list) -> a unit of work bound to the batch's transaction
+UnitFactory = Callable[[AsyncSession, EventEnvelope | None, list[Callable[[], None]]], "UnitOfWork"]
+
+
+def _bare_unit(session: AsyncSession, cause: EventEnvelope | None, after: list[Callable[[], None]]) -> UnitOfWork:
+    """A unit on the batch's session for a consumer built without a service runtime (it cannot emit)."""
+    from bancheng_shared.unit_of_work import UnitOfWork
+
+    return UnitOfWork.bound(None, session, cause=cause, after=after)
 
 
 class _HandlerFailed(Exception):
@@ -41,6 +54,7 @@ class IdempotentConsumer:
         service: str,
         topics: list[str],
         handlers: dict[str, Handler],
+        unit: UnitFactory | None = None,
         sessionmaker: async_sessionmaker[AsyncSession],
         plumbing: Plumbing,
         bootstrap: str,
@@ -64,6 +78,7 @@ class IdempotentConsumer:
         self.topics = [topic_name(t, topic_prefix) for t in topics]
         self.prefix = topic_prefix
         self.handlers = handlers
+        self.unit: UnitFactory = unit or _bare_unit
         self.sm = sessionmaker
         self.p = plumbing
         self.bootstrap = bootstrap
@@ -178,10 +193,12 @@ class IdempotentConsumer:
                 parsed.append((rec, EventEnvelope.from_bytes(rec.value), None))
             except Exception as exc:
                 parsed.append((rec, None, f"malformed envelope: {exc}"))
+        after: list[Callable[[], None]] = []
         try:
-            counted = await self._apply(parsed, isolate=False)
+            counted = await self._apply(parsed, isolate=False, after=after)
         except _HandlerFailed:
-            counted = await self._apply(parsed, isolate=True)
+            after.clear()  # that attempt was rolled back
+            counted = await self._apply(parsed, isolate=True, after=after)
         for kind, env in counted:
             if kind == "duplicate":
                 metrics.EVENTS_DUPLICATE.labels(self.service, env.type).inc()
@@ -191,9 +208,11 @@ class IdempotentConsumer:
                     max(0.0, (datetime.now(UTC) - env.occurred_at).total_seconds()))
         if self.after_commit is not None:
             self.after_commit()
+        for fn in after:
+            fn()
 
     async def _apply(self, parsed: list[tuple[ConsumerRecord, EventEnvelope | None, str | None]],
-                     isolate: bool) -> list[tuple[str, EventEnvelope]]:
+                     isolate: bool, after: list[Callable[[], None]]) -> list[tuple[str, EventEnvelope]]:
         """One transaction over the batch; with `isolate`, each event in a savepoint (failures dead-lettered).
 
         Without it, a handler's failure raises _HandlerFailed (the transaction is rolled back). Returns what
@@ -232,15 +251,16 @@ class IdempotentConsumer:
                                                              correlation_id=env.correlation_id):
                     if not isolate:
                         try:
-                            await handler(session, env)
+                            async with self.unit(session, env, after) as uow:
+                                await handler(uow, env)
                         except (OperationalError, InterfaceError):
                             raise  # the database is unwell, not the event: retry the batch
                         except Exception as exc:
                             raise _HandlerFailed from exc
                     else:
                         try:
-                            async with session.begin_nested():
-                                await handler(session, env)
+                            async with session.begin_nested(), self.unit(session, env, after) as uow:
+                                await handler(uow, env)
                         except (OperationalError, InterfaceError):
                             raise
                         except Exception as exc:
@@ -255,7 +275,8 @@ class IdempotentConsumer:
             if fresh:
                 assert self.batch_handler is not None
                 try:
-                    await self.batch_handler(session, fresh)
+                    async with self.unit(session, None, after) as uow:
+                        await self.batch_handler(uow, fresh)
                 except (OperationalError, InterfaceError):
                     raise
                 except Exception as exc:

@@ -18,6 +18,12 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
+def is_postgres(bound: AsyncSession | AsyncEngine) -> bool:
+    """True when a session's (or an engine's) database is PostgreSQL: the one place dialects are told apart."""
+    engine = bound.bind if isinstance(bound, AsyncSession) else bound
+    return engine is not None and engine.dialect.name == "postgresql"
+
+
 def _json_dumps(value: Any) -> str:
     # orjson: several times faster than json.dumps for the JSON columns (outbox headers, payload copies);
     # non-string keys become strings as json.dumps makes them

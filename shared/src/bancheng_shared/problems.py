@@ -11,36 +11,12 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from bancheng_shared.errors import TITLES, Problem
+
 PROBLEM_JSON = "application/problem+json"
 log = structlog.get_logger("bancheng.http")
 
-_TITLES = {
-    400: "Bad Request",
-    401: "Unauthorized",
-    403: "Forbidden",
-    404: "Not Found",
-    405: "Method Not Allowed",
-    409: "Conflict",
-    413: "Content Too Large",
-    415: "Unsupported Media Type",
-    422: "Unprocessable Content",
-    429: "Too Many Requests",
-    500: "Internal Server Error",
-    503: "Service Unavailable",
-}
-
-
-class Problem(Exception):
-    """An error to answer as problem+json; `type_` is a short slug under /problems/."""
-
-    def __init__(self, status: int, detail: str, *, type_: str | None = None, title: str | None = None,
-                 **extra: Any) -> None:
-        super().__init__(detail)
-        self.status = status
-        self.detail = detail
-        self.type_ = type_
-        self.title = title or _TITLES.get(status, "Error")
-        self.extra = extra
+__all__ = ["PROBLEM_JSON", "Problem", "install_problem_handlers", "problem_response"]
 
 
 def problem_response(status: int, detail: str, *, instance: str | None = None, type_: str | None = None,
@@ -49,7 +25,7 @@ def problem_response(status: int, detail: str, *, instance: str | None = None, t
     """Build a problem+json response."""
     body: dict[str, Any] = {
         "type": f"/problems/{type_}" if type_ else "about:blank",
-        "title": title or _TITLES.get(status, "Error"),
+        "title": title or TITLES.get(status, "Error"),
         "status": status,
         "detail": detail,
     }

@@ -14,9 +14,11 @@ from bancheng_shared import sqlite_session
 from bancheng_shared.consumer import BatchHandler, Handler, IdempotentConsumer
 from bancheng_shared.contracts.envelope import EventEnvelope
 from bancheng_shared.db import make_engine, make_sessionmaker
-from bancheng_shared.outbox import OutboxRelay, add_events
+from bancheng_shared.outbox import OutboxRelay
 from bancheng_shared.plumbing import Plumbing
 from bancheng_shared.settings import ServiceSettings
+from bancheng_shared.topics import SERVICE_TOPIC
+from bancheng_shared.unit_of_work import Clock, SystemClock, UnitOfWork
 
 log = structlog.get_logger("bancheng.runtime")
 
@@ -31,6 +33,8 @@ class Runtime:
     engine: AsyncEngine
     sm: async_sessionmaker[AsyncSession]
     relay: OutboxRelay
+    topic: str = ""  # the topic this service publishes on
+    clock: Clock = field(default_factory=SystemClock)  # sla sets its simulated time here
     consumers: list[IdempotentConsumer] = field(default_factory=list)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
@@ -51,7 +55,8 @@ class Runtime:
             epoch_check_s=settings.broker_epoch_check_s,
             partitions=settings.topic_partitions,
         )
-        return cls(service=service, settings=settings, plumbing=plumbing, engine=engine, sm=sm, relay=relay)
+        return cls(service=service, settings=settings, plumbing=plumbing, engine=engine, sm=sm, relay=relay,
+                   topic=SERVICE_TOPIC.get(service, ""))
 
     def add_consumer(self, name: str, topics: list[str], handlers: dict[str, Handler],
                      batch_handler: BatchHandler | None = None) -> IdempotentConsumer:
@@ -61,6 +66,7 @@ class Runtime:
             service=self.service,
             topics=topics,
             handlers=handlers,
+            unit=self._bound_unit,
             sessionmaker=self.sm,
             plumbing=self.plumbing,
             bootstrap=self.settings.kafka_bootstrap,
@@ -76,9 +82,13 @@ class Runtime:
         self.consumers.append(consumer)
         return consumer
 
-    async def publish(self, session: AsyncSession, events: list[EventEnvelope], topic: str) -> None:
-        """Write events to this service's outbox in the caller's transaction."""
-        await add_events(session, self.plumbing, events, topic)
+    def _bound_unit(self, session: AsyncSession, cause: EventEnvelope | None,
+                    after: list[Callable[[], None]]) -> UnitOfWork:
+        return UnitOfWork.bound(self, session, cause=cause, after=after)
+
+    def unit_of_work(self, correlation_id: str | None = None) -> UnitOfWork:
+        """A new unit of work (enter it with `async with`) on this service's database."""
+        return UnitOfWork(self, correlation_id=correlation_id)
 
     def spawn(self, fn: Callable[[], Awaitable[None]]) -> None:
         """Run a background loop for the life of the service."""

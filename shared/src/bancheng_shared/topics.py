@@ -6,6 +6,9 @@ SLA_CLOCKS = "sla.clocks"
 OVERSIGHT_CASES = "oversight.cases"
 
 ALL_TOPICS: tuple[str, ...] = (INTAKE_TICKETS, TRIAGE_WORK_ORDERS, SLA_CLOCKS, OVERSIGHT_CASES)
+# each service publishes on its own topic
+SERVICE_TOPIC = {"intake-svc": INTAKE_TICKETS, "triage-svc": TRIAGE_WORK_ORDERS, "sla-svc": SLA_CLOCKS,
+                 "oversight-svc": OVERSIGHT_CASES}
 EPOCH_TOPIC = "bancheng.broker-epoch"
 DEFAULT_PARTITIONS = 12
 

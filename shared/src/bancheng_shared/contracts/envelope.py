@@ -11,7 +11,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 class EventEnvelope(BaseModel):
-    """One event: who produced it, about which ticket, caused by what, and its payload."""
+    """One event: who produced it, about which ticket, caused by what, and its payload.
+
+    `ticket_id` is the envelope's published field name (DESIGN.md); it carries the ticket number, which code
+    calls `ticket_no` everywhere else (`env.ticket_no`).
+    """
 
     model_config = ConfigDict(frozen=True)
 
@@ -24,6 +28,11 @@ class EventEnvelope(BaseModel):
     causation_id: str | None = None
     producer: str
     payload: dict[str, Any] = Field(default_factory=dict)
+
+    @property
+    def ticket_no(self) -> str:
+        """The ticket number the event is about (the envelope's `ticket_id`)."""
+        return self.ticket_id
 
     def to_bytes(self) -> bytes:
         """The JSON bytes put on the topic."""
@@ -89,12 +98,25 @@ def make_event(
     )
 
 
+_KNOWN_FIELDS: dict[type[EventPayload], frozenset[str]] = {}
+
+
 def parse_payload(env: EventEnvelope, model: type[P]) -> P:
-    """Validate an envelope's payload against the contract the handler expects."""
+    """A consumed envelope's payload as its contract; fields this contract does not know are ignored.
+
+    A newer producer may add optional fields before its consumers are upgraded: they must not dead-letter its
+    events (the HTTP edge still refuses unknown fields).
+    """
     expected = (model.__event_type__, model.__event_version__)  # type: ignore[attr-defined]
     if (env.type, env.version) != expected:
         raise ValueError(f"expected {expected[0]} v{expected[1]}, got {env.type} v{env.version}")
-    return model.model_validate(env.payload)
+    known = _KNOWN_FIELDS.get(model)
+    if known is None:
+        known = _KNOWN_FIELDS[model] = frozenset(model.model_fields)
+    data = env.payload
+    if not known.issuperset(data):
+        data = {k: v for k, v in data.items() if k in known}
+    return model.model_validate(data)
 
 
 def json_schemas() -> dict[str, Any]:

@@ -175,3 +175,21 @@ class ExtensionDecided(EventPayload):
     decided_at: datetime
     old_resolve_due: datetime | None = None
     resolve_due: datetime | None = None
+
+
+def calendar_key(year: int) -> str:
+    """The envelope key (`ticket_id`) of a calendar year's event: it is about the calendar, not a ticket."""
+    return f"calendar-{year}"
+
+
+@event("CalendarYearLoaded", SLA_CLOCKS)
+class CalendarYearLoaded(EventPayload):
+    """A year of the working-day calendar was stored by sla (seeded, or loaded through its API): the one calendar
+    every service counts working days on. Keyed `calendar-<year>` (see calendar_key); the highest version wins."""
+
+    year: int
+    version: int = Field(ge=1)
+    holidays: list[dict[str, str]] = Field(default_factory=list, description="[{date: YYYY-MM-DD, name}]")
+    workdays: list[dict[str, str]] = Field(default_factory=list, description="make-up working days (调休上班)")
+    source: str
+    loaded_at: datetime
