@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import orjson
 from sqlalchemy import select
 
-from bancheng_services.testing import TEST_UNIT, RunningService, run_service
+from bancheng_services.testing import TEST_UNIT, RunningService, eventually, run_service
 from bancheng_shared.contracts import EventEnvelope, make_event
 from bancheng_shared.contracts.triage import (
     ResolutionSubmitted,
@@ -23,9 +23,10 @@ from bancheng_shared.contracts.triage import (
     TicketSigned,
 )
 from bancheng_shared.contracts.vocab import ResolutionOutcome, Tier
-from bancheng_shared.db import transaction
-from sla_svc.service import SlaService
-from sla_svc.store import plumbing
+from bancheng_shared.messagebus import MessageBus
+from bancheng_shared.unit_of_work import UnitOfWork
+from sla_svc.adapters.tables import plumbing
+from sla_svc.context import Sla
 
 SH = ZoneInfo("Asia/Shanghai")
 
@@ -72,28 +73,42 @@ def closed(ticket: str, at: datetime) -> EventEnvelope:
     return make_event(TicketClosed(reason="满意", closed_at=at), ticket_id=ticket, producer="triage-svc")
 
 
-def sla_of(svc: RunningService) -> SlaService:
-    s: SlaService = svc.app.state.sla
+def sla_of(svc: RunningService) -> Sla:
+    s: Sla = svc.app.state.sla
     return s
 
 
 async def feed(svc: RunningService, *envs: EventEnvelope) -> None:
-    """Apply events through sla's handlers, each in its own transaction (as the consumer does)."""
-    sla = sla_of(svc)
+    """Apply events through sla's handler map, each in its own transaction (as the consumer does)."""
+    bus: MessageBus[Sla] = svc.app.state.bus
     for env in envs:
-        async with transaction(svc.runtime.sm) as session:
-            await sla.handlers()[env.type](session, env)
+        async with svc.runtime.sm() as session, session.begin():
+            async with UnitOfWork.bound(svc.runtime, session, cause=env, after=[]) as uow:
+                await bus.on_envelope(uow, env)
 
 
 async def published(svc: RunningService, ticket: str | None = None, type_: str | None = None) -> list[dict[str, Any]]:
-    """sla's events written to its outbox, in order."""
+    """sla's events about tickets written to its outbox, in order (calendar years only when asked by type)."""
     p = plumbing.outbox
     q = select(p.c.value).where(p.c.topic == "sla.clocks").order_by(p.c.id)
     if type_:
         q = q.where(p.c.event_type == type_)
+    else:
+        q = q.where(p.c.event_type != "CalendarYearLoaded")
     async with svc.runtime.sm() as session:
         rows = [orjson.loads(v) for v in (await session.execute(q)).scalars()]
     return [r for r in rows if ticket is None or r["ticket_id"] == ticket]
+
+
+async def more_passes(svc: RunningService, n: int = 3) -> None:
+    """Wait until the scheduler ran n more passes (what it would fire twice has had its chance to)."""
+    sla = sla_of(svc)
+    target = sla.passes + n
+
+    async def done() -> bool:
+        return sla.passes >= target
+
+    await eventually(done)
 
 
 @asynccontextmanager

@@ -100,7 +100,7 @@ async def test_scheduler_loop_keeps_running_after_a_calendar_change(sqlite_datab
     from sla_helpers import sla_of
 
     from bancheng_services.testing import eventually
-    from sla_svc.store import sim_time
+    from sla_svc.adapters.tables import sim_time
 
     url = await sqlite_databases.new("sla")
     async with sla_service(url, scheduler_enabled=True, scheduler_interval_s=0.05) as svc:
@@ -115,3 +115,34 @@ async def test_scheduler_loop_keeps_running_after_a_calendar_change(sqlite_datab
         async def alarmed() -> bool:
             return any(e["payload"]["level"] == "alarm" for e in await published(svc, "T20", "AlertRaised"))
         await eventually(alarmed, timeout_s=15)
+
+
+async def test_every_calendar_version_stored_is_published_for_the_other_services(sqlite_databases: Databases) -> None:
+    """Oversight counts letter deadlines on the same calendar: each stored version goes out as an event."""
+    from datetime import UTC, datetime
+
+    from bancheng_shared.calendar import seed_years
+
+    url = await sqlite_databases.new("sla")
+    known = [y.year for y in seed_years(range(2024, datetime.now(UTC).year + 2))]
+
+    async def loaded(svc) -> list[dict]:  # type: ignore[no-untyped-def]
+        return await published(svc, type_="CalendarYearLoaded")
+
+    async with sla_service(url) as svc:
+        seeded = await loaded(svc)
+        assert [(e["ticket_id"], e["payload"]["version"], e["payload"]["source"]) for e in seeded] == [
+            (f"calendar-{y}", 1, "chinesecalendar") for y in known]
+        assert (await svc.client.put("/v1/calendars/2027", headers=auth("work_team"), json=Y2027)).status_code == 200
+        assert (await svc.client.put("/v1/calendars/2027", headers=auth("work_team"), json=Y2027)).json()[
+            "changed"] is False
+        amended = {**Y2027, "holidays": [*Y2027["holidays"], {"date": "2027-01-04", "name": "元旦补休"}]}
+        assert (await svc.client.put("/v1/calendars/2027", headers=auth("work_team"), json=amended)).json()[
+            "version"] == 2
+        y2027 = [e for e in await loaded(svc) if e["payload"]["year"] == 2027]
+        assert [e["payload"]["version"] for e in y2027] == [1, 2]  # the unchanged PUT stored and sent nothing
+        assert y2027[1]["payload"]["holidays"] == [{"date": "2027-01-01", "name": "元旦"},
+                                                   {"date": "2027-01-04", "name": "元旦补休"}]
+        assert y2027[1]["payload"]["workdays"] == [{"date": "2027-02-20", "name": "春节调休"}]
+    async with sla_service(url) as again:  # a restart seeds nothing new, so sends nothing again
+        assert len(await loaded(again)) == len(known) + 2

@@ -17,7 +17,7 @@ from sla_helpers import (
 from sqlalchemy import func, select
 
 from bancheng_services.testing import OTHER_UNIT, Databases, auth
-from sla_svc.store import extension_requests
+from sla_svc.adapters.tables import extension_requests
 
 
 async def _at(svc, when: str) -> int:  # type: ignore[no-untyped-def]

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections import Counter, defaultdict
 from contextlib import AsyncExitStack
 from datetime import datetime
 
-from sla_helpers import dispatched, feed, local, published, sla_of, sla_service
+from sla_helpers import dispatched, feed, local, more_passes, published, sla_of, sla_service
 from sqlalchemy import func, insert, select
 
 from bancheng_services.testing import Databases, auth, eventually
-from sla_svc.store import alerts, sim_time, timers
+from sla_svc.adapters.tables import alerts, sim_time, timers
 
 
 async def _sequence(svc, ticket: str) -> list[str]:  # type: ignore[no-untyped-def]
@@ -36,7 +35,7 @@ async def test_down_over_a_weekend_catches_up_in_order_once(databases: Databases
             return len(await published(svc2, type_="UrgeIssued")) == 12 and \
                 len(await published(svc2, type_="DeemedSigned")) == 24
         await eventually(caught_up)
-        await asyncio.sleep(0.3)  # a few more passes: nothing fires twice
+        await more_passes(svc2)  # nothing fires twice
         assert sla_of(svc2).fired_total == 24
         for i in range(12):
             assert await _sequence(svc2, f"A{i}") == ["ClockStarted", "AlertRaised:reported", "AlertRaised:warning",
@@ -82,7 +81,8 @@ async def test_two_replicas_fire_each_transition_exactly_once(databases: Databas
         async def all_escalated() -> bool:
             return await _count(one, "EscalatedToSupervision", n)
         await eventually(all_escalated, timeout_s=60)
-        await asyncio.sleep(0.3)
+        await more_passes(one)
+        await more_passes(two)
         fired = (sla_of(one).fired_total, sla_of(two).fired_total)
         assert sum(fired) == 4 * n, fired  # warning, urgent, alarm, escalate per clock
         if one.runtime.engine.dialect.name == "postgresql":

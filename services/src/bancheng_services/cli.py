@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 from bancheng_services.broker import EmbeddedBroker
-from bancheng_services.stack import SERVICES, Stack
+from bancheng_services.stack import SERVICES, Stack, plumbing_of
 
 
 def _stack(args: argparse.Namespace, bootstrap: str) -> Stack:
@@ -109,7 +109,6 @@ def cmd_makemigrations(args: argparse.Namespace) -> int:
 
 def cmd_keys(args: argparse.Namespace) -> int:
     """Add, list or revoke API keys in every service's database (one key works on all four)."""
-    import importlib
     import secrets
 
     from bancheng_shared import keys
@@ -123,8 +122,7 @@ def cmd_keys(args: argparse.Namespace) -> int:
         for name, spec in SERVICES.items():
             engine = make_engine(stack.db_url(name))
             try:
-                store = importlib.import_module(f"{spec['module']}.store")
-                result = await keys.run(args, make_sessionmaker(engine), store.plumbing)
+                result = await keys.run(args, make_sessionmaker(engine), plumbing_of(spec["module"]))
             finally:
                 await engine.dispose()
             if args.action == "list":
@@ -218,6 +216,8 @@ def parser() -> argparse.ArgumentParser:
     bench.add_argument("--recording", default=".bench/events.jsonl",
                        help="the event recording the replay part reads (made by a fresh stack when missing)")
     bench.add_argument("--record", action="store_true", help="make the recording anew before replaying")
+    bench.add_argument("--repeat", type=int, default=1,
+                       help="replay each service this many times; the median CPU per ticket is reported")
     bench.add_argument("--json", default="", help="also write the figures to this file")
     bench.set_defaults(fn=cmd_bench)
     return p

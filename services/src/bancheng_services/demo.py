@@ -23,9 +23,9 @@ DEMO_KEYS: list[dict[str, str | None]] = [
 
 async def seed_directory(url: str) -> int:
     """Load the demo city directory into triage's database when it is empty; returns units loaded."""
+    from triage_svc.adapters.tables import units
     from triage_svc.demo_directory import demo_city
-    from triage_svc.service import import_units
-    from triage_svc.store import units
+    from triage_svc.handlers.directory import import_units
 
     engine = make_engine(url)
     try:

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from bancheng_shared.db import make_engine, make_sessionmaker, transaction
 from bancheng_shared.kafka import ensure_topics
 from bancheng_shared.migrate import upgrade
+from bancheng_shared.plumbing import Plumbing
 from bancheng_shared.topics import all_broker_topics
 
 SERVICES: dict[str, dict[str, str]] = {
@@ -182,16 +183,22 @@ class Stack:
                 sp.proc.wait()
 
 
-async def seed_keys(url: str, migrations_table_module: str, keys: list[dict[str, str | None]]) -> None:
-    """Store API keys in one service's database unless they exist (idempotent)."""
+def plumbing_of(module: str) -> Plumbing:
+    """A service's plumbing tables (every service declares its tables in `<package>.adapters.tables`)."""
     import importlib
 
+    tables = importlib.import_module(f"{module}.adapters.tables")
+    plumbing: Plumbing = tables.plumbing
+    return plumbing
+
+
+async def seed_keys(url: str, module: str, keys: list[dict[str, str | None]]) -> None:
+    """Store API keys in one service's database unless they exist (idempotent)."""
     from sqlalchemy import select
 
     from bancheng_shared.auth import hash_key, issue_api_key
 
-    store = importlib.import_module(f"{migrations_table_module}.store")
-    plumbing = store.plumbing
+    plumbing = plumbing_of(module)
     engine = make_engine(url)
     try:
         async with transaction(make_sessionmaker(engine)) as session:

@@ -85,23 +85,24 @@ def _fill(db: Path, n_open: int, n_due: int, due: datetime, later: datetime) -> 
 
 
 async def _scheduler_run(db: Path, now: datetime, batch: int) -> tuple[float, int, float]:
-    from sla_svc.service import SlaService
+    from sla_svc.domain.commands import FireDueTransitions, SeedCalendars
+    from sla_svc.main import create_app
     from sla_svc.settings import SlaSettings
-    from sla_svc.store import plumbing
 
     settings = SlaSettings(database_url=f"sqlite+aiosqlite:///{db}", kafka_bootstrap="127.0.0.1:1",
-                           calendar_seed_from_year=2025, scheduler_batch_size=batch, simulated_time_allowed=True)
-    rt = Runtime.build("sla-svc", settings, plumbing)
-    sla = SlaService(rt, settings)
+                           calendar_seed_from_year=2025, scheduler_batch_size=batch, simulated_time_allowed=True,
+                           relay_enabled=False, consumers_enabled=False, scheduler_enabled=False)
+    bus = create_app(settings).state.bus
+    rt: Runtime = bus.rt
     try:
-        await sla.startup()
-        sla.time.set(now)
+        await bus.handle(SeedCalendars())
+        bus.ctx.time.set(now)
         t0 = time.perf_counter()
-        fired, claimed = await sla.run_pass()
+        fired, claimed = await bus.handle(FireDueTransitions())
         first_pass = time.perf_counter() - t0
         total = fired
         while claimed:
-            fired, claimed = await sla.run_pass()
+            fired, claimed = await bus.handle(FireDueTransitions())
             total += fired
         elapsed = time.perf_counter() - t0
         return first_pass, total, elapsed

@@ -1,15 +1,24 @@
-"""sla-svc application."""
+"""sla-svc application: settings → runtime → context → message bus → consumers, scheduler → the app."""
 
 import sys
+from datetime import UTC, datetime
 
 from fastapi import FastAPI
 
 from bancheng_shared.app import create_service_app, serve
+from bancheng_shared.calendar import seed_years
+from bancheng_shared.messagebus import MessageBus
 from bancheng_shared.runtime import Runtime
-from sla_svc import api, consumers
-from sla_svc.service import SlaService
+from bancheng_shared.topics import TRIAGE_WORK_ORDERS
+from sla_svc import api
+from sla_svc.adapters.tables import plumbing
+from sla_svc.adapters.timesource import TimeSource
+from sla_svc.context import Sla, policy_of
+from sla_svc.domain.calendar_book import CalendarBook
+from sla_svc.domain.commands import SeedCalendars
+from sla_svc.handlers import COMMANDS, EVENTS
+from sla_svc.handlers.scheduler import scheduler_loop
 from sla_svc.settings import SlaSettings
-from sla_svc.store import plumbing
 
 SERVICE = "sla-svc"
 MIGRATIONS = "sla_svc:migrations"
@@ -19,13 +28,18 @@ def create_app(settings: SlaSettings | None = None) -> FastAPI:
     """The sla-svc app with its consumers, relay and scheduler."""
     settings = settings or SlaSettings()
     rt = Runtime.build(SERVICE, settings, plumbing)
-    sla = SlaService(rt, settings)
-    consumers.register(rt, sla)
+    policy = policy_of(settings)
+    this_year = datetime.now(UTC).year
+    sla = Sla(rt=rt, settings=settings, policy=policy, time=TimeSource(settings.simulated_time_allowed),
+              book=CalendarBook(seed_years(range(this_year - 1, this_year + 1)), tz=policy.tz))
+    rt.clock = sla.time  # every event sla emits carries the service's (possibly simulated) time
+    bus = MessageBus(rt, sla, commands=COMMANDS, events=EVENTS)
+    bus.consume("work-orders", [TRIAGE_WORK_ORDERS])
 
     async def start_scheduler(_rt: Runtime) -> None:
-        await sla.startup()
+        await bus.handle(SeedCalendars())
         if settings.scheduler_enabled:
-            rt.spawn(sla.scheduler_loop)
+            rt.spawn(lambda: scheduler_loop(bus))
 
     app = create_service_app(
         runtime=rt,
@@ -40,6 +54,7 @@ def create_app(settings: SlaSettings | None = None) -> FastAPI:
         on_startup=[start_scheduler],
     )
     app.state.sla = sla
+    app.state.bus = bus
     return app
 
 

@@ -1,6 +1,6 @@
 """Alembic environment of sla-svc."""
 
 from bancheng_shared.migrate import run_env
-from sla_svc.store import metadata
+from sla_svc.adapters.tables import metadata
 
 run_env(metadata)

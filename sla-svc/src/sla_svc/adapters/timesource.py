@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from sla_svc.store import sim_time
+from sla_svc.adapters.tables import sim_time
 
 
 class TimeSource:

@@ -1,0 +1,48 @@
+"""sla's handlers, one map: every command callers give it and every event it consumes."""
+
+from bancheng_shared.contracts.triage import (
+    ResolutionSubmitted,
+    ReturnDecided,
+    ReturnRequested,
+    TicketAnswered,
+    TicketClosed,
+    TicketDispatched,
+    TicketReopened,
+    TicketSigned,
+    TicketTransferred,
+)
+from bancheng_shared.messagebus import CommandHandler, EventHandler
+from sla_svc.domain.commands import (
+    DecideExtension,
+    FireDueTransitions,
+    LoadCalendarYear,
+    PauseClock,
+    RequestExtension,
+    ResumeClock,
+    SeedCalendars,
+    SetSimulatedTime,
+)
+from sla_svc.handlers import calendars, clocks, requests, scheduler
+
+COMMANDS: dict[type, CommandHandler] = {
+    RequestExtension: requests.request_extension,
+    DecideExtension: requests.decide_extension,
+    PauseClock: requests.pause,
+    ResumeClock: requests.resume,
+    LoadCalendarYear: calendars.load_year,
+    SeedCalendars: calendars.seed,
+    FireDueTransitions: scheduler.fire_due,
+    SetSimulatedTime: scheduler.set_time,
+}
+
+EVENTS: dict[type, EventHandler] = {
+    TicketDispatched: clocks.on_dispatched,
+    TicketReopened: clocks.on_reopened,
+    TicketSigned: clocks.on_signed,
+    ReturnRequested: clocks.on_return_requested,
+    ReturnDecided: clocks.on_return_decided,
+    ResolutionSubmitted: clocks.on_resolution,
+    TicketAnswered: clocks.on_answered,
+    TicketTransferred: clocks.on_transferred,
+    TicketClosed: clocks.on_closed,
+}

@@ -1,0 +1,159 @@
+"""The work order's events (triage.work-orders) start, restart and stop each round's clocks."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from bancheng_shared.contracts.triage import (
+    ResolutionSubmitted,
+    ReturnDecided,
+    ReturnRequested,
+    TicketAnswered,
+    TicketClosed,
+    TicketDispatched,
+    TicketReopened,
+    TicketSigned,
+    TicketTransferred,
+)
+from bancheng_shared.unit_of_work import UnitOfWork
+from sla_svc.adapters.clocks import ClockStore
+from sla_svc.context import Sla
+from sla_svc.domain import rounds
+from sla_svc.domain.ladder import plan_timers
+
+
+def new_plan(c: dict[str, Any], sla: Sla) -> list[dict[str, Any]]:
+    """Bump the clock's generation (older timers become no-ops); the timer rows to plan under it."""
+    c["gen"] = int(c.get("gen") or 0) + 1
+    return [{"ticket_no": c["ticket_no"], "round": c["round"], "gen": c["gen"], "kind": k, "due_at": due,
+             "status": "pending"} for k, due in plan_timers(sla.book, sla.policy, c)]
+
+
+async def replan_and_save(store: ClockStore, c: dict[str, Any], sla: Sla, now: datetime) -> None:
+    """Store a changed clock with its timers planned afresh."""
+    await store.replan(c, new_plan(c, sla))
+    await store.save(c, now)
+
+
+async def stop(uow: UnitOfWork, store: ClockStore, c: dict[str, Any], reason: str, at: datetime, sla: Sla) -> None:
+    """Stop a round's clocks: no more steps, its alerts closed."""
+    uow.emit(rounds.stop(c, reason, at), ticket_no=c["ticket_no"])
+    await close(uow, store, c, sla)
+
+
+async def close(uow: UnitOfWork, store: ClockStore, c: dict[str, Any], sla: Sla) -> None:
+    """Store a stopped clock: pending timers dropped, alerts closed."""
+    now = uow.now()
+    await store.replan(c, new_plan(c, sla))
+    await store.close_alerts(c, now)
+    await store.save(c, now)
+
+
+async def _start(uow: UnitOfWork, store: ClockStore, sla: Sla, *, round_: int, unit: str, region_code: str | None,
+                 complex_: bool, response_level: int, started_at: datetime, existing: dict[str, Any] | None,
+                 supersede: bool) -> None:
+    ticket_no = uow.envelope.ticket_no
+    now = uow.now()
+    if supersede:  # a higher round stops what still runs of the earlier ones
+        for earlier in await store.active(ticket_no, before_round=round_):
+            await stop(uow, store, earlier, "superseded", now, sla)
+    started = rounds.start_round(ticket_no=ticket_no, round_=round_, unit=unit, region_code=region_code,
+                                 complex_=complex_, response_level=response_level, started_at=started_at,
+                                 existing=existing, now=now, book=sla.book, policy=sla.policy)
+    c = started.clock
+    if existing:
+        await store.close_alerts(existing, now)
+        await replan_and_save(store, c, sla, now)
+    else:
+        await store.add(c, new_plan(c, sla))  # a new clock has no timers to drop: stored once, complete
+    await store.add_alerts([started.alert])
+    for event in started.events:
+        uow.emit(event, ticket_no=ticket_no)
+
+
+async def on_dispatched(event: TicketDispatched, uow: UnitOfWork, sla: Sla) -> None:
+    """Start the round's clocks; a higher round supersedes the earlier ones; a re-dispatch restarts them."""
+    store = ClockStore(uow.session)
+    latest = await store.get(uow.envelope.ticket_no, lock=True)
+    decision = rounds.on_dispatch(latest, event)
+    if decision == "ignore":
+        return
+    await _start(uow, store, sla, round_=event.round, unit=event.lead_unit, region_code=event.region_code,
+                 complex_=event.complex, response_level=event.response_level, started_at=event.dispatched_at,
+                 existing=latest if decision == "restart" else None,
+                 supersede=latest is not None and latest["round"] < event.round)
+
+
+async def on_reopened(event: TicketReopened, uow: UnitOfWork, sla: Sla) -> None:
+    """Redo: a new round with its own clocks (the previous round's policy applies)."""
+    store = ClockStore(uow.session)
+    latest = await store.get(uow.envelope.ticket_no, lock=True)
+    if latest is not None and latest["round"] >= event.round:
+        return  # the round already has clocks (its dispatch came first) or the event is stale
+    await _start(uow, store, sla, round_=event.round, unit=event.unit,
+                 region_code=latest["region_code"] if latest else None,
+                 complex_=bool(latest["complex"]) if latest else False,
+                 response_level=int(latest["response_level"]) if latest else 2, started_at=event.reopened_at,
+                 existing=None, supersede=True)
+
+
+async def on_signed(event: TicketSigned, uow: UnitOfWork, sla: Sla) -> None:
+    """The unit signed: the acceptance window is closed."""
+    store = ClockStore(uow.session)
+    c = await store.get(uow.envelope.ticket_no, event.round, lock=True)
+    if c is not None and rounds.sign(c, event.unit):
+        await replan_and_save(store, c, sla, uow.now())
+
+
+async def on_return_requested(event: ReturnRequested, uow: UnitOfWork, sla: Sla) -> None:
+    """The unit asked to return it in time: not deemed signed while the work team rules."""
+    store = ClockStore(uow.session)
+    c = await store.get(uow.envelope.ticket_no, event.round, lock=True)
+    if c is not None and rounds.ask_return(c, event.unit):
+        await replan_and_save(store, c, sla, uow.now())
+
+
+async def on_return_decided(event: ReturnDecided, uow: UnitOfWork, sla: Sla) -> None:
+    """Approved: the unit's clocks stop (a re-dispatch restarts them); rejected: the unit goes on, signed."""
+    store = ClockStore(uow.session)
+    c = await store.get(uow.envelope.ticket_no, event.round, lock=True)
+    if c is None or not rounds.is_running_for(c, event.unit):
+        return
+    if event.approved:
+        await stop(uow, store, c, "returned", event.decided_at, sla)
+        return
+    rounds.return_rejected(c)
+    await replan_and_save(store, c, sla, uow.now())
+
+
+async def on_resolution(event: ResolutionSubmitted, uow: UnitOfWork, sla: Sla) -> None:
+    """The unit submitted its result: the clock stops and the return visit falls due."""
+    store = ClockStore(uow.session)
+    c = await store.get(uow.envelope.ticket_no, event.round, lock=True)
+    if c is None or not rounds.is_running_for(c):
+        return
+    for payload in rounds.resolve(c, event.submitted_at, book=sla.book, policy=sla.policy):
+        uow.emit(payload, ticket_no=c["ticket_no"])
+    await close(uow, store, c, sla)
+
+
+async def _stop_all(uow: UnitOfWork, sla: Sla, reason: str, at: datetime) -> None:
+    store = ClockStore(uow.session)
+    for c in await store.active(uow.envelope.ticket_no):
+        await stop(uow, store, c, reason, at, sla)
+
+
+async def on_answered(event: TicketAnswered, uow: UnitOfWork, sla: Sla) -> None:
+    """Answered directly: every running clock of the ticket stops."""
+    await _stop_all(uow, sla, "answered", event.answered_at)
+
+
+async def on_transferred(event: TicketTransferred, uow: UnitOfWork, sla: Sla) -> None:
+    """Transferred to another procedure: every running clock stops."""
+    await _stop_all(uow, sla, "transferred", event.transferred_at)
+
+
+async def on_closed(event: TicketClosed, uow: UnitOfWork, sla: Sla) -> None:
+    """Closed: every running clock stops."""
+    await _stop_all(uow, sla, "closed", event.closed_at)
