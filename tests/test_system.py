@@ -156,8 +156,52 @@ async def test_kill_9_in_mid_stream_loses_nothing_and_doubles_nothing(system: St
             return sum(int(row.get("dispatched") or 0) for row in r.json())
 
         await eventually(lambda: _equals(dispatched_total(), n), timeout_s=30)
-        await asyncio.sleep(2.0)  # anything still in flight would double a count now
+        # every TicketDispatched on the broker (copies a killed relay sent twice included) went through oversight's
+        # consumer: anything in flight that could double a count has arrived
+        on_topic = await dispatched_on_topic(system)
+        assert on_topic >= n
+
+        async def oversight_saw_them_all() -> bool:
+            return await seen_by(client, system, "oversight", "TicketDispatched") >= on_topic
+
+        await eventually(oversight_saw_them_all, timeout_s=30)
         assert await dispatched_total() == n
+
+
+async def dispatched_on_topic(stack: Stack) -> int:
+    """TicketDispatched records on triage's topic, from the start (no consumer group)."""
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+
+    topic = f"{stack.topic_prefix}triage.work-orders"
+    consumer = AIOKafkaConsumer(bootstrap_servers=stack.kafka_bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        parts = consumer.partitions_for_topic(topic)
+        if not parts:
+            await consumer._client.force_metadata_update()
+            parts = consumer.partitions_for_topic(topic) or set()
+        tps = [TopicPartition(topic, p) for p in sorted(parts)]
+        consumer.assign(tps)
+        await consumer.seek_to_beginning(*tps)
+        n, idle = 0, 0
+        while idle < 3:  # three empty polls in a row: the end
+            batch = await consumer.getmany(timeout_ms=300)
+            idle = 0 if batch else idle + 1
+            n += sum(1 for recs in batch.values() for r in recs if dict(r.headers).get("type") == b"TicketDispatched")
+        return n
+    finally:
+        await consumer.stop()
+
+
+async def seen_by(client: httpx.AsyncClient, stack: Stack, name: str, event_type: str) -> int:
+    """Events of a type a service's consumer handled or dropped as copies (its Prometheus counters)."""
+    text = (await client.get(f"{stack.procs[name].url}/metrics")).text
+    total = 0.0
+    for line in text.splitlines():
+        if line.startswith(("bancheng_events_consumed_total{", "bancheng_events_duplicate_total{")) and \
+                f'type="{event_type}"' in line:
+            total += float(line.rsplit(" ", 1)[1])
+    return int(total)
 
 
 async def _equals(awaitable, value) -> bool:

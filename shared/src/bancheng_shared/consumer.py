@@ -87,6 +87,8 @@ class IdempotentConsumer:
         self.after_commit = after_commit
         self._consumer: AIOKafkaConsumer | None = None
         self.last_broker_contact: datetime | None = None
+        # records whose batch committed (handled, or dropped as already handled): tests wait for this state
+        self.records_processed = 0
         # built once: a batch only brings parameters
         self._seen_query = select(plumbing.inbox.c.event_id).where(
             plumbing.inbox.c.event_id.in_(bindparam("ids", expanding=True)))
@@ -206,6 +208,7 @@ class IdempotentConsumer:
                 metrics.EVENTS_CONSUMED.labels(self.service, env.type).inc()
                 metrics.EVENT_AGE.labels(self.service).observe(
                     max(0.0, (datetime.now(UTC) - env.occurred_at).total_seconds()))
+        self.records_processed += len(records)
         if self.after_commit is not None:
             self.after_commit()
         for fn in after:
