@@ -1,15 +1,17 @@
 """Pure rules: periods, rates, the case state machine, PII stripping, hotspot clustering."""
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 
-from oversight_svc import domain
-from oversight_svc.reports import period_bounds
+from bancheng_shared.errors import Problem
+from oversight_svc.domain import cases, disclosure, hotspots, periods, rates, visits
+from oversight_svc.domain.metrics import ROW_KEYS
+from oversight_svc.domain.periods import period_bounds
 
 
 def test_split_period_uses_years_months_and_edge_days() -> None:
-    parts = domain.split_period(date(2024, 12, 30), date(2026, 2, 3))
+    parts = periods.split_period(date(2024, 12, 30), date(2026, 2, 3))
     assert parts == [
         ("d", date(2024, 12, 30), date(2024, 12, 31)),
         ("y", date(2025, 1, 1), date(2025, 1, 1)),
@@ -17,62 +19,69 @@ def test_split_period_uses_years_months_and_edge_days() -> None:
         ("d", date(2026, 2, 1), date(2026, 2, 3)),
     ]
     # the covered days add up to the period exactly
-    assert domain.split_period(date(2025, 2, 1), date(2025, 2, 28)) == [("m", date(2025, 2, 1), date(2025, 2, 1))]
-    assert domain.split_period(date(2025, 3, 5), date(2025, 3, 5)) == [("d", date(2025, 3, 5), date(2025, 3, 5))]
+    assert periods.split_period(date(2025, 2, 1), date(2025, 2, 28)) == [("m", date(2025, 2, 1), date(2025, 2, 1))]
+    assert periods.split_period(date(2025, 3, 5), date(2025, 3, 5)) == [("d", date(2025, 3, 5), date(2025, 3, 5))]
 
 
 def test_rates_and_gap_flag() -> None:
     row = {"dispatched": 4, "signed_in_time": 3, "visited": 4, "visit_yes": 1, "satisfied": 1,
            "basically_satisfied": 1, "resolved": 4, "self_resolved": 4, "claimed_visited": 4, "claimed_denied": 3}
-    domain.with_rates(row, gap_threshold=0.3, min_sample=3)
+    policy = rates.RatePolicy(gap_threshold=0.3, gap_min_sample=3)
+    rates.with_rates(row, policy)
     assert row["response_rate"] == 0.75
     assert row["resolution_rate"] == 0.25
     assert row["satisfaction_rate"] == 0.5
     assert row["self_reported_resolution_rate"] == 1.0
     assert row["closes_without_solving"] is True
-    small = domain.with_rates({**row, "claimed_visited": 2, "claimed_denied": 2}, gap_threshold=0.3, min_sample=3)
+    small = rates.with_rates({**row, "claimed_visited": 2, "claimed_denied": 2}, policy)
     assert small["closes_without_solving"] is False  # too few visits to flag
-    assert domain.with_rates({}, gap_threshold=0.3, min_sample=1)["response_rate"] is None
+    assert rates.with_rates({}, rates.RatePolicy(gap_min_sample=1))["response_rate"] is None
+
+
+def _unit(unit: str, **counts: int) -> tuple[object, ...]:
+    """A unit's row as the rollup query returns it (ROW_KEYS order)."""
+    return tuple(unit if k == "unit" else counts.get(k, 0) for k in ROW_KEYS)
 
 
 def test_ranking_needs_minimum_sample() -> None:
-    rows = [{"unit": "a", "visited": 100, "satisfaction_rate": 0.9},
-            {"unit": "b", "visited": 3, "satisfaction_rate": 1.0},
-            {"unit": "c", "visited": 50, "satisfaction_rate": 0.5}]
-    r = domain.rank(rows, "satisfaction_rate", "visited", 20, 5)
+    # satisfaction 0.9 of 100 visits, 1.0 of 3, 0.5 of 50
+    rows = [_unit("a", visited=100, satisfied=90), _unit("b", visited=3, satisfied=3),
+            _unit("c", visited=50, satisfied=25)]
+    r = rates.rank(rows, rates.rates_of(rows, rates.RatePolicy()), "satisfaction_rate", "visited", min_sample=20,
+                   top=5)
     assert [x["unit"] for x in r["best"]] == ["a", "c"]
     assert [x["unit"] for x in r["worst"]] == ["c", "a"]
     assert r["not_ranked"] == 1
 
 
 def test_state_machine_names_state_and_allowed_actions() -> None:
-    assert domain.next_state("opened", "register") == "registered"
-    assert domain.next_state("investigating", "investigate") == "investigating"
-    with pytest.raises(domain.TransitionError) as e:
-        domain.next_state("opened", "conclude")
+    assert cases.next_state("opened", "register") == "registered"
+    assert cases.next_state("investigating", "investigate") == "investigating"
+    with pytest.raises(cases.TransitionError) as e:
+        cases.next_state("opened", "conclude")
     assert e.value.state == "opened" and e.value.allowed == ["register"]
     assert "'opened'" in str(e.value)
     # every path to concluded passes a return visit
-    assert "conclude" not in domain.TRANSITIONS["replied"]
+    assert "conclude" not in cases.TRANSITIONS["replied"]
 
 
 def test_visit_rules() -> None:
-    assert domain.visit_orders_redo("unsatisfied", "subjective")
-    assert not domain.visit_orders_redo("unsatisfied", "objective")
-    assert domain.visit_deltas(None, "unreachable", True, False) == {"unreachable": 1}
-    d = domain.visit_deltas("partly", "basically_satisfied", True, False)
+    assert visits.orders_redo("unsatisfied", "subjective")
+    assert not visits.orders_redo("unsatisfied", "objective")
+    assert visits.deltas(None, "unreachable", True, False) == {"unreachable": 1}
+    d = visits.deltas("partly", "basically_satisfied", True, False)
     assert d["visited"] == 1 and d["visit_partly"] == 1 and d["claimed_denied"] == 1 and "visit_yes" not in d
 
 
 def test_strip_pii() -> None:
     text = "刘洋（电话13812345678，身份证420102199001011234，邮箱liu@example.com）反映街道不作为"
-    out = domain.strip_pii(text, ["刘洋"])
+    out = disclosure.strip_pii(text, ["刘洋"])
     assert "13812345678" not in out and "420102199001011234" not in out and "liu@example.com" not in out
     assert "刘洋" not in out and "刘某" in out
 
 
 def test_hotspots_need_several_places_and_similar_text() -> None:
-    T = domain.HotspotTicket
+    T = hotspots.HotspotTicket
     items = [
         T("t1", "postal", "complaint", "339901001", "快递代收点按重量违规收取取件费，不交费不许取件"),
         T("t2", "postal", "complaint", "339901002", "乡镇快递代收点违规收取取件费1到10元"),
@@ -80,11 +89,11 @@ def test_hotspots_need_several_places_and_similar_text() -> None:
         T("t4", "postal", "complaint", "339902001", "邮政网点营业时间太短"),
         T("t5", "water", "complaint", "339903001", "快递代收点违规收取取件费"),
     ]
-    hs = domain.find_hotspots(items, min_places=3, threshold=0.35, place_digits=9)
+    hs = hotspots.find_hotspots(items, min_places=3, threshold=0.35, place_digits=9)
     assert len(hs) == 1
     assert hs[0]["ticket_nos"] == ["t1", "t2", "t3"]
     assert hs[0]["places"] == ["339901001", "339901002", "339902001"]
-    assert domain.find_hotspots(items, min_places=3, threshold=0.35, place_digits=6) == []  # only 2 districts
+    assert hotspots.find_hotspots(items, min_places=3, threshold=0.35, place_digits=6) == []  # only 2 districts
 
 
 @pytest.mark.parametrize(("period", "day", "bounds"), [
@@ -95,3 +104,22 @@ def test_hotspots_need_several_places_and_similar_text() -> None:
 ])
 def test_report_periods(period: str, day: date, bounds: tuple[date, date]) -> None:
     assert period_bounds(period, day) == bounds
+
+
+def test_a_disclosure_names_units_and_masks_people() -> None:
+    d = disclosure.disclose(case_id="CASE-1", title="刘洋反映街道证照邮寄服务缺失",
+                            summary="群众刘洋（13812345678）反映；负责人张小明提醒谈话。", outcome="",
+                            names=["刘洋", "张小明"], unit_names=["东湖区市场监管局"], concluded_on=None,
+                            now=datetime(2025, 3, 20, tzinfo=UTC))
+    assert d["title"] == "刘某反映街道证照邮寄服务缺失"
+    assert d["summary"] == "群众刘某（[电话已隐去]）反映；负责人张某提醒谈话。"
+    assert d["units"] == ["东湖区市场监管局"]
+
+
+def test_periods_out_of_range_or_reversed_are_refused() -> None:
+    periods.check_period(date(2025, 3, 1), date(2025, 3, 31), min_year=1990, max_year=2199)
+    for start, end, type_ in ((date(2025, 3, 31), date(2025, 3, 1), "invalid-period"),
+                              (date(1800, 1, 1), date(2025, 3, 1), "period-out-of-range")):
+        with pytest.raises(Problem) as e:
+            periods.check_period(start, end, min_year=1990, max_year=2199)
+        assert (e.value.status, e.value.type_) == (422, type_)

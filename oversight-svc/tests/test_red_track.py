@@ -4,16 +4,21 @@ accountability proposed, decided, concluded with the feedback sheet, published w
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from bancheng_services.testing import Databases, RunningService, auth, eventually, run_service
 from bancheng_shared.contracts.triage import TicketDispatched, TicketTriaged
-from oversight_svc.cases import check_letters
+from oversight_svc.domain.commands import CheckLetters
 
 from .helpers import at, ev, outbox_events, produce
 
 UNIT = "339901-market_regulation"
+
+
+async def check_letters(svc: RunningService, now: datetime | None = None) -> int:
+    """Run the overdue-letter job once (its loop sleeps an hour in these tests)."""
+    return int(await svc.app.state.bus.handle(CheckLetters(now=now)))
 
 
 async def post(svc: RunningService, path: str, who: str, body: dict[str, Any], status: int = 200) -> Any:
@@ -80,11 +85,10 @@ async def test_red_ticket_to_concluded_case(databases: Databases, kafka_bootstra
         c = await post(svc, f"/v1/cases/{cid}/letters", "inspector",
                        {"unit": UNIT, "requirements": "限期公示邮寄电话", "working_days": 1})
         second = c["letters"][1]
-        assert await check_letters(svc.runtime) == 0  # not due yet
-        from datetime import datetime
+        assert await check_letters(svc) == 0  # not due yet
         due = datetime.fromisoformat(second["due_at"])
-        assert await check_letters(svc.runtime, now=due + timedelta(seconds=1)) == 1
-        assert await check_letters(svc.runtime, now=due + timedelta(seconds=2)) == 0  # raised once
+        assert await check_letters(svc, now=due + timedelta(seconds=1)) == 1
+        assert await check_letters(svc, now=due + timedelta(seconds=2)) == 0  # raised once
         c = (await svc.client.get(f"/v1/cases/{cid}", headers=auth("inspector"))).json()
         assert c["level"] == "raised" and c["letters"][1]["overdue"] is True
         raised = await outbox_events(svc, "CaseRaised")

@@ -10,17 +10,10 @@ from sqlalchemy import select
 
 from bancheng_services.testing import Databases
 from bancheng_shared.db import make_engine, make_sessionmaker, transaction
-from oversight_svc.store import (
-    get_round,
-    increment,
-    increment_op,
-    rollups,
-    rounds,
-    run,
-    set_clock,
-    set_round_op,
-    upsert,
-)
+from oversight_svc.adapters.facts import get_round, set_clock, set_round_op
+from oversight_svc.adapters.rollups import Rollups
+from oversight_svc.adapters.tables import rollups, rounds
+from oversight_svc.adapters.writes import run, upsert
 
 D1, D2 = date(2025, 3, 31), date(2025, 4, 1)  # same year, different month and quarter
 COUNTS = [("A", D1, {"signed_in_time": -1}), ("A", D1, {"resolved_in_time": -1}), ("B", D2, {"received": 1}),
@@ -38,14 +31,15 @@ async def _rollups(url: str) -> list[tuple[Any, ...]]:
 
 async def test_one_rollup_statement_equals_one_increment_each(databases: Databases) -> None:
     one_by_one, combined = await databases.new("oversight"), await databases.new("oversight")
+    writer = Rollups()
     engine = make_engine(one_by_one)
     async with transaction(make_sessionmaker(engine)) as s:
         for unit, day, deltas in COUNTS:
-            await increment(s, unit, day, deltas)
+            await writer.increment(s, unit, day, deltas)
     await engine.dispose()
     engine = make_engine(combined)
     async with transaction(make_sessionmaker(engine)) as s:
-        await run(s, [increment_op(s, COUNTS), increment_op(s, [("C", D1, {"signed": 0})])])
+        await run(s, [writer.increment_op(s, COUNTS), writer.increment_op(s, [("C", D1, {"signed": 0})])])
     await engine.dispose()
     rows = await _rollups(combined)
     assert rows == await _rollups(one_by_one)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
+
 from bancheng_services.testing import Databases, auth, run_service
+from bancheng_shared.errors import Problem
 from triage_svc.demo_directory import demo_city, scale_directory
-from triage_svc.directory import parse_csv, to_csv, validate_rows
+from triage_svc.domain.directory import checked_rows, parents_to_look_up, parse_csv, to_csv, validate_rows
 
 
 def test_validation_names_row_and_field() -> None:
@@ -24,6 +27,21 @@ def test_csv_round_trip_and_scale_generator() -> None:
     assert not errors and [r["code"] for r in clean] == [r["code"] for r in rows]
     big = scale_directory(20000)
     assert len(big) == 20000 and not validate_rows(big)[1]
+
+
+def test_an_upsert_looks_up_the_parents_outside_the_file_and_refuses_all_on_an_error() -> None:
+    rows = [{"code": "339901-test_unit", "name": "东湖区测试站", "level": 2, "kind": "water", "region_code": "339901",
+             "parent_code": "339901-local_government"},
+            {"code": "339901-test_sub", "name": "东湖区测试分站", "level": 3, "kind": "water",
+             "region_code": "339901001", "parent_code": "339901-test_unit"}]
+    assert parents_to_look_up(rows) == ["339901-local_government"]
+    assert len(checked_rows(rows, {"339901-local_government": 2})) == 2
+    with pytest.raises(Problem) as info:
+        checked_rows(rows, {})
+    assert info.value.status == 422 and info.value.type_ == "invalid-import"
+    assert info.value.extra["errors"] == [{"row": 1, "field": "parent_code", "message":
+                                           "unknown parent '339901-local_government' (not in the file nor the "
+                                           "directory)"}]
 
 
 async def test_import_export_filters(tmp_path, kafka_bootstrap: str, topic_prefix: str) -> None:  # type: ignore[no-untyped-def]

@@ -4,7 +4,18 @@ from __future__ import annotations
 
 import pytest
 
-from triage_svc.lifecycle import TRANSITIONS, Action, State, TransitionRefused, allowed_actions, transition
+from bancheng_shared.contracts.vocab import Route
+from triage_svc.domain.lifecycle import (
+    TRANSITIONS,
+    WAITS_FOR_RULING,
+    Action,
+    State,
+    TransitionRefused,
+    allowed_actions,
+    initial_state,
+    reroute,
+    transition,
+)
 
 S, A = State, Action
 EXPECTED: dict[tuple[Action, State], State] = {
@@ -50,3 +61,37 @@ def test_return_window_closes_once_signed_or_deemed() -> None:
     for st in (S.signed, S.in_progress, S.resolved):
         with pytest.raises(TransitionRefused):
             transition(st, A.request_return)
+
+
+def test_where_a_received_ticket_starts() -> None:
+    assert initial_state(Route.dispatch, has_lead=True) == S.dispatched
+    assert initial_state(Route.dispatch, has_lead=False) == S.triaged
+    assert initial_state(Route.hotline, has_lead=False) == S.triaged
+    assert initial_state(Route.answer, has_lead=False) == S.awaiting_answer
+    assert initial_state(Route.petition, has_lead=False) == S.transferred
+    assert initial_state(Route.legal, has_lead=False) == S.transferred
+
+
+def test_a_correction_re_routes_only_what_is_not_yet_with_a_signing_unit() -> None:
+    for st in (S.triaged, S.awaiting_answer, S.transferred, S.dispatched):
+        assert reroute(st, S.transferred) == S.transferred and reroute(st, S.dispatched) == S.dispatched
+    for st in (S.return_requested, S.signed, S.in_progress, S.resolved, S.answered, S.closed):
+        with pytest.raises(TransitionRefused):
+            reroute(st, S.dispatched)
+    with pytest.raises(TransitionRefused):
+        reroute(S.triaged, S.closed)
+
+
+def test_a_refusal_is_a_409_naming_the_state_and_what_is_allowed() -> None:
+    with pytest.raises(TransitionRefused) as info:
+        transition(S.dispatched, A.resolve)
+    problem = info.value.problem("BC20250303000001")
+    assert (problem.status, problem.type_) == (409, "invalid-transition")
+    assert problem.extra == {"state": "dispatched", "action": "resolve",
+                             "allowed_actions": ["sign", "deem_signed", "request_return", "reclassify", "change_tier"]}
+
+
+def test_deemed_signed_while_a_return_request_waits_is_no_move() -> None:
+    assert WAITS_FOR_RULING == {S.return_requested}
+    with pytest.raises(TransitionRefused):
+        transition(S.return_requested, A.deem_signed)

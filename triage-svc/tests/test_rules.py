@@ -5,15 +5,16 @@ from __future__ import annotations
 from functools import cache
 
 from bancheng_shared.contracts.vocab import Category, Route, Tier
-from triage_svc import classifier, domain, tiers
 from triage_svc.demo_directory import demo_city
-from triage_svc.directory import DirectoryIndex, UnitRef
-from triage_svc.service import decide
+from triage_svc.domain import classifier, tiers
+from triage_svc.domain.catalogue import load_catalogue
+from triage_svc.domain.directory import DirectoryIndex, UnitRef
+from triage_svc.domain.routing import decide
 
 
 @cache
 def compiled() -> classifier.Compiled:
-    return classifier.compile_catalogue(domain.load_catalogue(), 0)
+    return classifier.compile_catalogue(load_catalogue(), 0)
 
 
 @cache
@@ -71,7 +72,7 @@ def test_tier_rules() -> None:
 
 
 def test_a_correction_changes_the_next_similar_decision() -> None:
-    doc = domain.load_catalogue()
+    doc = load_catalogue()
     text = "小区门口的电动车充电桩经常坏，车充不了电"
     similar = "我们小区门口的电动车充电桩又坏了，充不上电"
     base = classifier.compile_catalogue(doc, 0)

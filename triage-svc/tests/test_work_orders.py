@@ -18,29 +18,29 @@ from bancheng_shared.contracts.sla import AlertRaised, DeemedSigned
 from bancheng_shared.contracts.vocab import AlertLevel, Channel, Satisfaction
 from bancheng_shared.outbox import add_events
 from bancheng_shared.topics import INTAKE_TICKETS, OVERSIGHT_CASES, SLA_CLOCKS, TRIAGE_WORK_ORDERS
-from triage_svc.store import plumbing
+from triage_svc.adapters.tables import plumbing
 
 UNIT = "339901-market_regulation"
 NOW = datetime.now(UTC)
 
 
-async def inject(svc: RunningService, ticket: str, payload: EventPayload, topic: str) -> None:
+async def inject(svc: RunningService, ticket_no: str, payload: EventPayload, topic: str) -> None:
     """Put another service's event on its topic (through this service's outbox relay: a real broker trip)."""
     async with svc.runtime.sm() as s, s.begin():
-        await add_events(s, plumbing, [make_event(payload, ticket_id=ticket, producer="test")], topic)
+        await add_events(s, plumbing, [make_event(payload, ticket_id=ticket_no, producer="test")], topic)
     svc.runtime.relay.wake()
 
 
 async def receive(svc: RunningService, content: str, region: str | None = "339901001") -> str:
-    no = f"T{uuid.uuid4().hex[:10]}"
-    await inject(svc, no, TicketReceived(channel=Channel.hotline, content=content, region_code=region,
-                                         received_at=NOW), INTAKE_TICKETS)
-    return no
+    ticket_no = f"T{uuid.uuid4().hex[:10]}"
+    await inject(svc, ticket_no, TicketReceived(channel=Channel.hotline, content=content, region_code=region,
+                                                received_at=NOW), INTAKE_TICKETS)
+    return ticket_no
 
 
-async def wo(svc: RunningService, no: str, who: str = "work_team", state: str | None = None) -> dict[str, Any]:
+async def wo(svc: RunningService, ticket_no: str, who: str = "work_team", state: str | None = None) -> dict[str, Any]:
     async def check() -> dict[str, Any] | None:
-        r = await svc.client.get(f"/v1/work-orders/{no}", headers=auth(who))
+        r = await svc.client.get(f"/v1/work-orders/{ticket_no}", headers=auth(who))
         if r.status_code != 200:
             return None
         body = r.json()
@@ -48,10 +48,10 @@ async def wo(svc: RunningService, no: str, who: str = "work_team", state: str | 
     return await eventually(check)
 
 
-async def events(svc: RunningService, no: str) -> list[dict[str, Any]]:
+async def events(svc: RunningService, ticket_no: str) -> list[dict[str, Any]]:
     async with svc.runtime.sm() as s:
         rows = (await s.execute(select(plumbing.outbox.c.value).where(
-            plumbing.outbox.c.key == no, plumbing.outbox.c.topic == TRIAGE_WORK_ORDERS)
+            plumbing.outbox.c.key == ticket_no, plumbing.outbox.c.topic == TRIAGE_WORK_ORDERS)
             .order_by(plumbing.outbox.c.id))).scalars().all()
     return [orjson.loads(v) for v in rows]
 
@@ -157,6 +157,9 @@ async def test_tiers_and_special_routes(databases: Databases, kafka_bootstrap: s
         await eventually(lambda: _tier(svc, g, "red"))
         await inject(svc, g, RepeatReceived(repeat_count=0, content="x", same_person=True, channel=Channel.hotline,
                                             received_at=NOW), INTAKE_TICKETS)
+        # wait until that repeat was handled (its log line): it must not have moved the tier, and handled after the
+        # lowering below it would raise the tier again (a repeat while urgent earns red)
+        await eventually(lambda: _logged(svc, g, "repeat", 2))
         changes = [e["payload"] for e in await events(svc, g) if e["type"] == "TierChanged"]
         assert [(x["old_tier"], x["new_tier"], x["automatic"]) for x in changes] == [
             ("green", "yellow", True), ("yellow", "red", True)]
@@ -182,9 +185,14 @@ async def test_tiers_and_special_routes(databases: Databases, kafka_bootstrap: s
         assert any(e["type"] == "TicketAnswered" for e in await events(svc, q))
 
 
-async def _tier(svc: RunningService, no: str, tier: str) -> bool:
-    r = await svc.client.get(f"/v1/work-orders/{no}", headers=auth("work_team"))
+async def _tier(svc: RunningService, ticket_no: str, tier: str) -> bool:
+    r = await svc.client.get(f"/v1/work-orders/{ticket_no}", headers=auth("work_team"))
     return r.status_code == 200 and r.json()["tier"] == tier
+
+
+async def _logged(svc: RunningService, ticket_no: str, action: str, times: int) -> bool:
+    r = await svc.client.get(f"/v1/work-orders/{ticket_no}", headers=auth("work_team"))
+    return r.status_code == 200 and sum(line["action"] == action for line in r.json()["log"]) >= times
 
 
 async def test_reclassify_learns(databases: Databases, kafka_bootstrap: str, topic_prefix: str) -> None:

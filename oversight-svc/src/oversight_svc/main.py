@@ -1,4 +1,6 @@
-"""oversight-svc application."""
+"""oversight-svc wiring: settings → runtime → context (calendar, rollups) → bus → consumer and letter job → app."""
+
+from __future__ import annotations
 
 import asyncio
 import sys
@@ -7,42 +9,55 @@ import structlog
 from fastapi import FastAPI
 
 from bancheng_shared.app import create_service_app, serve
+from bancheng_shared.calendar import seed_years
+from bancheng_shared.messagebus import MessageBus
 from bancheng_shared.runtime import Runtime
-from oversight_svc import api, cases, consumers
+from bancheng_shared.topics import INTAKE_TICKETS, SLA_CLOCKS, TRIAGE_WORK_ORDERS
+from oversight_svc import api
+from oversight_svc.adapters.tables import plumbing
+from oversight_svc.context import Oversight
+from oversight_svc.domain.commands import CheckLetters
+from oversight_svc.handlers import COMMANDS, EVENTS
 from oversight_svc.settings import OversightSettings
-from oversight_svc.store import plumbing
 
 SERVICE = "oversight-svc"
 MIGRATIONS = "oversight_svc:migrations"
+log = structlog.get_logger("oversight")
 
 
 def create_app(settings: OversightSettings | None = None) -> FastAPI:
-    """The oversight-svc app with its consumers and relay."""
+    """The oversight-svc app with its consumer, relay and letter check."""
     settings = settings or OversightSettings()
     rt = Runtime.build(SERVICE, settings, plumbing)
-    consumers.register(rt)
+    ox = Oversight(settings)
+    bus = MessageBus(rt, ox, commands=COMMANDS, events=EVENTS)
+    # one group over the three topics: ticket facts, rollups, cases, the calendar years sla publishes
+    bus.consume("facts", [INTAKE_TICKETS, TRIAGE_WORK_ORDERS, SLA_CLOCKS])
 
     async def letter_loop() -> None:
         # supervision letters past their due date raise the case and propose accountability
         while True:
             try:
-                await cases.check_letters(rt)
+                await bus.handle(CheckLetters())
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                structlog.get_logger("oversight").warning("letter_check_failed", error=repr(exc))
+                log.warning("letter_check_failed", error=repr(exc))
             await asyncio.sleep(settings.letter_check_interval_s)
 
-    async def start_loops(_rt: Runtime) -> None:
+    async def start(_rt: Runtime) -> None:
+        # the same seed as sla's calendar (the years chinesecalendar knows); sla's versions override it
+        years = range(settings.calendar_seed_from_year, rt.clock.now().year + 2)
+        ox.calendar.seed(await asyncio.to_thread(seed_years, years))
         rt.spawn(letter_loop)
 
-    return create_service_app(
+    app = create_service_app(
         runtime=rt,
         title="Bancheng oversight-svc 督办服务",
         description="督办、回访、问责、三率统计、报告与公开。\n\n"
         "Oversight: supervision cases, return visits, accountability, the three rates, reports, disclosure.",
         routers=[api.router, api.public],
-        on_startup=[start_loops],
+        on_startup=[start],
         tags=[
             {"name": "stats", "description": "统计与三率 / Statistics and the three rates"},
             {"name": "cases", "description": "督办案件 / Supervision cases"},
@@ -54,6 +69,8 @@ def create_app(settings: OversightSettings | None = None) -> FastAPI:
             {"name": "public", "description": "公开（无需凭证）/ Public, no credential"},
         ],
     )
+    app.state.bus = bus
+    return app
 
 
 def run() -> None:

@@ -24,6 +24,9 @@ class OversightSettings(ServiceSettings):
     visit_due_hours: float = 72.0  # when sla publishes no visit due time
     # supervision letters
     letter_default_working_days: int = 5
+    # the working-day calendar: the years chinesecalendar knows from this year on (as sla seeds them), overridden
+    # by every calendar year version sla publishes
+    calendar_seed_from_year: int = 2004
     letter_check_interval_s: float = 30.0
     open_cases_for_red: bool = True
     open_cases_for_escalation: bool = True

@@ -20,12 +20,13 @@ def _texts() -> list[str]:
 
 def classify_route(n: int = 20000) -> dict[str, Any]:
     """Classify, tier and route n requests in-process (no I/O), one core."""
-    from triage_svc import classifier, domain
     from triage_svc.demo_directory import demo_city
-    from triage_svc.directory import DirectoryIndex, UnitRef
-    from triage_svc.service import decide
+    from triage_svc.domain import classifier
+    from triage_svc.domain.catalogue import load_catalogue
+    from triage_svc.domain.directory import DirectoryIndex, UnitRef
+    from triage_svc.domain.routing import decide
 
-    c = classifier.compile_catalogue(domain.load_catalogue(), 0)
+    c = classifier.compile_catalogue(load_catalogue(), 0)
     idx = DirectoryIndex.build(UnitRef(r["code"], r["name"], r["level"], r["kind"], r["region_code"],
                                        r["parent_code"]) for r in demo_city())
     texts = _texts()
@@ -44,24 +45,25 @@ def classify_route(n: int = 20000) -> dict[str, Any]:
 
 def directory_import(units: int = 20000) -> dict[str, Any]:
     """Validate and import a 20,000-unit directory into a fresh SQLite database (one transaction)."""
-    from bancheng_shared.db import make_engine, make_sessionmaker, transaction
+    from bancheng_shared.runtime import Runtime
+    from triage_svc.adapters.tables import metadata, plumbing
     from triage_svc.demo_directory import scale_directory
-    from triage_svc.service import import_units
-    from triage_svc.store import metadata
+    from triage_svc.handlers.directory import import_units
+    from triage_svc.settings import TriageSettings
 
     rows = scale_directory(units)
 
     async def run(path: Path) -> float:
-        engine = make_engine(f"sqlite+aiosqlite:///{path}")
+        rt = Runtime.build("triage-svc", TriageSettings(database_url=f"sqlite+aiosqlite:///{path}"), plumbing)
         try:
-            async with engine.begin() as conn:
+            async with rt.engine.begin() as conn:
                 await conn.run_sync(metadata.create_all)
             t0 = time.perf_counter()
-            async with transaction(make_sessionmaker(engine)) as session:
-                await import_units(session, rows)
+            async with rt.unit_of_work() as uow:
+                await import_units(uow.session, rows)
             return time.perf_counter() - t0
         finally:
-            await engine.dispose()
+            await rt.stop()
 
     with tempfile.TemporaryDirectory() as d:
         secs = asyncio.run(run(Path(d) / "bench.db"))

@@ -1,0 +1,270 @@
+"""oversight's tables: rollups (day / month / quarter / year), ticket facts and rounds, cases and their
+documents, letters, return visits, accountability, hotspots, tier copies, disclosures, the calendar years
+received from sla, and the plumbing tables."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Date,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+from bancheng_shared.plumbing import BigId, plumbing_tables
+from bancheng_shared.types import UtcDateTime
+from oversight_svc.domain.metrics import METRICS
+
+metadata = MetaData()
+plumbing = plumbing_tables(metadata)
+
+# One row per (grain, period start, unit): 'd' day, 'm' month, 'q' quarter, 'y' year. A period query reads whole
+# years and months where it can and days only at its ragged edges, so it never scans per ticket.
+rollups = Table(
+    "rollups",
+    metadata,
+    Column("grain", String(1), primary_key=True),
+    Column("period", Date, primary_key=True),
+    Column("unit", String(64), primary_key=True),
+    *(Column(m, Integer, nullable=False, server_default="0") for m in METRICS),
+    # SQLite: clustered on the key, so one period's rows of all units are adjacent pages (a month's
+    # 20,000 rows are read sequentially instead of 20,000 random row lookups through a separate index)
+    sqlite_with_rowid=False,
+)
+
+# Tickets received, by the region of the place (before any unit is known).
+region_received = Table(
+    "region_received",
+    metadata,
+    Column("grain", String(1), primary_key=True),
+    Column("period", Date, primary_key=True),
+    Column("region_code", String(32), primary_key=True),
+    Column("n", Integer, nullable=False),
+)
+
+units = Table(
+    "units",
+    metadata,
+    Column("unit", String(64), primary_key=True),
+    Column("name", String(200), nullable=True),
+    Column("region_code", String(32), nullable=True, index=True),
+    Column("level", Integer, nullable=True),
+)
+
+tickets = Table(
+    "tickets",
+    metadata,
+    Column("ticket_no", String(64), primary_key=True),
+    Column("region_code", String(32), nullable=True),
+    Column("title", String(300), nullable=True),
+    Column("content", Text, nullable=True),
+    Column("category", String(32), nullable=True),
+    Column("kinds", JSON, nullable=True),
+    Column("tier", String(16), nullable=True),
+    Column("received_at", UtcDateTime(), nullable=True),
+    Column("lead_unit", String(64), nullable=True),
+    Column("round", Integer, nullable=False, server_default="1"),
+    Column("status", String(32), nullable=False, server_default="open"),
+    Column("closed_at", UtcDateTime(), nullable=True),
+    Column("updated_at", UtcDateTime(), nullable=True),
+    Index("ix_tickets_received", "received_at"),
+)
+
+# One row per ticket round: the clock from sla, the unit's actions from triage, what was counted.
+rounds = Table(
+    "rounds",
+    metadata,
+    Column("ticket_no", String(64), primary_key=True),
+    Column("round", Integer, primary_key=True),
+    Column("unit", String(64), nullable=True),
+    Column("accept_due", UtcDateTime(), nullable=True),
+    Column("resolve_due", UtcDateTime(), nullable=True),
+    Column("visit_due", UtcDateTime(), nullable=True),
+    Column("signed_at", UtcDateTime(), nullable=True),
+    Column("sign_unit", String(64), nullable=True),
+    Column("sign_in_time", Boolean, nullable=True),  # what was counted; None = not counted
+    Column("resolved_at", UtcDateTime(), nullable=True),
+    Column("resolve_unit", String(64), nullable=True),
+    Column("outcome", String(32), nullable=True),
+    Column("resolve_in_time", Boolean, nullable=True),
+    Column("overdue", Boolean, nullable=False, server_default="0"),
+    Column("extended", Boolean, nullable=False, server_default="0"),
+    Column("visited_at", UtcDateTime(), nullable=True),
+    Index("ix_rounds_visit", "visited_at", "resolved_at"),
+)
+
+visits = Table(
+    "visits",
+    metadata,
+    Column("visit_id", String(40), primary_key=True),
+    Column("ticket_no", String(64), nullable=False, index=True),
+    Column("round", Integer, nullable=False),
+    Column("unit", String(64), nullable=True),
+    Column("resolved", String(16), nullable=True),
+    Column("satisfaction", String(32), nullable=False),
+    Column("cause", String(16), nullable=True),
+    Column("notes", Text, nullable=True),
+    Column("redo", Boolean, nullable=False),
+    Column("case_id", String(40), nullable=True),
+    Column("by_name", String(200), nullable=False),
+    Column("by_role", String(40), nullable=False),
+    Column("visited_at", UtcDateTime(), nullable=False),
+)
+
+cases = Table(
+    "cases",
+    metadata,
+    Column("case_id", String(40), primary_key=True),
+    Column("title", String(300), nullable=False),
+    Column("state", String(32), nullable=False),
+    Column("level", String(16), nullable=False, server_default="normal"),
+    Column("sources", JSON, nullable=False),
+    Column("inspector", String(200), nullable=True),
+    Column("informant", Text, nullable=True),  # PII: never shown to units nor published
+    Column("summary", Text, nullable=True),
+    Column("hotspot_id", String(40), nullable=True),
+    Column("red", Boolean, nullable=False, server_default="0"),
+    # who supervises besides the inspectors (triage's red copy: business_environment, discipline)
+    Column("supervisors", JSON, nullable=True),  # department kinds
+    Column("supervisor_units", JSON, nullable=True),  # unit codes triage chose for them
+    Column("result", Text, nullable=True),
+    Column("solved", Boolean, nullable=True),
+    Column("opened_at", UtcDateTime(), nullable=False),
+    Column("registered_at", UtcDateTime(), nullable=True),
+    Column("concluded_at", UtcDateTime(), nullable=True),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    Index("ix_cases_state", "state"),
+)
+
+case_tickets = Table(
+    "case_tickets",
+    metadata,
+    Column("case_id", String(40), primary_key=True),
+    Column("ticket_no", String(64), primary_key=True),
+    Index("ix_case_tickets_ticket", "ticket_no"),
+)
+
+case_units = Table(
+    "case_units",
+    metadata,
+    Column("case_id", String(40), primary_key=True),
+    Column("unit", String(64), primary_key=True),
+    Index("ix_case_units_unit", "unit"),
+)
+
+case_documents = Table(
+    "case_documents",
+    metadata,
+    Column("doc_id", String(40), primary_key=True),
+    Column("case_id", String(40), nullable=False, index=True),
+    Column("seq", Integer, nullable=False),
+    Column("kind", String(40), nullable=False),
+    Column("state_after", String(32), nullable=False),
+    Column("body", JSON, nullable=False),
+    Column("by_name", String(200), nullable=False),
+    Column("by_role", String(40), nullable=False),
+    Column("at", UtcDateTime(), nullable=False),
+)
+
+letters = Table(
+    "letters",
+    metadata,
+    Column("letter_id", String(40), primary_key=True),
+    Column("case_id", String(40), nullable=False, index=True),
+    Column("unit", String(64), nullable=False),
+    Column("requirements", Text, nullable=False),
+    Column("due_at", UtcDateTime(), nullable=False),
+    Column("sent_at", UtcDateTime(), nullable=False),
+    Column("replied_at", UtcDateTime(), nullable=True),
+    Column("reply", JSON, nullable=True),
+    Column("overdue", Boolean, nullable=False, server_default="0"),
+    Index("ix_letters_open", "replied_at", "overdue", "due_at"),
+)
+
+accountability = Table(
+    "accountability",
+    metadata,
+    Column("record_id", String(40), primary_key=True),
+    Column("status", String(16), nullable=False),  # proposed | decided | dismissed
+    Column("unit", String(64), nullable=False, index=True),
+    Column("person_name", String(100), nullable=True),
+    Column("person_post", String(200), nullable=True),
+    Column("measure", String(40), nullable=True),
+    Column("reason_category", String(40), nullable=True),
+    Column("reason", Text, nullable=True),
+    Column("case_ids", JSON, nullable=False),
+    Column("ticket_nos", JSON, nullable=False),
+    Column("proposed_at", UtcDateTime(), nullable=True),
+    Column("decided_by", String(200), nullable=True),
+    Column("decided_at", UtcDateTime(), nullable=True),
+)
+
+hotspots = Table(
+    "hotspots",
+    metadata,
+    Column("hotspot_id", String(40), primary_key=True),
+    Column("kind", String(64), nullable=False),
+    Column("category", String(32), nullable=True),
+    Column("title", String(300), nullable=False),
+    Column("ticket_nos", JSON, nullable=False),
+    Column("places", JSON, nullable=False),
+    Column("detected_at", UtcDateTime(), nullable=False),
+    Column("case_id", String(40), nullable=True),
+)
+
+# Copies triage sends by tier (Hanyang's rule): green → archive after completion, yellow → joint scheduling,
+# red → supervision. One row per ticket, purpose and round: a redelivered or re-issued copy is not doubled.
+copies = Table(
+    "copies",
+    metadata,
+    Column("copy_id", String(40), primary_key=True),
+    Column("ticket_no", String(64), nullable=False),
+    Column("round", Integer, nullable=False),
+    Column("purpose", String(32), nullable=False),
+    Column("tier", String(16), nullable=False),
+    Column("to_kinds", JSON, nullable=False),
+    Column("to_units", JSON, nullable=False),
+    Column("reason", Text, nullable=True),
+    Column("issued_at", UtcDateTime(), nullable=False),
+    Column("case_id", String(40), nullable=True),
+    Column("event_id", String(64), nullable=False),
+    Column("recorded_at", UtcDateTime(), nullable=False),
+    UniqueConstraint("ticket_no", "purpose", "round", name="uq_copies_ticket_purpose_round"),
+    Index("ix_copies_purpose_issued", "purpose", "issued_at"),
+    Index("ix_copies_issued", "issued_at"),
+)
+
+disclosures = Table(
+    "disclosures",
+    metadata,
+    Column("case_id", String(40), primary_key=True),
+    Column("title", String(300), nullable=False),
+    Column("summary", Text, nullable=False),
+    Column("outcome", Text, nullable=False),
+    Column("units", JSON, nullable=False),
+    Column("concluded_on", Date, nullable=True),
+    Column("published_at", UtcDateTime(), nullable=False),
+)
+
+# Every calendar year version sla published (CalendarYearLoaded); the highest version of a year is in force over
+# the seeded years. A growing max(id) tells every replica to reload (see adapters.calendar).
+calendar_years = Table(
+    "calendar_years",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("year", Integer, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("holidays", JSON, nullable=False),
+    Column("workdays", JSON, nullable=False),
+    Column("source", String(64), nullable=False),
+    Column("loaded_at", UtcDateTime(), nullable=False),
+    Column("received_at", UtcDateTime(), nullable=False),
+    UniqueConstraint("year", "version", name="uq_calendar_years_year_version"),
+)

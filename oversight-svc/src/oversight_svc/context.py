@@ -1,0 +1,38 @@
+"""The oversight context: what every handler and query shares, built once in main.py."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from oversight_svc.adapters.calendar import CalendarCache
+from oversight_svc.adapters.rollups import Rollups
+from oversight_svc.domain.periods import check_period
+from oversight_svc.domain.rates import RatePolicy
+from oversight_svc.settings import OversightSettings
+
+
+@dataclass
+class Oversight:
+    """Settings, the rate policy, the local time zone, the calendar in force and the rollup writer."""
+
+    settings: OversightSettings
+    calendar: CalendarCache = field(default_factory=CalendarCache)
+    rollups: Rollups = field(default_factory=Rollups)
+    tz: ZoneInfo = field(init=False)
+    policy: RatePolicy = field(init=False)
+
+    def __post_init__(self) -> None:
+        s = self.settings
+        self.tz = ZoneInfo(s.timezone)
+        self.policy = RatePolicy(gap_threshold=s.gap_threshold, gap_min_sample=s.gap_min_sample,
+                                 ranking_min_sample=s.ranking_min_sample, ranking_top=s.ranking_top)
+
+    def day(self, at: datetime) -> date:
+        """The local calendar day of a timestamp."""
+        return at.astimezone(self.tz).date()
+
+    def check_period(self, start: date, end: date) -> None:
+        """Out-of-range or reversed periods are refused (422)."""
+        check_period(start, end, min_year=self.settings.stats_min_year, max_year=self.settings.stats_max_year)

@@ -1,0 +1,95 @@
+"""oversight's handlers: every command it is asked and every event it consumes, in one map each.
+
+facts: ticket facts, rounds and rollups from intake's, triage's and sla's events, the calendar years;
+cases: supervision cases (opened for red tickets and escalations, by hand, for hotspots) and their steps;
+visits: return visits, accountability, hotspots.
+"""
+
+from __future__ import annotations
+
+from bancheng_shared.contracts.intake import TicketReceived
+from bancheng_shared.contracts.sla import (
+    AlertRaised,
+    CalendarYearLoaded,
+    ClockResumed,
+    ClockStarted,
+    DeadlineChanged,
+    DeemedSigned,
+    EscalatedToSupervision,
+    ExtensionDecided,
+    ReturnVisitDue,
+    UrgeIssued,
+)
+from bancheng_shared.contracts.triage import (
+    ResolutionSubmitted,
+    ReturnDecided,
+    ReturnRequested,
+    TicketClosed,
+    TicketDispatched,
+    TicketReopened,
+    TicketSigned,
+    TicketTriaged,
+    TierChanged,
+    TierCopyIssued,
+)
+from bancheng_shared.messagebus import CommandHandler, EventHandler
+from oversight_svc.domain.commands import (
+    CheckLetters,
+    ConcludeCase,
+    DecideAccountability,
+    DetectHotspots,
+    Investigate,
+    OpenCase,
+    OpenHotspotCase,
+    OrderRedo,
+    PublishCase,
+    RecordAccountability,
+    RecordReturnVisit,
+    RegisterCase,
+    ReplyLetter,
+    SendLetter,
+    VisitComplainant,
+)
+from oversight_svc.handlers import cases, facts, visits
+
+COMMANDS: dict[type, CommandHandler] = {
+    OpenCase: cases.open_case,
+    RegisterCase: cases.register,
+    Investigate: cases.investigate,
+    SendLetter: cases.send_letter,
+    ReplyLetter: cases.reply_letter,
+    VisitComplainant: cases.visit_complainant,
+    OrderRedo: cases.order_redo,
+    ConcludeCase: cases.conclude,
+    PublishCase: cases.publish,
+    CheckLetters: cases.check_letters,
+    RecordReturnVisit: visits.record_visit,
+    RecordAccountability: visits.record_accountability,
+    DecideAccountability: visits.decide_accountability,
+    DetectHotspots: visits.detect_hotspots,
+    OpenHotspotCase: visits.open_hotspot_case,
+}
+
+EVENTS: dict[type, EventHandler] = {
+    TicketReceived: facts.on_ticket_received,
+    TicketTriaged: cases.on_triaged,
+    TierChanged: cases.on_tier_changed,
+    TicketDispatched: facts.on_dispatched,
+    TicketSigned: facts.on_signed,
+    ReturnRequested: facts.on_return_requested,
+    ReturnDecided: facts.on_return_decided,
+    ResolutionSubmitted: facts.on_resolution,
+    TicketReopened: facts.on_reopened,
+    TicketClosed: facts.on_closed,
+    TierCopyIssued: cases.on_tier_copy,
+    ClockStarted: facts.on_clock_started,
+    AlertRaised: facts.on_alert,
+    DeemedSigned: facts.on_deemed_signed,
+    UrgeIssued: facts.on_urged,
+    EscalatedToSupervision: cases.on_escalated,
+    ExtensionDecided: facts.on_extension_decided,
+    DeadlineChanged: facts.on_deadline_changed,
+    ClockResumed: facts.on_clock_resumed,
+    ReturnVisitDue: facts.on_visit_due,
+    CalendarYearLoaded: facts.on_calendar_year,
+}

@@ -1,0 +1,192 @@
+"""Consumed events that keep ticket facts, rounds and the rollups: intake's, triage's and sla's.
+
+Each handler loads what it judges by, asks the rule (domain.rounds) and runs all its writes together (one switch
+to the database). Events arrive in any order across topics: rows are upserted per ticket and round, and counts
+are corrected when a later fact changes them.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from bancheng_shared.contracts.intake import TicketReceived
+from bancheng_shared.contracts.sla import (
+    AlertRaised,
+    CalendarYearLoaded,
+    ClockResumed,
+    ClockStarted,
+    DeadlineChanged,
+    DeemedSigned,
+    ExtensionDecided,
+    ReturnVisitDue,
+    UrgeIssued,
+)
+from bancheng_shared.contracts.triage import (
+    ResolutionSubmitted,
+    ReturnDecided,
+    ReturnRequested,
+    TicketClosed,
+    TicketDispatched,
+    TicketReopened,
+    TicketSigned,
+)
+from bancheng_shared.unit_of_work import UnitOfWork
+from oversight_svc.adapters import calendar, facts
+from oversight_svc.adapters.writes import run
+from oversight_svc.context import Oversight
+from oversight_svc.domain import rounds
+from oversight_svc.domain.metrics import unit_region
+from oversight_svc.handlers.cases import name_unit_on_open_cases
+
+
+async def on_ticket_received(event: TicketReceived, uow: UnitOfWork, ox: Oversight) -> None:
+    """A new ticket: keep its place and text (for hotspots), count it for its region."""
+    s, env = uow.session, uow.envelope
+    await run(s, [
+        facts.ticket_op(s, env.ticket_no, env.occurred_at, region_code=event.region_code, title=event.title,
+                        content=event.content, received_at=event.received_at),
+        ox.rollups.received_op(s, event.region_code or "unknown", ox.day(event.received_at))])
+
+
+async def on_dispatched(event: TicketDispatched, uow: UnitOfWork, ox: Oversight) -> None:
+    """Count the dispatch, learn the unit's name and region, name the unit on the ticket's open cases."""
+    s, env = uow.session, uow.envelope
+    lead, rnd, region, at = event.lead_unit, event.round, event.region_code, event.dispatched_at
+    await run(s, [
+        facts.ticket_op(s, env.ticket_no, env.occurred_at, lead_unit=lead, round=rnd, status="dispatched",
+                        **({"region_code": region} if region else {})),
+        facts.units_op(s, [{"unit": lead, "name": event.lead_unit_name, "region_code": unit_region(lead, region),
+                            "level": event.unit_level}]),
+        facts.units_op(s, [{"unit": co, "region_code": unit_region(co, region)} for co in event.co_units], update=[]),
+        facts.put_round_op(s, env.ticket_no, rnd, unit=lead),
+        # the lead unit and the co-units in one statement
+        ox.rollups.increment_op(s, rounds.dispatched(lead, event.co_units, ox.day(at))),
+    ])
+    await name_unit_on_open_cases(uow, ox, lead, at)
+
+
+async def _sign(uow: UnitOfWork, ox: Oversight, *, unit: str, at: datetime, rnd: int, deemed: bool,
+                via: str | None) -> None:
+    s, ticket_no = uow.session, uow.envelope.ticket_no
+    r = await facts.get_round(s, ticket_no, rnd)
+    change = rounds.signed(r, unit=unit, at=at, deemed=deemed, via=via, tz=ox.tz)
+    if change is not None:
+        await run(s, [facts.set_round_op(ticket_no, rnd, **change.values), ox.rollups.increment_op(s, change.counts)])
+
+
+async def on_signed(event: TicketSigned, uow: UnitOfWork, ox: Oversight) -> None:
+    """Signed: in time when before the acceptance deadline (provisional until sla's clock is known)."""
+    await _sign(uow, ox, unit=event.unit, at=event.signed_at, rnd=event.round, deemed=event.deemed, via=event.via)
+
+
+async def on_deemed_signed(event: DeemedSigned, uow: UnitOfWork, ox: Oversight) -> None:
+    """sla: the window passed, counted as signed (never in time)."""
+    await _sign(uow, ox, unit=event.unit, at=event.at, rnd=event.round, deemed=True, via=None)
+
+
+async def on_return_requested(event: ReturnRequested, uow: UnitOfWork, ox: Oversight) -> None:
+    """The unit asked to return the ticket."""
+    s = uow.session
+    await run(s, [ox.rollups.increment_op(s, [(event.unit, ox.day(event.requested_at), {"returned": 1})])])
+
+
+async def on_return_decided(event: ReturnDecided, uow: UnitOfWork, ox: Oversight) -> None:
+    """The work team approved a return: count it for the returning unit."""
+    if event.approved:
+        s = uow.session
+        await run(s, [ox.rollups.increment_op(s, [(event.unit, ox.day(event.decided_at), {"return_approved": 1})])])
+
+
+async def on_resolution(event: ResolutionSubmitted, uow: UnitOfWork, ox: Oversight) -> None:
+    """The unit's result: count it, judge it in time, make the ticket due for a return visit."""
+    s, env = uow.session, uow.envelope
+    r = await facts.get_round(s, env.ticket_no, event.round)
+    change = rounds.resolved(r, unit=event.unit, at=event.submitted_at, outcome=event.outcome,
+                             visit_due_hours=ox.settings.visit_due_hours, tz=ox.tz)
+    if change is not None:
+        await run(s, [facts.set_round_op(env.ticket_no, event.round, **change.values),
+                      facts.ticket_op(s, env.ticket_no, env.occurred_at, status="resolved", round=event.round),
+                      ox.rollups.increment_op(s, change.counts)])
+
+
+async def on_reopened(event: TicketReopened, uow: UnitOfWork, ox: Oversight) -> None:
+    """Redo: a new round; the next result gets a new visit."""
+    s, env = uow.session, uow.envelope
+    await run(s, [facts.put_round_op(s, env.ticket_no, event.round, unit=event.unit),
+                  facts.ticket_op(s, env.ticket_no, env.occurred_at, status="reopened", round=event.round)])
+
+
+async def on_closed(event: TicketClosed, uow: UnitOfWork, ox: Oversight) -> None:
+    """Closed by triage."""
+    s, env = uow.session, uow.envelope
+    await run(s, [facts.ticket_op(s, env.ticket_no, env.occurred_at, status="closed", closed_at=event.closed_at)])
+
+
+async def on_clock_started(event: ClockStarted, uow: UnitOfWork, ox: Oversight) -> None:
+    """Deadlines of a round; corrects provisional in-time counts made before the clock was known."""
+    s, ticket_no = uow.session, uow.envelope.ticket_no
+    r = await facts.set_clock(s, ticket_no, event.round, event.unit, event.accept_due, event.resolve_due)
+    change = rounds.clock_known(r, accept_due=event.accept_due, resolve_due=event.resolve_due, tz=ox.tz)
+    if change is not None:
+        await run(s, [facts.set_round_op(ticket_no, event.round, **change.values),
+                      ox.rollups.increment_op(s, change.counts)])
+
+
+async def _move_deadline(uow: UnitOfWork, ox: Oversight, *, rnd: int, unit: str | None,
+                         new_due: datetime | None, extension: bool, decided_at: datetime) -> None:
+    s, ticket_no = uow.session, uow.envelope.ticket_no
+    r = await facts.get_round(s, ticket_no, rnd)
+    change = rounds.deadline_moved(r, new_due=new_due, extension=extension, unit=unit, decided_at=decided_at,
+                                   tz=ox.tz)
+    await run(s, [facts.set_round_op(ticket_no, rnd, **change.values), ox.rollups.increment_op(s, change.counts)])
+
+
+async def on_extension_decided(event: ExtensionDecided, uow: UnitOfWork, ox: Oversight) -> None:
+    """An approved extension (延期): count it once per round and move the deadline."""
+    if event.approved:
+        await _move_deadline(uow, ox, rnd=event.round, unit=event.unit, new_due=event.resolve_due, extension=True,
+                             decided_at=event.decided_at)
+
+
+async def on_deadline_changed(event: DeadlineChanged, uow: UnitOfWork, ox: Oversight) -> None:
+    """The resolution deadline moved (calendar loaded, extension, resume): follow it without counting."""
+    await _move_deadline(uow, ox, rnd=event.round, unit=event.unit, new_due=event.resolve_due, extension=False,
+                         decided_at=event.at)
+
+
+async def on_clock_resumed(event: ClockResumed, uow: UnitOfWork, ox: Oversight) -> None:
+    """A paused clock runs again with a later deadline: follow it without counting."""
+    await _move_deadline(uow, ox, rnd=event.round, unit=event.unit, new_due=event.resolve_due, extension=False,
+                         decided_at=event.at)
+
+
+async def on_visit_due(event: ReturnVisitDue, uow: UnitOfWork, ox: Oversight) -> None:
+    """sla's due time for the return visit, when it publishes one."""
+    due = rounds.visit_due_at(event.due, event.due_date, ox.tz)
+    if due is not None:
+        s = uow.session
+        await run(s, [facts.put_round_op(s, uow.envelope.ticket_no, event.round, visit_due=due)])
+
+
+async def on_alert(event: AlertRaised, uow: UnitOfWork, ox: Oversight) -> None:
+    """The alarm step means overdue: count once per round (the other steps count nothing here)."""
+    if event.level != "alarm":
+        return
+    s, ticket_no = uow.session, uow.envelope.ticket_no
+    r = await facts.get_round(s, ticket_no, event.round)
+    change = rounds.alarmed(r.overdue, unit=event.unit, at=event.raised_at, tz=ox.tz)
+    if change is not None:
+        await run(s, [facts.set_round_op(ticket_no, event.round, **change.values),
+                      ox.rollups.increment_op(s, change.counts)])
+
+
+async def on_urged(event: UrgeIssued, uow: UnitOfWork, ox: Oversight) -> None:
+    """An urge notice (催办)."""
+    s = uow.session
+    await run(s, [ox.rollups.increment_op(s, [(event.unit, ox.day(event.at), {"urged": 1})])])
+
+
+async def on_calendar_year(event: CalendarYearLoaded, uow: UnitOfWork, ox: Oversight) -> None:
+    """A calendar year version sla stored: keep it; letters count on it from the next refresh on (every replica).
+    Its envelope is keyed `calendar-<year>`: it is about the calendar, not a ticket, and counts nothing."""
+    await calendar.store_year(uow.session, event, uow.now())

@@ -1,0 +1,112 @@
+"""What a ticket round counts, pure: signed in time within the 2-working-day acceptance window (deemed signing is
+not, except after a rejected return request ruled in time), resolved in time by the deadline (5 working days, or
+extended once), overdue once, and the corrections when sla's clock arrives after the unit's action."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from oversight_svc.domain import rounds
+
+TZ = ZoneInfo("Asia/Shanghai")
+UNIT = "339901-market_regulation"
+T0 = datetime(2025, 3, 3, 1, 0, tzinfo=UTC)  # Monday 09:00 in Shanghai
+DAY = date(2025, 3, 3)
+
+
+def at(hours: float = 0, days: float = 0) -> datetime:
+    return T0 + timedelta(hours=hours, days=days)
+
+
+@dataclass
+class Round:
+    unit: str | None = UNIT
+    accept_due: datetime | None = None
+    resolve_due: datetime | None = None
+    visit_due: datetime | None = None
+    signed_at: datetime | None = None
+    sign_unit: str | None = None
+    sign_in_time: bool | None = None
+    resolved_at: datetime | None = None
+    resolve_unit: str | None = None
+    resolve_in_time: bool | None = None
+    extended: bool | None = False
+    overdue: bool | None = False
+
+
+WINDOW = Round(accept_due=at(days=2), resolve_due=at(days=7))
+
+
+def test_a_dispatch_counts_for_the_lead_and_the_co_units() -> None:
+    assert rounds.dispatched(UNIT, ["339901-urban_management"], DAY) == [
+        (UNIT, DAY, {"received": 1, "dispatched": 1}), ("339901-urban_management", DAY, {"received": 1})]
+
+
+def test_signed_in_time_only_by_the_unit_itself_within_the_window() -> None:
+    c = rounds.signed(WINDOW, unit=UNIT, at=at(hours=3), deemed=False, via=None, tz=TZ)
+    assert c is not None and c.values["sign_in_time"] is True
+    assert c.counts == [(UNIT, DAY, {"signed": 1, "deemed_signed": 0, "signed_in_time": 1})]
+    late = rounds.signed(WINDOW, unit=UNIT, at=at(hours=72), deemed=False, via=None, tz=TZ)
+    assert late is not None and late.values["sign_in_time"] is False
+    deemed = rounds.signed(WINDOW, unit=UNIT, at=at(days=2, hours=1), deemed=True, via=None, tz=TZ)
+    assert deemed is not None and deemed.counts[0][2] == {"signed": 1, "deemed_signed": 1, "signed_in_time": 0}
+    assert rounds.signed(Round(signed_at=at(1)), unit=UNIT, at=at(2), deemed=True, via=None, tz=TZ) is None  # once
+
+
+def test_a_sign_after_a_rejected_return_is_in_time_when_ruled_in_the_window() -> None:
+    ruled_in_time = rounds.signed(WINDOW, unit=UNIT, at=at(hours=30), deemed=True, via="return_rejected", tz=TZ)
+    ruled_late = rounds.signed(WINDOW, unit=UNIT, at=at(hours=72), deemed=True, via="return_rejected", tz=TZ)
+    assert ruled_in_time is not None and ruled_in_time.counts[0][2]["signed_in_time"] == 1
+    assert ruled_late is not None and ruled_late.counts[0][2]["signed_in_time"] == 0
+    assert ruled_in_time.counts[0][2]["deemed_signed"] == 1  # still a deemed sign
+
+
+def test_the_clock_takes_back_provisional_counts() -> None:
+    # signed at 72 h before sla's clock was known: counted in time provisionally; the window was 2 days
+    signed = Round(signed_at=at(hours=72), sign_unit=UNIT, sign_in_time=True, resolved_at=at(days=8),
+                   resolve_unit=UNIT, resolve_in_time=True)
+    c = rounds.clock_known(signed, accept_due=at(days=2), resolve_due=at(days=7), tz=TZ)
+    assert c is not None and c.values == {"sign_in_time": False, "resolve_in_time": False}
+    assert c.counts == [(UNIT, DAY + timedelta(days=3), {"signed_in_time": -1}),
+                        (UNIT, DAY + timedelta(days=8), {"resolved_in_time": -1})]
+    assert rounds.clock_known(Round(signed_at=at(1), sign_unit=UNIT, sign_in_time=True), accept_due=at(days=2),
+                              resolve_due=None, tz=TZ) is None
+    extended = Round(resolved_at=at(days=8), resolve_unit=UNIT, resolve_in_time=True, extended=True)
+    assert rounds.clock_known(extended, accept_due=None, resolve_due=at(days=7), tz=TZ) is None
+
+
+def test_a_result_once_in_time_by_the_deadline_and_due_for_a_visit() -> None:
+    c = rounds.resolved(WINDOW, unit=UNIT, at=at(days=4), outcome="resolved", visit_due_hours=72, tz=TZ)
+    assert c is not None and c.values["resolve_in_time"] is True and c.values["visit_due"] == at(days=7)
+    assert c.counts == [(UNIT, DAY + timedelta(days=4), {"resolved": 1, "self_resolved": 1, "resolved_in_time": 1})]
+    partly = rounds.resolved(WINDOW, unit=UNIT, at=at(days=8), outcome="partially_resolved", visit_due_hours=72,
+                             tz=TZ)
+    assert partly is not None and partly.counts[0][2] == {"resolved": 1, "self_resolved": 0, "resolved_in_time": 0}
+    sla_due = Round(visit_due=at(days=5))
+    c = rounds.resolved(sla_due, unit=UNIT, at=at(days=4), outcome="resolved", visit_due_hours=72, tz=TZ)
+    assert c is not None and c.values["visit_due"] == at(days=5)  # sla's due time came first
+    assert rounds.resolved(Round(resolved_at=at(1)), unit=UNIT, at=at(2), outcome="resolved", visit_due_hours=72,
+                           tz=TZ) is None
+
+
+def test_an_extension_of_5_working_days_counts_once_and_rejudges_the_result() -> None:
+    late = Round(resolve_due=at(days=2), resolved_at=at(days=3), resolve_unit=UNIT, resolve_in_time=False)
+    c = rounds.deadline_moved(late, new_due=at(days=9), extension=True, unit=UNIT, decided_at=at(days=1), tz=TZ)
+    assert c.values == {"resolve_due": at(days=9), "extended": True, "resolve_in_time": True}
+    assert c.counts == [(UNIT, DAY + timedelta(days=1), {"extended": 1}),
+                        (UNIT, DAY + timedelta(days=3), {"resolved_in_time": 1})]
+    again = Round(resolve_due=at(days=9), extended=True)
+    c = rounds.deadline_moved(again, new_due=at(days=10), extension=True, unit=UNIT, decided_at=at(days=2), tz=TZ)
+    assert c.counts == []  # one extension per round is counted
+    c = rounds.deadline_moved(WINDOW, new_due=None, extension=False, unit=None, decided_at=at(), tz=TZ)
+    assert c.values == {"resolve_due": at(days=7), "extended": False} and c.counts == []
+
+
+def test_overdue_once_and_the_visit_due_day() -> None:
+    c = rounds.alarmed(False, unit=UNIT, at=at(days=8), tz=TZ)
+    assert c is not None and c.counts == [(UNIT, DAY + timedelta(days=8), {"overdue": 1})]
+    assert rounds.alarmed(True, unit=UNIT, at=at(days=9), tz=TZ) is None
+    assert rounds.visit_due_at(None, date(2025, 3, 7), TZ) == datetime(2025, 3, 7, 23, 59, 59, tzinfo=TZ)
+    assert rounds.visit_due_at(at(days=4), None, TZ) == at(days=4)

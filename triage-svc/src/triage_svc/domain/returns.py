@@ -1,0 +1,91 @@
+"""Return requests (申请退回) and the work team's ruling (pure).
+
+The window: a unit may ask to return a work order outside its remit while it has not signed for it and sla has
+not deemed it signed (sla's DeemedSigned, 2 working days after delivery, closes it: `return_window_working_days`).
+A request asked in time is still ruled on after the window passed. Approved → re-dispatched to the unit the work
+team names (or the next kind of the decision, or the local government of the place), a new round and clock;
+rejected → the unit goes on with it, counted as signed.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from bancheng_shared.contracts.envelope import EventPayload
+from bancheng_shared.contracts.sla import DeemedSigned
+from bancheng_shared.contracts.triage import ReturnDecided, ReturnRequested, TicketDispatched, TicketSigned
+from bancheng_shared.contracts.vocab import Tier
+from bancheng_shared.principal import Principal
+from triage_svc.domain import routing
+from triage_svc.domain.directory import DirectoryIndex
+from triage_svc.domain.lifecycle import WAITS_FOR_RULING, Action, State, transition
+from triage_svc.domain.tier_moves import raise_for_units
+from triage_svc.domain.work_order import LogLine, Outcome, WorkOrder, acted, admit
+
+
+def request_return(found: WorkOrder | None, who: Principal, *, reason: str, basis: str, ticket_no: str,
+                   now: datetime) -> Outcome:
+    """The lead unit asks to return the work order, with the reason and the basis (三定方案, a regulation)."""
+    wo, to = admit(found, who, Action.request_return, ticket_no=ticket_no)
+    req = {"unit": wo.lead_unit, "reason": reason, "basis": basis, "requested_at": now.isoformat(),
+           "round": wo.round}
+    event = ReturnRequested(unit=wo.lead, reason=reason, basis=basis, requested_at=now, round=wo.round)
+    return acted(wo, who, Action.request_return, to, now=now, changes={"return_request": req}, events=[event],
+                 view={"return_request": req}, detail=req)
+
+
+def decide_return(found: WorkOrder | None, who: Principal, *, approved: bool, reason: str, new_unit: str | None,
+                  co_units: list[str], ticket_no: str, rules: dict[str, Any], directory: DirectoryIndex,
+                  now: datetime) -> Outcome:
+    """The work team rules: approve → re-dispatch to the new unit (new round), reject → the unit keeps it."""
+    action = Action.approve_return if approved else Action.reject_return
+    wo, to = admit(found, who, action, ticket_no=ticket_no)
+    if not approved:
+        events: list[EventPayload] = [
+            ReturnDecided(unit=wo.lead, approved=False, reason=reason, decided_at=now, round=wo.round),
+            # the unit goes on with it: counted as signed so the acceptance clock stops
+            TicketSigned(unit=wo.lead, signed_at=now, deemed=True, round=wo.round, via="return_rejected")]
+        changes: dict[str, Any] = {"signed_at": now, "return_request": {
+            **(wo.return_request or {}), "decision": "rejected", "decision_reason": reason}}
+        return acted(wo, who, action, to, now=now, changes=changes, events=events,
+                     view={"decision": "rejected", "reason": reason}, detail={"reason": reason})
+    target = routing.pick_unit(wo, directory, new_unit)
+    cos = routing.known_units(directory, co_units)
+    rnd = wo.round + 1
+    returns = (wo.returns_count or 0) + 1
+    events = [ReturnDecided(unit=wo.lead, approved=True, reason=reason, new_unit=target.code, decided_at=now,
+                            round=wo.round)]
+    tier_upd, tier_events = raise_for_units(wo, rules=rules, directory=directory, now=now, lead_unit=target.code,
+                                            co_units=cos, returns_count=returns)
+    events.append(TicketDispatched(lead_unit=target.code, lead_unit_name=target.name, co_units=cos,
+                                   unit_level=target.level, region_code=wo.region_code,
+                                   tier=Tier(tier_upd.get("tier", wo.tier)),
+                                   response_level=tier_upd.get("response_level", wo.response_level),
+                                   complex=tier_upd.get("complex", wo.complex), round=rnd, redispatch=True,
+                                   dispatched_at=now))
+    events += tier_events
+    changes = {"lead_unit": target.code, "lead_unit_name": target.name, "co_units": cos, "round": rnd,
+               "returns_count": returns, "dispatched_at": now, "signed_at": None, "deemed_signed": False,
+               "urgent": False, "return_request": {**(wo.return_request or {}), "decision": "approved",
+                                                   "decision_reason": reason, "new_unit": target.code},
+               **tier_upd}
+    changes["department_kinds"] = [target.kind, *[k for k in wo.department_kinds if k != target.kind]]
+    return acted(wo, who, action, to, now=now, changes=changes, events=events,
+                 view={"decision": "approved", "new_unit": target.code, "round": rnd},
+                 detail={"reason": reason, "new_unit": target.code, "from": wo.lead_unit})
+
+
+def deem_signed(wo: WorkOrder, event: DeemedSigned, *, now: datetime) -> Outcome | None:
+    """sla says the acceptance window of the lead unit's round passed: the work order counts as signed and the
+    return window closes. A request asked in time waits for its ruling (only the flag is kept). None: nothing
+    to do (another unit or round); TransitionRefused when the state has moved on."""
+    if wo.lead_unit != event.unit or event.round != wo.round:
+        return None
+    if State(wo.state) in WAITS_FOR_RULING:
+        return Outcome({"deemed_signed": True, "updated_at": now})
+    to = transition(wo.state, Action.deem_signed)
+    line = LogLine(Action.deem_signed.value, "sla", wo.round, wo.state, to.value)
+    signed = TicketSigned(unit=event.unit, signed_at=event.at, deemed=True, round=wo.round, via="deemed")
+    return Outcome({"state": to.value, "deemed_signed": True, "signed_at": event.at, "updated_at": now}, [signed],
+                   line)

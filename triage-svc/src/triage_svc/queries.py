@@ -1,0 +1,122 @@
+"""triage's read side: work orders and their logs, the directory, catalogue versions, corrections (no writes)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+
+from bancheng_shared.errors import Problem
+from bancheng_shared.principal import Principal, Role
+from bancheng_shared.runtime import Runtime
+from triage_svc.adapters.caches import Caches
+from triage_svc.adapters.tables import catalogue_versions, corrections, units, work_order_log, work_orders
+from triage_svc.adapters.work_orders import WorkOrders
+from triage_svc.domain.catalogue import SHIPPED_VERSION
+from triage_svc.domain.lifecycle import State, allowed_actions
+from triage_svc.domain.work_order import visible
+
+Body = dict[str, Any]
+
+
+async def get_work_order(rt: Runtime, ticket_no: str, who: Principal) -> Body:
+    """A work order as its unit or the work team sees it, with its decision, what may be done and its log."""
+    async with rt.sm() as session:
+        wo = await WorkOrders(session).get(ticket_no)
+        if wo is None or not visible(wo, who):
+            raise Problem(404, f"no work order for ticket {ticket_no!r}", type_="unknown-ticket")
+        logs = (await session.execute(select(work_order_log).where(work_order_log.c.ticket_no == ticket_no)
+                                      .order_by(work_order_log.c.id))).all()
+    out = dict(vars(wo))
+    out["allowed_actions"] = [a.value for a in allowed_actions(State(wo.state))]
+    out["log"] = [{k: v for k, v in dict(r._mapping).items() if k not in ("id", "ticket_no")} for r in logs]
+    return out
+
+
+async def list_work_orders(rt: Runtime, who: Principal, *, state: str | None, unit: str | None, tier: str | None,
+                           limit: int, offset: int) -> list[Body]:
+    """Work orders by filters, the latest changed first; a unit key sees only those it leads."""
+    q = select(work_orders.c.ticket_no, work_orders.c.state, work_orders.c.tier, work_orders.c.category,
+               work_orders.c.route, work_orders.c.lead_unit, work_orders.c.lead_unit_name, work_orders.c.round,
+               work_orders.c.response_level, work_orders.c.updated_at).order_by(work_orders.c.updated_at.desc())
+    if who.role == Role.unit:
+        q = q.where(work_orders.c.lead_unit == who.unit_code)
+    elif unit:
+        q = q.where(work_orders.c.lead_unit == unit)
+    if state:
+        q = q.where(work_orders.c.state == state)
+    if tier:
+        q = q.where(work_orders.c.tier == tier)
+    async with rt.sm() as session:
+        return [dict(r._mapping) for r in (await session.execute(q.limit(limit).offset(offset))).all()]
+
+
+async def list_units(rt: Runtime, *, level: int | None, kind: str | None, region: str | None,
+                     parent: str | None = None, active: bool | None = None, limit: int = 100,
+                     offset: int = 0) -> list[Body]:
+    """Directory units by filters."""
+    q = select(units).order_by(units.c.code)
+    if level is not None:
+        q = q.where(units.c.level == level)
+    if kind:
+        q = q.where(units.c.kind == kind)
+    if region:
+        q = q.where(units.c.region_code.startswith(region))
+    if parent:
+        q = q.where(units.c.parent_code == parent)
+    if active is not None:
+        q = q.where(units.c.active.is_(active))
+    async with rt.sm() as session:
+        return [dict(r._mapping) for r in (await session.execute(q.limit(limit).offset(offset))).all()]
+
+
+async def get_unit(rt: Runtime, code: str) -> Body:
+    """One unit with its children count."""
+    async with rt.sm() as session:
+        row = (await session.execute(select(units).where(units.c.code == code))).first()
+        if row is None:
+            raise Problem(404, f"no unit {code!r} in the directory", type_="unknown-unit")
+        n = (await session.execute(select(func.count()).select_from(units).where(units.c.parent_code == code))
+             ).scalar_one()
+    return {**dict(row._mapping), "children": int(n)}
+
+
+async def export_units(rt: Runtime) -> list[Body]:
+    """Every unit, for export."""
+    async with rt.sm() as session:
+        return [dict(r._mapping) for r in (await session.execute(select(units).order_by(units.c.code))).all()]
+
+
+async def get_catalogue(rt: Runtime, caches: Caches, version: int | None = None) -> Body:
+    """The active catalogue (or one version)."""
+    async with rt.sm() as session:
+        if version is None:
+            v, doc = await caches.active_catalogue(session)
+            return {"version": v, "active": True, "catalogue": doc}
+        row = (await session.execute(select(catalogue_versions).where(catalogue_versions.c.version == version))
+               ).first()
+    if row is None:
+        if version == SHIPPED_VERSION:
+            return {"version": SHIPPED_VERSION, "active": False, "catalogue": caches.shipped_copy()}
+        raise Problem(404, f"no catalogue version {version}", type_="unknown-version")
+    return {"version": row.version, "active": row.active, "note": row.note, "created_by": row.created_by,
+            "created_at": row.created_at, "catalogue": row.doc}
+
+
+async def list_catalogue_versions(rt: Runtime) -> list[Body]:
+    """Every stored version (version 0 is the shipped default)."""
+    async with rt.sm() as session:
+        rows = (await session.execute(select(catalogue_versions.c.version, catalogue_versions.c.active,
+                                             catalogue_versions.c.note, catalogue_versions.c.created_by,
+                                             catalogue_versions.c.created_at)
+                                      .order_by(catalogue_versions.c.version))).all()
+    out = [dict(r._mapping) for r in rows]
+    return [{"version": SHIPPED_VERSION, "active": not any(r["active"] for r in out),
+             "note": "default shipped with triage-svc", "created_by": "triage-svc", "created_at": None}, *out]
+
+
+async def list_corrections(rt: Runtime, limit: int) -> list[Body]:
+    """The work team's corrections, newest first."""
+    async with rt.sm() as session:
+        rows = (await session.execute(select(corrections).order_by(corrections.c.id.desc()).limit(limit))).all()
+    return [dict(r._mapping) for r in rows]
