@@ -7,8 +7,9 @@ from cryptography.exceptions import InvalidTag
 from hypothesis import given
 from hypothesis import strategies as st
 
-from intake_svc import checks
-from intake_svc.pii import PiiVault, mask_id, mask_phone
+from intake_svc.adapters.pii_vault import PiiVault
+from intake_svc.domain import checks
+from intake_svc.domain.pii import mask_id, mask_phone
 
 
 @pytest.mark.parametrize("phone", ["13800138000", "19912345678", "010-62345678", "0571-87654321", "02162345678",

@@ -11,7 +11,7 @@ from merge_corpus import NEAR_MISSES, TRUE_REPEATS
 from sqlalchemy import func, select
 
 from bancheng_services.testing import RunningService, auth
-from intake_svc.store import plumbing, tickets
+from intake_svc.adapters.tables import plumbing, tickets
 
 
 async def _post_all(svc: RunningService, posts: list[tuple[dict[str, Any], dict[str, str]]]) -> list[Any]:

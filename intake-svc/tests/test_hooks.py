@@ -11,11 +11,13 @@ from datetime import UTC, datetime
 
 import orjson
 from helpers import REGION, publish
+from sqlalchemy import select
 
 from bancheng_services.testing import RunningService, auth, eventually
 from bancheng_shared.contracts import make_event
 from bancheng_shared.contracts.sla import AlertRaised
 from bancheng_shared.topics import SLA_CLOCKS
+from intake_svc.adapters.tables import plumbing
 
 SECRET = "duch-secret-0123456789"
 
@@ -116,6 +118,13 @@ async def test_callbacks_retry_then_deliver_signed_and_replay(intake: RunningSer
                          headers=auth("operator"))
         no = r.json()["ticket_no"]
 
+        async def logged_delivered() -> list:
+            # the delivery log is written after the receiver answered: wait for the state asserted below
+            return (await c.get("/v1/deliveries", params={"subscription_id": sub.json()["id"], "status": "delivered"},
+                                headers=auth("operator"))).json()
+
+        await eventually(logged_delivered)
+
         async def delivered() -> list:
             return rx.received
 
@@ -140,9 +149,14 @@ async def test_callbacks_retry_then_deliver_signed_and_replay(intake: RunningSer
         rep = await c.post(f"/v1/deliveries/{p['id']}/replay", headers=auth("operator"))
         assert rep.status_code == 200 and rep.json()["status"] == "pending"
 
+        async def relogged() -> list:
+            return (await c.get("/v1/deliveries", params={"status": "delivered", "subscription_id": parked["id"]},
+                                headers=auth("operator"))).json()
+
         async def redelivered() -> list:
             return dead.received
 
+        await eventually(relogged)
         await eventually(redelivered)
         # other callers do not see these subscriptions
         assert (await c.get(f"/v1/subscriptions/{parked['id']}", headers=auth("platform"))).status_code == 404
@@ -160,11 +174,26 @@ async def test_platform_items_get_callbacks_automatically(intake: RunningService
         raw, h = signed({**ITEM, "external_id": "PROV-1"}, secret="prov-secret-0123456789")
         no = (await c.post("/v1/platforms/prov/items", content=raw, headers=h)).json()["ticket_no"]
 
+        async def both_handled() -> bool:
+            # the consumer queues deliveries in the transaction that records the event as handled: once both
+            # tickets' TicketReceived are in its inbox, a wrongly queued delivery would be in the log
+            async with intake.runtime.sm() as s:
+                sent = set((await s.execute(select(plumbing.outbox.c.event_id).where(
+                    plumbing.outbox.c.event_type == "TicketReceived"))).scalars())
+                handled = set((await s.execute(select(plumbing.inbox.c.event_id))).scalars())
+            return len(sent) == 2 and sent <= handled
+
+        async def delivered() -> list:
+            return (await c.get("/v1/deliveries", params={"status": "delivered"}, headers=auth("admin"))).json()
+
         async def got() -> list:
             return rx.received
 
+        await eventually(both_handled)
+        await eventually(delivered)
         received = await eventually(got)
-        await asyncio.sleep(0.3)  # give a wrongly queued delivery of the other ticket time to show up
+        queued = (await c.get("/v1/deliveries", headers=auth("admin"))).json()
+        assert {d["ticket_no"] for d in queued} == {no}
         assert {orjson.loads(b)["ticket_id"] for _h, b in rx.received} == {no}
         assert orjson.loads(received[0][1])["payload"]["platform"] == "prov"
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 from merge_corpus import NEAR_MISSES, TRUE_REPEATS
 
-from intake_svc.merging import MergeIndex
+from intake_svc.adapters.merge_index import LshIndex, MergeIndex, MinHasher
+from intake_svc.domain.similarity import shingles, similarity
 from intake_svc.settings import IntakeSettings
-from intake_svc.similarity import LshIndex, MinHasher, shingles, similarity
 
 THRESHOLD = IntakeSettings().merge_threshold
 
@@ -51,7 +51,7 @@ def test_bulk_load_and_incremental_adds_agree() -> None:
     sigs = np.stack([mh.signature(shingles(a)) for a, _ in TRUE_REPEATS])
     bulk, one = LshIndex(64, 32), LshIndex(64, 32, compact_every=3)
     bulk.add_many(np.arange(len(sigs)), sigs, np.full(len(sigs), 7, dtype=np.uint64))
-    from intake_svc.similarity import place_seed
+    from intake_svc.adapters.merge_index import place_seed
     assert place_seed("x") != place_seed("y")
     for i, s in enumerate(sigs):
         one.add(i, s, "p")

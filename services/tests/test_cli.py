@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bancheng_services.stack import SERVICES
+from bancheng_services.stack import SERVICES, plumbing_of
 from bancheng_shared.auth import ApiKeyStore, Role
 from bancheng_shared.db import make_engine, make_sessionmaker
 
@@ -25,12 +25,11 @@ async def test_a_key_added_once_works_on_every_service_and_revoking_it_stops_it(
                    "--unit", "339901-market_regulation")
     plaintext = out.strip().rsplit(" ", 1)[-1]
     assert plaintext.startswith("bc_")
-    import importlib
 
     for name, spec in SERVICES.items():
         engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / f'{name}.db'}")
-        store = importlib.import_module(f"{spec['module']}.store")
-        principal = await ApiKeyStore(make_sessionmaker(engine), store.plumbing, cache_s=0).lookup(plaintext)
+        principal = await ApiKeyStore(make_sessionmaker(engine), plumbing_of(spec["module"]),
+                                      cache_s=0).lookup(plaintext)
         assert principal is not None and principal.role == Role.unit
         assert principal.unit_code == "339901-market_regulation"
         await engine.dispose()
@@ -39,7 +38,7 @@ async def test_a_key_added_once_works_on_every_service_and_revoking_it_stops_it(
     key_id = principal.key_id
     bancheng("keys", "--data-dir", data, "revoke", key_id)
     engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'intake.db'}")
-    from intake_svc.store import plumbing
+    from intake_svc.adapters.tables import plumbing
 
     assert await ApiKeyStore(make_sessionmaker(engine), plumbing, cache_s=0).lookup(plaintext) is None
     await engine.dispose()

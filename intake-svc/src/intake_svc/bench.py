@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 import orjson
 
-from intake_svc.merging import MergeIndex
-from intake_svc.similarity import MinHasher, place_seed, shingles, similarity
+from intake_svc.adapters.merge_index import MergeIndex, MinHasher, place_seed
+from intake_svc.domain.similarity import shingles, similarity
 
 # Vocabulary of the synthetic city. Places get their own street and estate names from a pool of common
 # characters, so texts vary by region the way real ones do; matters combine a subject, a problem and a
@@ -228,18 +228,19 @@ async def _accept(n: int, concurrency: int, batch: int = 1) -> dict[str, Any]:
     from sqlalchemy.ext.asyncio import create_async_engine
 
     from bancheng_shared.auth import issue_api_key
-    from bancheng_shared.db import make_sessionmaker, transaction
+    from bancheng_shared.db import make_sessionmaker
+    from intake_svc.adapters.tables import metadata, plumbing
     from intake_svc.main import create_app
     from intake_svc.settings import IntakeSettings
-    from intake_svc.store import metadata, plumbing
 
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite+aiosqlite:///{Path(tmp) / 'intake.db'}"
         engine = create_async_engine(url)
         async with engine.begin() as conn:
             await conn.run_sync(metadata.create_all)
-        async with transaction(make_sessionmaker(engine)) as s:
+        async with make_sessionmaker(engine)() as s:
             await issue_api_key(s, plumbing, name="bench", role="operator", plaintext="bench-key")
+            await s.commit()
         await engine.dispose()
         # no broker in this measurement: the outbox fills and is relayed elsewhere
         settings = IntakeSettings(database_url=url, relay_enabled=False, consumers_enabled=False,

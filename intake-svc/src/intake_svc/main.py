@@ -1,56 +1,55 @@
-"""intake-svc application."""
+"""intake-svc application: wiring only."""
 
-import asyncio
 import sys
 
 from fastapi import FastAPI
 
 from bancheng_shared.app import create_service_app, serve
+from bancheng_shared.messagebus import MessageBus
 from bancheng_shared.runtime import Runtime
-from intake_svc import api, api_open311, consumers, context, sms
-from intake_svc.callbacks import Deliverer
+from bancheng_shared.topics import INTAKE_TICKETS, OVERSIGHT_CASES, SLA_CLOCKS, TRIAGE_WORK_ORDERS
+from intake_svc import jobs
+from intake_svc.adapters.merge_index import MergeIndex
+from intake_svc.adapters.pii_vault import vault_from_key
+from intake_svc.adapters.registrar import Registrar
+from intake_svc.adapters.sms import gateway_from_settings
+from intake_svc.adapters.tables import plumbing
+from intake_svc.api import ROUTERS
+from intake_svc.context import Intake, delivery_policy, merge_policy
+from intake_svc.domain.public_lookup import FailedLookups
+from intake_svc.handlers import COMMANDS, EVENTS, project_batch
 from intake_svc.settings import IntakeSettings
-from intake_svc.store import plumbing
 
 SERVICE = "intake-svc"
 MIGRATIONS = "intake_svc:migrations"
 
 
 def create_app(settings: IntakeSettings | None = None) -> FastAPI:
-    """The intake-svc app with its consumers, relay, merge index, callback and SMS loops."""
+    """The intake-svc app with its consumer, relay, merge index, callback and SMS loops."""
     settings = settings or IntakeSettings()
     rt = Runtime.build(SERVICE, settings, plumbing)
-    ctx = context.build(rt, settings)
-    consumers.register(rt, ctx)
-    deliverer = Deliverer(ctx)
+    vault = vault_from_key(settings.pii_key)
+    index = MergeIndex(settings.merge_num_perm, settings.merge_bands)
+    sms = gateway_from_settings(settings)
+    registrar = Registrar(rt, vault=vault, index=index, policy=merge_policy(settings),
+                          candidates=settings.merge_candidates, records_only=sms.records_only,
+                          sms_signature=settings.sms_signature, region_prefixes=settings.region_prefixes,
+                          base_url=settings.base_url, max_group=settings.accept_max_group)
+    ctx = Intake(settings=settings, vault=vault, index=index, sms=sms, registrar=registrar,
+                 lookups=FailedLookups(settings.public_lookup_max_failures, settings.public_lookup_window_s),
+                 delivery=delivery_policy(settings))
+    bus = MessageBus(rt, ctx, commands=COMMANDS, events=EVENTS)
+    bus.consume("timeline", [INTAKE_TICKETS, TRIAGE_WORK_ORDERS, SLA_CLOCKS, OVERSIGHT_CASES], batch=project_batch)
+    deliverer = jobs.Deliverer(rt, ctx)
     ctx.wakers.append(deliverer.wake.set)
-
-    async def refresh_index() -> None:
-        # other replicas' tickets become merge candidates here within merge_refresh_s
-        while True:
-            try:
-                async with rt.sm() as session:
-                    await ctx.index.refresh(session, settings.merge_index_days)
-            except Exception:
-                context.log.exception("merge_index_refresh_failed")
-            await asyncio.sleep(settings.merge_refresh_s)
-
-    async def send_sms() -> None:
-        while True:
-            try:
-                if not await sms.send_pending(rt.sm, ctx.sms, ctx.vault):
-                    await asyncio.sleep(settings.sms_poll_s)
-            except Exception:
-                context.log.exception("sms_loop_failed")
-                await asyncio.sleep(settings.sms_poll_s)
 
     async def start(_rt: Runtime) -> None:
         async with rt.sm() as session:
-            await ctx.index.refresh(session, settings.merge_index_days)
-        rt.spawn(refresh_index)
+            await index.refresh(session, settings.merge_index_days)
+        rt.spawn(lambda: jobs.refresh_index(rt, ctx))
         rt.spawn(deliverer.run)
-        if not ctx.sms.records_only:
-            rt.spawn(send_sms)
+        if not sms.records_only:
+            rt.spawn(lambda: jobs.sms_loop(rt, ctx))
 
     app = create_service_app(
         runtime=rt,
@@ -58,7 +57,7 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
         description="诉求受理：各渠道登记、并单、时间线、公开查询、平台交办与回调、短信、Open311。\n\n"
         "Intake: requests from every channel, merged repeats, the timeline, public lookup, platform items, "
         "callbacks, SMS and Open311 GeoReport v2.",
-        routers=[api.router, api.public, api.hooks, api_open311.router],
+        routers=ROUTERS,
         tags=[{"name": "tickets", "description": "诉求件 / Tickets"},
               {"name": "public", "description": "公开查询（无需凭据）/ Public lookup (no credential)"},
               {"name": "platforms", "description": "平台交办、回调订阅 / Platforms in, callbacks out"},
@@ -66,6 +65,7 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
         on_startup=[start],
     )
     app.state.intake = ctx
+    app.state.bus = bus
     return app
 
 

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from bancheng_shared.contracts.vocab import Category, Channel
-from intake_svc import checks
+from intake_svc.domain import checks
 
 
 class Complainant(BaseModel):
@@ -220,7 +219,3 @@ class PlatformRegister(BaseModel):
     callback_secret: str | None = Field(default=None, min_length=16, max_length=200)
     callback_events: list[str] = Field(default_factory=lambda: ["*"])
 
-
-def page(items: list[dict[str, Any]], next_cursor: str | None) -> dict[str, Any]:
-    """A page of a list with the cursor of the next one."""
-    return {"items": items, "next_cursor": next_cursor}

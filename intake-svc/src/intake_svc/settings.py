@@ -47,3 +47,8 @@ class IntakeSettings(ServiceSettings):
     sms_gateway_token: str = Field(default="", repr=False)
     sms_signature: str = "【办成】"
     sms_poll_s: float = 1.0
+
+    @property
+    def base_url(self) -> str:
+        """Where the public lookup lives (the tracking links given to people)."""
+        return self.public_base_url or f"http://{self.host}:{self.port}"

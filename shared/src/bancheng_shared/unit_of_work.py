@@ -100,7 +100,8 @@ class UnitOfWork:
         finally:
             await self.session.close()
         if exc_type is None:
-            self.rt.relay.wake()
+            if self._events:  # the relay has new rows to send
+                self.rt.relay.wake()
             for fn in self._after:
                 fn()
 

@@ -102,8 +102,3 @@ def _fill(el: ET.Element, item: dict[str, Any]) -> None:
             child.text = "true" if v else "false"
         elif v is not None:
             child.text = str(v)
-
-
-def parse_xml(raw: bytes) -> ET.Element:
-    """Parse an XML answer (used by tests and clients)."""
-    return ET.fromstring(raw)

@@ -1,8 +1,6 @@
 """intake-svc tables: tickets and their submissions, repeats, follow-ups, the timeline read model, PII access
 log, platforms and their seen signatures, callback subscriptions and deliveries, the SMS outbox, plumbing."""
 
-from typing import Any
-
 from sqlalchemy import (
     JSON,
     Boolean,
@@ -17,9 +15,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from bancheng_shared.db import upsert_statement
 from bancheng_shared.plumbing import BigId, plumbing_tables
 from bancheng_shared.types import UtcDateTime
 
@@ -240,8 +236,3 @@ sms_outbox = Table(
     Index("ix_sms_outbox_status", "status", "id"),
 )
 
-
-async def insert_ignore(session: AsyncSession, table: Table, values: dict[str, Any], keys: list[str]) -> bool:
-    """INSERT … ON CONFLICT DO NOTHING on SQLite and PostgreSQL; True when a row was written."""
-    result = await session.execute(upsert_statement(session, table, keys), values)
-    return bool(getattr(result, "rowcount", 0) == 1)

@@ -1,4 +1,4 @@
-"""Open311 GeoReport v2 routes (`/open311/v2/…{.json|.xml}`), answering errors in GeoReport's format."""
+"""Open311 GeoReport v2 routes (`/open311/v2/…{.json|.xml}`), answering errors in GeoReport's format (thin)."""
 
 from __future__ import annotations
 
@@ -10,15 +10,15 @@ from urllib.parse import parse_qs
 import orjson
 from fastapi import APIRouter, Request, Response
 from pydantic import ValidationError
-from sqlalchemy import select
 
-from bancheng_shared.app import correlation_id
+from bancheng_shared.app import CorrelationId, RuntimeDep
 from bancheng_shared.auth import Principal, Role
-from bancheng_shared.problems import Problem
-from intake_svc import domain, open311, service
-from intake_svc.context import Intake
-from intake_svc.models import TicketCreate
-from intake_svc.store import submissions, tickets
+from bancheng_shared.errors import Problem
+from intake_svc import queries
+from intake_svc.api.deps import Bus, Ctx
+from intake_svc.domain import open311
+from intake_svc.domain.commands import RegisterTicket
+from intake_svc.models import TicketCreate, TicketCreated
 
 router = APIRouter(prefix="/open311/v2", tags=["open311"])
 ROLES = {Role.admin, Role.operator, Role.frontend, Role.platform, Role.work_team}
@@ -107,7 +107,7 @@ def _float(params: dict[str, str], name: str) -> float | None:
 
 
 @router.post("/requests.{fmt}", summary="Open311 提交诉求 / create a service request", description=DOC)
-async def create_request(fmt: str, request: Request) -> Response:
+async def create_request(fmt: str, request: Request, bus: Bus, corr: CorrelationId) -> Response:
     async def go() -> Response:
         params = {**_q(request), **(await _form(request))}
         who = await _principal(request, params)
@@ -135,9 +135,7 @@ async def create_request(fmt: str, request: Request) -> Response:
             field = {"content": "description", "complainant.phone": "phone", "location.region_code": "address_id",
                      "location.latitude": "lat", "location.longitude": "long"}.get(field, field)
             raise open311.Open311Error(400, f"{field}: {err['msg']}") from exc
-        ctx: Intake = request.app.state.intake
-        created = await service.register_ticket(ctx, body, caller=who, idempotency_key=None,
-                                                correlation_id=correlation_id(request))
+        created: TicketCreated = await bus.handle(RegisterTicket(actor=who, body=body, correlation_id=corr))
         notice = "已并入正在办理的相同诉求 / merged into an open request" if created.merged else None
         return _render(fmt, "service_requests", [{"service_request_id": created.ticket_no,
                                                   "token": created.tracking_token, "service_notice": notice,
@@ -158,47 +156,33 @@ def _dt(params: dict[str, str], name: str) -> datetime | None:
 
 
 @router.get("/requests.{fmt}", summary="Open311 查询诉求 / query service requests", description=DOC)
-async def list_requests(fmt: str, request: Request) -> Response:
+async def list_requests(fmt: str, request: Request, rt: RuntimeDep, ctx: Ctx) -> Response:
     async def go() -> Response:
         params = _q(request)
         await _principal(request, params)
-        ctx: Intake = request.app.state.intake
-        q = select(tickets).order_by(tickets.c.ticket_no.desc()).limit(1000)
         if params.get("service_request_id"):
-            q = q.where(tickets.c.ticket_no.in_(params["service_request_id"].split(",")[:200]))
+            rows = await queries.open311_requests(rt, ids=params["service_request_id"].split(",")[:200])
         else:
             # GeoReport's default window: the last 90 days, at most 1000
             start, end = _dt(params, "start_date"), _dt(params, "end_date")
-            if start:
-                q = q.where(tickets.c.received_at >= start)
-            if end:
-                q = q.where(tickets.c.received_at <= end)
-            if params.get("service_code"):
-                codes = params["service_code"].split(",")
-                q = q.where((tickets.c.category.in_(codes))
-                            | (tickets.c.category.is_(None) & tickets.c.category_hint.in_(codes)))
+            codes = params["service_code"].split(",") if params.get("service_code") else None
             st = params.get("status")
             closed = [*ctx.settings.closed_statuses, "resolved"]
-            if st == "open":
-                q = q.where(tickets.c.status.not_in(closed))
-            elif st == "closed":
-                q = q.where(tickets.c.status.in_(closed))
-            elif st:
+            if st and st not in ("open", "closed"):
                 raise open311.Open311Error(400, "status: use open or closed")
-        async with ctx.rt.sm() as session:
-            rows = (await session.execute(q)).all()
+            rows = await queries.open311_requests(rt, start=start, end=end, codes=codes,
+                                                  status_in=closed if st == "closed" else None,
+                                                  status_not_in=closed if st == "open" else None)
         return _render(fmt, "service_requests", [open311.request_view(r, ctx.settings.closed_statuses)
                                                  for r in rows])
     return await _run(fmt, go)
 
 
 @router.get("/requests/{request_id}.{fmt}", summary="Open311 单个诉求 / one service request", description=DOC)
-async def get_request(request_id: str, fmt: str, request: Request) -> Response:
+async def get_request(request_id: str, fmt: str, request: Request, rt: RuntimeDep, ctx: Ctx) -> Response:
     async def go() -> Response:
         await _principal(request, _q(request))
-        ctx: Intake = request.app.state.intake
-        async with ctx.rt.sm() as session:
-            row = (await session.execute(select(tickets).where(tickets.c.ticket_no == request_id))).first()
+        row = await queries.ticket(rt, request_id)
         if row is None:
             raise open311.Open311Error(404, f"service_request_id {request_id!r} not found")
         return _render(fmt, "service_requests", [open311.request_view(row, ctx.settings.closed_statuses)])
@@ -206,14 +190,11 @@ async def get_request(request_id: str, fmt: str, request: Request) -> Response:
 
 
 @router.get("/tokens/{token}.{fmt}", summary="Open311 凭证换编号 / request id from a token", description=DOC)
-async def token(token: str, fmt: str, request: Request) -> Response:
+async def token(token: str, fmt: str, request: Request, rt: RuntimeDep) -> Response:
     async def go() -> Response:
         await _principal(request, _q(request))
-        ctx: Intake = request.app.state.intake
-        async with ctx.rt.sm() as session:
-            row = (await session.execute(select(submissions.c.ticket_no).where(
-                submissions.c.token_hash == domain.token_hash(token)))).first()
-        if row is None:
+        ticket_no = await queries.ticket_of_token(rt, token)
+        if ticket_no is None:
             raise open311.Open311Error(404, "token not found")
-        return _render(fmt, "service_requests", [{"service_request_id": row.ticket_no, "token": token}])
+        return _render(fmt, "service_requests", [{"service_request_id": ticket_no, "token": token}])
     return await _run(fmt, go)

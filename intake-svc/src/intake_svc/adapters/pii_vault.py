@@ -1,4 +1,4 @@
-"""Complainant PII at rest: AES-GCM encryption, keyed hashes for matching repeats, masking (pure)."""
+"""Complainant PII at rest: AES-GCM encryption and keyed hashes for matching repeats (domain.pii masks it)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,12 @@ import base64
 import hashlib
 import hmac
 import os
+import secrets
 
+import structlog
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+log = structlog.get_logger("intake")
 
 
 class PiiVault:
@@ -42,22 +46,11 @@ class PiiVault:
         return hmac.digest(self._mac_key, f"{kind}:{value}".encode(), "sha256").hex()
 
 
-def mask_phone(phone: str | None) -> str | None:
-    """138****5678: first three and last four digits."""
-    if not phone:
-        return phone
-    return phone[:3] + "*" * max(0, len(phone) - 7) + phone[-4:] if len(phone) > 7 else "*" * len(phone)
-
-
-def mask_id(idn: str | None) -> str | None:
-    """3301**********123X: region prefix and last four."""
-    if not idn:
-        return idn
-    return idn[:4] + "*" * (len(idn) - 8) + idn[-4:]
-
-
-def mask_name(name: str | None) -> str | None:
-    """张** : the family name only."""
-    if not name:
-        return name
-    return name[0] + "*" * (len(name) - 1 if len(name) > 1 else 1)
+def vault_from_key(key: str) -> PiiVault:
+    """The vault of the configured key; a missing key gets a per-process dev key and a warning."""
+    if not key:
+        # without a configured key, data encrypted now is unreadable after a restart: dev only
+        key = secrets.token_urlsafe(32)
+        log.warning("pii_key_unset", detail="INTAKE_PII_KEY is not set; using a random development key "
+                    "(encrypted PII will not be readable after a restart)")
+    return PiiVault(key)

@@ -1,0 +1,43 @@
+"""The timeline read model kept from every topic: prebuilt statements, a batch's writes at once."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import bindparam, insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bancheng_shared.db import update_statement
+from intake_svc.adapters.tables import tickets, timeline
+
+# Statements built once: a batch only brings parameters.
+_INSERT_STEPS = insert(timeline)
+_UNIT_NAMES = select(tickets.c.ticket_no, tickets.c.unit_name).where(
+    tickets.c.ticket_no.in_(bindparam("ticket_nos", expanding=True)))
+
+
+async def add_steps(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """Insert timeline lines (one multi-row insert)."""
+    if rows:
+        await session.execute(_INSERT_STEPS, rows)
+
+
+async def unit_names(session: AsyncSession, ticket_nos: Iterable[str]) -> dict[str, str | None]:
+    """The unit name each ticket has now (tickets not registered here are left out)."""
+    wanted = sorted(set(ticket_nos))
+    if not wanted:
+        return {}
+    return {r.ticket_no: r.unit_name for r in (await session.execute(_UNIT_NAMES, {"ticket_nos": wanted})).all()}
+
+
+async def update_tickets(session: AsyncSession, changes: dict[str, dict[str, Any]], now: datetime) -> None:
+    """Set each ticket's changed columns, one statement per shape of change (an unknown ticket updates nothing)."""
+    by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for ticket_no, values in changes.items():
+        if values:
+            by_columns.setdefault((*sorted(values), "updated_at"), []).append(
+                {**values, "updated_at": now, "k_ticket_no": ticket_no})
+    for columns, rows in by_columns.items():
+        await session.execute(update_statement(tickets, columns, ["ticket_no"]), rows)

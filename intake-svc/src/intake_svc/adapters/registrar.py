@@ -1,0 +1,430 @@
+"""Registering requests through group commit: one unit of work writes a whole group of registrations.
+
+Each request of the group is still decided on its own and in order (domain.idempotency, domain.merging); a
+request that repeats another one of the same group is merged into it as if they had come one by one. What is
+shared is the I/O: one read of earlier submissions, two reads of the candidate tickets, one multi-row insert per
+table, one `uow.emit` per ticket written to the outbox in the same transaction, one commit.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+from sqlalchemy import bindparam, insert, or_, select, tuple_, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bancheng_shared.db import upsert_statement
+from bancheng_shared.errors import Problem
+from bancheng_shared.principal import Principal
+from bancheng_shared.runtime import Runtime
+from bancheng_shared.unit_of_work import UnitOfWork
+from intake_svc.adapters.group_commit import GroupCommit
+from intake_svc.adapters.merge_index import MergeIndex
+from intake_svc.adapters.pii_vault import PiiVault
+from intake_svc.adapters.tables import repeats, sms_outbox, submissions, tickets, timeline
+from intake_svc.domain import idempotency, merging, registration, sms
+from intake_svc.domain.merging import MergePolicy, OpenTicket
+from intake_svc.domain.pii import mask_phone
+from intake_svc.domain.public_lookup import token_hash
+from intake_svc.domain.similarity import shingles
+from intake_svc.domain.ticket_numbers import new_ticket_no
+from intake_svc.domain.timeline import STATUS_LABELS, received_label, repeat_label
+from intake_svc.models import TicketCreate, TicketCreated
+
+
+@dataclass
+class Registration:
+    """One request made ready to write: validated, fingerprinted, its PII protected, its text shingled."""
+
+    body: TicketCreate
+    caller: Principal
+    idempotency_key: str | None
+    correlation_id: str | None
+    platform: str | None
+    fingerprint: str
+    keys: list[idempotency.Key]
+    phone: str | None
+    phone_enc: str | None
+    phone_hash: str | None
+    id_number: str | None
+    id_hash: str | None
+    place: str | None
+    shingles: set[str]
+    # the MinHash signature and the merge index's band keys of it: computed for a whole group at once
+    signature: np.ndarray | None = None
+    band_keys: list[int] | None = None
+
+    @property
+    def source(self) -> str:
+        """The platform the request came from ('' for our own channels)."""
+        return self.platform or ""
+
+
+@dataclass
+class _Group:
+    """What one transaction writes."""
+
+    ticket_rows: list[dict[str, Any]] = field(default_factory=list)
+    timeline_rows: list[dict[str, Any]] = field(default_factory=list)
+    submission_rows: list[dict[str, Any]] = field(default_factory=list)
+    repeat_rows: list[dict[str, Any]] = field(default_factory=list)
+    sms_rows: list[dict[str, Any]] = field(default_factory=list)
+    fresh_rows: dict[str, dict[str, Any]] = field(default_factory=dict)  # tickets created in this group
+    indexed: list[tuple[str, Registration]] = field(default_factory=list)
+
+
+class _Candidates:
+    """The open tickets a group may repeat, read in two statements for the whole group."""
+
+    def __init__(self, per_person: int = 0) -> None:
+        self.per_person = per_person  # the most recent of each phone and each ID number
+        self.by_person: dict[str, list[OpenTicket]] = {}
+        self.by_ticket_no: dict[str, OpenTicket] = {}
+        self.fresh: list[OpenTicket] = []
+        self.place_candidates: dict[int, list[str]] = {}
+
+    def of_person(self, reg: Registration) -> list[OpenTicket]:
+        """The same person's recent open tickets (phone first, then ID number), then the group's own."""
+        if not (reg.phone_hash or reg.id_hash):
+            return []
+        mine: dict[str, OpenTicket] = {}
+        for h in (reg.phone_hash, reg.id_hash):
+            for t in self.by_person.get(h or "", [])[: self.per_person]:
+                mine.setdefault(t.ticket_no, t)
+        phone, idn = reg.phone_hash, reg.id_hash
+        return [*mine.values(), *(t for t in self.fresh
+                                  if (phone and t.phone_hash == phone) or (idn and t.id_hash == idn))]
+
+    def at_place(self, reg: Registration) -> list[OpenTicket]:
+        """The index's candidates of the request's place that are still open, then the group's own."""
+        if reg.place is None:
+            return []
+        found = self.place_candidates.get(id(reg), [])
+        return [*(self.by_ticket_no[t] for t in found if t in self.by_ticket_no),
+                *(t for t in self.fresh if t.place == reg.place)]
+
+
+class Registrar:
+    """Writes registrations: single requests through group commit, batches in one transaction."""
+
+    def __init__(self, rt: Runtime, *, vault: PiiVault, index: MergeIndex, policy: MergePolicy,
+                 candidates: int, records_only: bool, sms_signature: str, region_prefixes: Sequence[str],
+                 base_url: str, max_group: int) -> None:
+        self.rt = rt
+        self.vault = vault
+        self.index = index
+        self.policy = policy
+        self.candidates = candidates
+        self.records_only = records_only
+        self.sms_signature = sms_signature
+        self.region_prefixes = list(region_prefixes)
+        self.base_url = base_url
+        self.group_commit: GroupCommit[Registration, TicketCreated] = GroupCommit(
+            self._write_waiting, lambda reg: reg.keys, max_group)
+        # statements built once: only the parameters change per group
+        self._existing = (select(submissions, tickets.c.status.label("t_status"),
+                                 tickets.c.status_label.label("t_status_label"))
+                          .join(tickets, tickets.c.ticket_no == submissions.c.ticket_no))
+        # the counter moves in the same statement that reads it back, so concurrent repeats do not lose a count
+        self._bump_repeats = (update(tickets).where(tickets.c.ticket_no == bindparam("k_ticket_no"))
+                              .values(repeat_count=tickets.c.repeat_count + 1,
+                                      updated_at=bindparam("now", type_=tickets.c.updated_at.type))
+                              .returning(tickets.c.repeat_count, tickets.c.status, tickets.c.status_label))
+        open_ = tickets.c.status.not_in(sorted(policy.closed_statuses))
+        cols = (tickets.c.ticket_no, tickets.c.content, tickets.c.phone_hash, tickets.c.id_hash, tickets.c.place_key,
+                tickets.c.status, tickets.c.received_at)
+        self._of_person = (
+            select(*cols)
+            .where(or_(tickets.c.phone_hash.in_(bindparam("phones", expanding=True)),
+                       tickets.c.id_hash.in_(bindparam("ids", expanding=True))),
+                   open_, tickets.c.received_at >= bindparam("since", type_=tickets.c.received_at.type))
+            .order_by(tickets.c.received_at.desc()))
+        self._at_places = select(*cols).where(tickets.c.ticket_no.in_(bindparam("ticket_nos", expanding=True)), open_)
+
+    # ------------------------------------------------------------------ the way in
+
+    def prepare(self, body: TicketCreate, *, caller: Principal, idempotency_key: str | None,
+                correlation_id: str | None, platform: str | None = None, field: str = "") -> Registration:
+        """Check what needs the settings, protect the PII and shingle the text (no I/O)."""
+        loc = body.location
+        registration.check_region(loc.region_code if loc else None, self.region_prefixes, field)
+        c = body.complainant
+        phone = c.phone if c else None
+        idn = c.id_number if c else None
+        return Registration(
+            body=body, caller=caller, idempotency_key=idempotency_key, correlation_id=correlation_id,
+            platform=platform, fingerprint=idempotency.fingerprint(body.model_dump(mode="json"), platform),
+            keys=idempotency.keys_of(caller=caller.key_id, idempotency_key=idempotency_key,
+                                     channel=body.channel.value, source=platform or "",
+                                     external_id=body.external_id),
+            phone=phone, phone_enc=self.vault.encrypt(phone, "phone"), phone_hash=self.vault.hash(phone, "phone"),
+            id_number=idn, id_hash=self.vault.hash(idn, "id"),
+            place=merging.place_key(loc.region_code if loc else None, loc.address if loc else None),
+            shingles=shingles(body.content),  # the MinHash signature is computed with the group's
+        )
+
+    async def register(self, reg: Registration) -> TicketCreated:
+        """Register one request with the next group (returns when its transaction has committed)."""
+        return await self.group_commit.register(reg)
+
+    async def register_all(self, regs: Sequence[Registration]) -> list[TicketCreated]:
+        """Register a batch in one transaction: every request, or none of them (409 naming the item)."""
+        for _attempt in range(3):
+            try:
+                return await self._write(regs, check_existing=True, positions=True)
+            except IntegrityError:
+                continue  # a concurrent request used one of the keys meanwhile: read them again
+        raise Problem(409, "concurrent requests with the same keys are being registered; retry",
+                      type_="idempotency-conflict")
+
+    async def _write_one(self, reg: Registration) -> TicketCreated:
+        """Write one request, answering a repeated key with the first answer (or 409 for a different body)."""
+        for attempt in range(3):
+            try:
+                # the first try skips the read: the unique keys refuse a repeat, and the retry reads the first one
+                return (await self._write([reg], check_existing=attempt > 0))[0]
+            except IntegrityError:
+                continue
+        raise Problem(409, "a concurrent request with the same Idempotency-Key is being registered; retry",
+                      type_="idempotency-conflict")
+
+    async def _write_waiting(self, regs: list[Registration]) -> list[TicketCreated | Exception]:
+        """Write a group from the queue (a key used before fails the group: then one by one, to answer each)."""
+        if len(regs) == 1:
+            return [await self._write_one(regs[0])]
+        try:
+            return list(await self._write(regs, check_existing=False))
+        except IntegrityError:
+            results: list[TicketCreated | Exception] = []
+            for reg in regs:
+                try:
+                    results.append(await self._write_one(reg))
+                except Exception as exc:
+                    results.append(exc)
+            return results
+
+    # ------------------------------------------------------------------ one transaction
+
+    async def _write(self, regs: Sequence[Registration], *, check_existing: bool,
+                     positions: bool = False) -> list[TicketCreated]:
+        """Write a group in one unit of work, all or nothing (IntegrityError when a key was used meanwhile).
+
+        With `check_existing`, a request whose key was used before is answered with the first answer (409 for a
+        different body, which fails the whole group), and so is a second request with a key used earlier in the
+        group. `positions` names the item in those answers (a batch).
+        """
+        g = _Group()
+        answers: list[TicketCreated | None] = [None] * len(regs)
+        async with self.rt.unit_of_work() as uow:
+            now = uow.now()
+            found = await self._earlier(uow.session, regs) if check_existing else {}
+            plan = idempotency.plan([r.keys for r in regs], [r.fingerprint for r in regs],
+                                    {i: idempotency.Earlier(s.ticket_no, s.request_hash) for i, s in found.items()},
+                                    positions=positions)
+            for i in plan.replays:
+                answers[i] = self._replayed(found[i])
+            decided = await self._decide(uow, [regs[i] for i in plan.new], now, g)
+            for i, created in zip(plan.new, decided, strict=True):
+                answers[i] = created
+            await self._save(uow.session, g)
+        self._with_band_keys([reg for _, reg in g.indexed])
+        for ticket_no, reg in g.indexed:
+            self.index.add_keys(ticket_no, reg.band_keys)
+            if reg.band_keys is not None:
+                self.index.note_registered(ticket_no, now)
+        out: list[TicketCreated] = []
+        for i, answer in enumerate(answers):
+            if answer is None:  # a later request of the group with the key of an earlier one
+                first = answers[plan.repeats_of[i]]
+                assert first is not None
+                answer = first.model_copy(update={"replayed": True})
+            out.append(answer)
+        return out
+
+    async def _earlier(self, session: AsyncSession, regs: Sequence[Registration]) -> dict[int, Any]:
+        """The earlier submission of each request (by position) under its Idempotency-Key (first) or channel id."""
+        by_key = sorted({(r.caller.key_id, r.idempotency_key) for r in regs if r.idempotency_key})
+        by_channel = sorted({(r.body.channel.value, r.source, r.body.external_id) for r in regs
+                             if r.body.external_id})
+        if not (by_key or by_channel):
+            return {}
+        conds = []
+        if by_key:
+            conds.append(tuple_(submissions.c.caller, submissions.c.idempotency_key).in_(by_key))
+        if by_channel:
+            conds.append(tuple_(submissions.c.channel, submissions.c.source, submissions.c.external_id)
+                         .in_(by_channel))
+        seen: dict[idempotency.Key, Any] = {}
+        for r in (await session.execute(self._existing.where(or_(*conds)))).all():
+            for k in idempotency.keys_of(caller=r.caller, idempotency_key=r.idempotency_key, channel=r.channel,
+                                         source=r.source, external_id=r.external_id):
+                seen.setdefault(k, r)
+        found: dict[int, Any] = {}
+        for i, reg in enumerate(regs):
+            hit = next((seen[k] for k in reg.keys if k in seen), None)
+            if hit is not None:
+                found[i] = hit
+        return found
+
+    def _replayed(self, sub: Any) -> TicketCreated:
+        """The first answer again, for a repeated POST."""
+        token = self.vault.decrypt(sub.token_enc, "token") or ""
+        return TicketCreated(
+            ticket_no=sub.ticket_no, status=sub.t_status, status_label=sub.t_status_label,
+            received_at=sub.created_at, tracking_token=token,
+            tracking_url=f"{self.base_url}/v1/public/tickets/{sub.ticket_no}?token={token}",
+            replayed=True, merged=bool(sub.merged), repeat_count=sub.repeat_count, similarity=sub.similarity,
+        )
+
+    def _with_signatures(self, regs: Sequence[Registration]) -> None:
+        """Give the requests their MinHash signatures, in one vectorised pass for the group."""
+        todo = [r for r in regs if r.signature is None]
+        if todo:
+            for r, sig in zip(todo, self.index.hasher.signatures([r.shingles for r in todo]), strict=True):
+                r.signature = sig
+
+    def _with_band_keys(self, regs: Sequence[Registration]) -> None:
+        """Give the requests with a place their band keys, in one pass (the query and the add share them)."""
+        self._with_signatures(regs)
+        todo = [r for r in regs if r.band_keys is None and r.place is not None]
+        if todo:
+            sigs = [r.signature for r in todo if r.signature is not None]
+            for r, keys in zip(todo, self.index.band_keys(sigs, [r.place for r in todo]), strict=True):
+                r.band_keys = keys
+
+    def _open(self, r: Any) -> OpenTicket:
+        return OpenTicket(r.ticket_no, self.index.shingles_of(r.ticket_no, r.content), r.phone_hash, r.id_hash,
+                          r.place_key, r.status, r.received_at)
+
+    async def _candidates(self, session: AsyncSession, regs: Sequence[Registration], now: datetime) -> _Candidates:
+        c = _Candidates(per_person=self.candidates * 2)
+        phones = sorted({r.phone_hash for r in regs if r.phone_hash})
+        ids = sorted({r.id_hash for r in regs if r.id_hash})
+        if phones or ids:
+            params = {"phones": phones, "ids": ids, "since": self.policy.window_start(now)}
+            for r in (await session.execute(self._of_person, params)).all():
+                t = self._open(r)
+                for h in (r.phone_hash, r.id_hash):
+                    if h:
+                        c.by_person.setdefault(h, []).append(t)
+        # the index is asked once per request: its answers serve the read here and the decision below
+        self._with_band_keys(regs)
+        c.place_candidates = {id(r): self.index.candidates_by_keys(r.band_keys, self.candidates) for r in regs}
+        ticket_nos = sorted({t for found in c.place_candidates.values() for t in found})
+        if ticket_nos:
+            for r in (await session.execute(self._at_places, {"ticket_nos": ticket_nos})).all():
+                c.by_ticket_no[r.ticket_no] = self._open(r)
+        return c
+
+    async def _decide(self, uow: UnitOfWork, regs: Sequence[Registration], now: datetime,
+                      g: _Group) -> list[TicketCreated]:
+        """Create or merge each request of the group in order, collecting the rows to write; emit its event."""
+        self._with_signatures(regs)  # stored with every ticket, merging on or off
+        enabled = self.policy.enabled
+        cands = await self._candidates(uow.session, regs, now) if enabled else _Candidates()
+        answers: list[TicketCreated] = []
+        numbers: set[str] = set()
+        for reg in regs:
+            match = merging.find_repeat(reg, persons=cands.of_person(reg), places=cands.at_place(reg), now=now,
+                                        policy=self.policy) if enabled else None
+            token = secrets.token_urlsafe(18)
+            if match is None:
+                ticket_no = new_ticket_no(now)
+                while ticket_no in numbers:  # one time for the whole group: only the random part tells them apart
+                    ticket_no = new_ticket_no(now)
+                numbers.add(ticket_no)
+                row = self._create(uow, reg, ticket_no, now, g)
+                cands.fresh.append(OpenTicket(ticket_no, reg.shingles, reg.phone_hash, reg.id_hash, reg.place,
+                                              row["status"], now))
+                status, label, count = row["status"], row["status_label"], 0
+            else:
+                ticket_no = match.ticket_no
+                status, label, count = await self._merge(uow, reg, match, now, g)
+            similarity = round(match.similarity, 4) if match else None
+            g.submission_rows.append(dict(
+                caller=reg.caller.key_id, idempotency_key=reg.idempotency_key, channel=reg.body.channel.value,
+                source=reg.source, external_id=reg.body.external_id, request_hash=reg.fingerprint,
+                ticket_no=ticket_no, merged=match is not None, similarity=similarity, repeat_count=count,
+                token_hash=token_hash(token), token_enc=self.vault.encrypt(token, "token"), created_at=now,
+            ))
+            if reg.phone:
+                merged = match is not None
+                g.sms_rows.append(dict(
+                    kind=sms.receipt_kind(merged=merged), dedupe_key=f"sub:{ticket_no}:{token[:12]}",
+                    ticket_no=ticket_no, unit_code=None, recipient_enc=reg.phone_enc,
+                    recipient_masked=mask_phone(reg.phone),
+                    text=sms.receipt_text(self.sms_signature, ticket_no, merged=merged),
+                    status=sms.initial_status(records_only=self.records_only), attempts=0, created_at=now,
+                ))
+            answers.append(TicketCreated(
+                ticket_no=ticket_no, status=status, status_label=label, received_at=now, tracking_token=token,
+                tracking_url=f"{self.base_url}/v1/public/tickets/{ticket_no}?token={token}", replayed=False,
+                merged=match is not None, repeat_count=count, similarity=similarity,
+            ))
+        return answers
+
+    def _create(self, uow: UnitOfWork, reg: Registration, ticket_no: str, now: datetime,
+                g: _Group) -> dict[str, Any]:
+        v = self.vault
+        body, c, loc = reg.body, reg.body.complainant, reg.body.location
+        anonymous = registration.is_anonymous(body)
+        row = dict(
+            ticket_no=ticket_no, channel=body.channel.value, platform=reg.platform, external_id=body.external_id,
+            submitted_by=reg.caller.key_id, title=body.title, content=body.content,
+            category_hint=body.category.value if body.category else None,
+            region_code=loc.region_code if loc else None, address=loc.address if loc else None,
+            longitude=loc.longitude if loc else None, latitude=loc.latitude if loc else None,
+            happened_at=body.happened_at, received_at=now, anonymous=anonymous,
+            name_enc=v.encrypt(c.name if c else None, "name"), phone_enc=reg.phone_enc,
+            phone_hash=reg.phone_hash, id_enc=v.encrypt(reg.id_number, "id"), id_hash=reg.id_hash,
+            enterprise_name=body.enterprise.name if body.enterprise else None,
+            credit_code=body.enterprise.credit_code if body.enterprise else None,
+            attachments=[a.model_dump(mode="json") for a in body.attachments] or None,
+            minhash=reg.signature.tobytes() if reg.signature is not None else None, place_key=reg.place,
+            repeat_count=0, status="received", status_label=STATUS_LABELS["received"], category=None, updated_at=now,
+        )
+        g.ticket_rows.append(row)
+        g.fresh_rows[ticket_no] = row
+        g.timeline_rows.append(dict(ticket_no=ticket_no, at=now, event_type="TicketReceived", public=1,
+                                    label=received_label(body.channel.value)))
+        uow.emit(registration.received(body, platform=reg.platform, anonymous=anonymous, now=now),
+                 ticket_no=ticket_no, correlation_id=reg.correlation_id, occurred_at=now)
+        g.indexed.append((ticket_no, reg))
+        return row
+
+    async def _merge(self, uow: UnitOfWork, reg: Registration, match: merging.Match, now: datetime,
+                     g: _Group) -> tuple[str, str, int]:
+        fresh = g.fresh_rows.get(match.ticket_no)
+        if fresh is not None:
+            # merged into a ticket of this same group: its row is not written yet, so count on the row itself
+            fresh["repeat_count"] += 1
+            count, status, label = fresh["repeat_count"], fresh["status"], fresh["status_label"]
+        else:
+            t = (await uow.session.execute(self._bump_repeats, {"k_ticket_no": match.ticket_no, "now": now})).one()
+            count, status, label = t.repeat_count, t.status, t.status_label
+        body = reg.body
+        g.repeat_rows.append(dict(
+            ticket_no=match.ticket_no, seq=count, channel=body.channel.value, content=body.content,
+            same_person=match.same_person, similarity=round(match.similarity, 4), phone_enc=reg.phone_enc,
+            phone_hash=reg.phone_hash, region_code=body.location.region_code if body.location else None,
+            received_at=now,
+        ))
+        g.timeline_rows.append(dict(ticket_no=match.ticket_no, at=now, event_type="RepeatReceived", public=1,
+                                    label=repeat_label(match.same_person, count)))
+        uow.emit(registration.repeated(body, match, count, now), ticket_no=match.ticket_no,
+                 correlation_id=reg.correlation_id, occurred_at=now)
+        return status, label, count
+
+    async def _save(self, session: AsyncSession, g: _Group) -> None:
+        for table, rows in ((tickets, g.ticket_rows), (timeline, g.timeline_rows), (submissions, g.submission_rows),
+                            (repeats, g.repeat_rows)):
+            if rows:
+                await session.execute(insert(table), rows)
+        if g.sms_rows:
+            await session.execute(upsert_statement(session, sms_outbox, ["dedupe_key"]), g.sms_rows)

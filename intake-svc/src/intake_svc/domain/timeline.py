@@ -1,0 +1,199 @@
+"""The ticket timeline that a person or an operator reads: how each event about a ticket shows, in Chinese,
+and how it moves the ticket's status, unit, tier, deadline and alert level."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from bancheng_shared.contracts import oversight, sla, triage
+from bancheng_shared.contracts.envelope import EventEnvelope, EventPayload
+from bancheng_shared.contracts.intake import FollowUpAdded, RepeatReceived, TicketReceived
+
+STATUS_LABELS = {
+    "received": "已受理",
+    "triaged": "已分类",
+    "dispatched": "已交办",
+    "transferred": "已转办",
+    "answered": "已答复",
+    "signed": "办理中",
+    "return_requested": "申请退回",
+    "resolved": "已办结",
+    "reopened": "重新办理",
+    "closed": "已办结归档",
+}
+CHANNEL_LABELS = {
+    "hotline": "12345热线", "mailbox": "县长信箱", "window": "办不成事反映窗口", "web": "网站", "app": "移动端",
+    "platform": "上级平台交办",
+}
+ALERT_LABELS = {"reported": "已报到", "warning": "预警", "urgent": "紧急", "alarm": "警报"}
+TIER_LABELS = {"green": "绿灯", "yellow": "黄灯", "red": "红灯"}
+CATEGORY_LABELS = {"consult": "咨询", "complaint": "投诉", "report": "举报", "suggestion": "建议", "help": "求助",
+                   "praise": "表扬"}
+
+# Every event intake follows (the timeline, callbacks to subscribers, the SMS of the alert ladder): the contracts
+# of the four topics about a ticket. Not `CalendarYearLoaded`: sla publishes it keyed `calendar-<year>`, it is about
+# the working-day calendar, not a ticket (no step, no callback, no SMS).
+FOLLOWED: tuple[type[EventPayload], ...] = (
+    # intake.tickets: intake writes their steps when it registers them; subscribers still get them
+    TicketReceived, RepeatReceived, FollowUpAdded,
+    # triage.work-orders
+    triage.TicketTriaged, triage.TicketDispatched, triage.TicketTransferred, triage.TicketAnswered,
+    triage.TicketSigned, triage.ReturnRequested, triage.ReturnDecided, triage.ProgressReported,
+    triage.ResolutionSubmitted, triage.TicketReopened, triage.TicketClosed, triage.TierChanged,
+    triage.TierCopyIssued,
+    # sla.clocks
+    sla.ClockStarted, sla.AlertRaised, sla.DeemedSigned, sla.UrgeIssued, sla.EscalatedToSupervision,
+    sla.ClockFlagged, sla.DeadlineChanged, sla.ClockStopped, sla.ReturnVisitDue, sla.ClockPaused,
+    sla.ClockResumed, sla.ExtensionRequested, sla.ExtensionDecided,
+    # oversight.cases
+    oversight.CaseOpened, oversight.CaseStepRecorded, oversight.CaseRaised, oversight.CaseConcluded,
+    oversight.ReturnVisitRecorded, oversight.RedoOrdered, oversight.AccountabilityDecided,
+)
+FOLLOWED_TYPES = frozenset(m.__event_type__ for m in FOLLOWED)  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True, slots=True)
+class TimelineStep:
+    """How one event shows on the timeline and what it changes on the ticket."""
+
+    label: str
+    public: bool
+    status: str | None = None
+    changes: dict[str, Any] | None = None
+
+
+def received_label(channel: str) -> str:
+    """The first step of every ticket."""
+    return f"已受理（{CHANNEL_LABELS.get(channel, channel)}）"
+
+
+def repeat_label(same_person: bool, count: int) -> str:
+    """The step of a repeat merged into the ticket."""
+    who = "同一诉求人" if same_person else "其他群众"
+    return f"收到重复诉求（{who}，第 {count} 次，已并单）"
+
+
+FOLLOW_UP_LABEL = "诉求人补充了材料"
+
+
+def _json_time(at: datetime) -> str:
+    # as the event carries the time on the wire (pydantic's JSON: UTC written `Z`)
+    text = at.isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+def _triaged(e: triage.TicketTriaged) -> TimelineStep:
+    return TimelineStep(f"已分类：{CATEGORY_LABELS.get(e.category, e.category)}，"
+                        f"{TIER_LABELS.get(e.tier, e.tier)}，{e.response_level} 级响应", False, "triaged",
+                        {"tier": e.tier.value, "category": e.category.value})
+
+
+def _dispatched(e: triage.TicketDispatched) -> TimelineStep:
+    return TimelineStep(f"已交办至 {e.lead_unit_name}", True, "dispatched",
+                        {"unit": e.lead_unit, "unit_name": e.lead_unit_name, "tier": e.tier.value})
+
+
+def _clock_started(e: sla.ClockStarted) -> TimelineStep:
+    due = e.resolve_due
+    until = f"，截止 {_json_time(due)}" if due else "（日历未覆盖，待定）"
+    return TimelineStep(f"办理时限：{e.working_days} 个工作日{until}", True, None, {"deadline": due})
+
+
+def _alert(e: sla.AlertRaised) -> TimelineStep:
+    return TimelineStep(f"预警：{ALERT_LABELS.get(e.level, e.level)}", False, None, {"alert_level": e.level.value})
+
+
+def _signed(e: triage.TicketSigned) -> TimelineStep:
+    return TimelineStep("承办单位已签收" + ("（逾期视为签收）" if e.deemed else ""), True, "signed")
+
+
+def _return_decided(e: triage.ReturnDecided) -> TimelineStep:
+    return TimelineStep("退回申请" + ("已批准，重新交办" if e.approved else "被驳回"), False, None)
+
+
+def _tier_changed(e: triage.TierChanged) -> TimelineStep:
+    return TimelineStep(f"调整为{TIER_LABELS.get(e.new_tier, e.new_tier)}：{e.reason}", False, None,
+                        {"tier": e.new_tier.value})
+
+
+def _fixed(label: str, public: bool, status: str | None = None) -> Callable[[Any], TimelineStep]:
+    step = TimelineStep(label, public, status)
+    return lambda _e: step
+
+
+# The events that show on the timeline; the others (intake's own, bookkeeping such as TierCopyIssued) do not.
+STEPS: dict[type[EventPayload], Callable[[Any], TimelineStep]] = {
+    triage.TicketTriaged: _triaged,
+    triage.TicketDispatched: _dispatched,
+    sla.ClockStarted: _clock_started,
+    sla.AlertRaised: _alert,
+    triage.TicketSigned: _signed,
+    sla.DeemedSigned: _fixed("逾期视为签收", False),
+    triage.ReturnRequested: _fixed("承办单位申请退回", False, "return_requested"),
+    triage.ReturnDecided: _return_decided,
+    triage.ResolutionSubmitted: _fixed("承办单位已办结，等待回访", True, "resolved"),
+    triage.TicketAnswered: _fixed("已直接答复", True, "answered"),
+    triage.TicketTransferred: _fixed("已按程序转办", True, "transferred"),
+    triage.TicketReopened: _fixed("发回重办", True, "reopened"),
+    triage.TicketClosed: _fixed("已办结归档", True, "closed"),
+    oversight.ReturnVisitRecorded: _fixed("已回访", True),
+    oversight.CaseOpened: _fixed("纳入督办", False),
+    sla.UrgeIssued: _fixed("已催办", False),
+    sla.EscalatedToSupervision: _fixed("已转督办", False),
+    triage.ProgressReported: _fixed("承办单位报告了办理进展", True),
+    triage.TierChanged: _tier_changed,
+    sla.ClockFlagged: _fixed("办理时限待定（工作日历未覆盖）", False),
+    oversight.CaseConcluded: _fixed("督办已办结", False),
+    oversight.RedoOrdered: _fixed("回访不满意，要求重新办理", True),
+}
+
+
+def step_for(event: EventPayload) -> TimelineStep | None:
+    """The timeline step of an event, or None when it does not show."""
+    fn = STEPS.get(type(event))
+    return fn(event) if fn is not None else None
+
+
+@dataclass(frozen=True, slots=True)
+class AlertNotice:
+    """A `reported` alert to text to the unit; `unit_name` as the ticket has it at this event (None: as stored)."""
+
+    ticket_no: str
+    event_id: str
+    unit: str
+    unit_name: str | None
+
+
+@dataclass
+class Projection:
+    """What a run of events does to the read model, with the effect of applying them one by one."""
+
+    steps: list[dict[str, Any]] = field(default_factory=list)  # timeline lines, in order
+    changes: dict[str, dict[str, Any]] = field(default_factory=dict)  # ticket_no -> its columns' final values
+    alerts: list[AlertNotice] = field(default_factory=list)
+
+
+def project(events: Iterable[tuple[EventEnvelope, EventPayload]]) -> Projection:
+    """The timeline lines, ticket changes and `reported` alerts of events about tickets, in their order."""
+    out = Projection()
+    for env, event in events:
+        ticket_no = env.ticket_no
+        fn = STEPS.get(type(event))
+        if fn is not None:
+            step = fn(event)
+            out.steps.append({"ticket_no": ticket_no, "at": env.occurred_at, "event_type": env.type,
+                              "label": step.label, "public": 1 if step.public else 0, "detail": None})
+            values = out.changes.setdefault(ticket_no, {})
+            if step.changes:
+                values.update(step.changes)
+            if step.status:
+                values["status"] = step.status
+                values["status_label"] = STATUS_LABELS.get(step.status, step.status)
+        if isinstance(event, sla.AlertRaised) and event.level == "reported":
+            # the unit's name as it stands at this event: set earlier in the run, or as stored before it
+            name = out.changes.get(ticket_no, {}).get("unit_name")
+            out.alerts.append(AlertNotice(ticket_no, str(env.event_id), event.unit, name))
+    return out

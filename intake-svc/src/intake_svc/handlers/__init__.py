@@ -1,0 +1,56 @@
+"""Every command intake handles and every event it consumes: load (adapters) → decide (domain) → save and emit.
+
+The one map of the service is at the bottom: COMMANDS (API actions) and EVENTS (every event about a ticket, from
+the four topics: each feeds the timeline, callbacks to subscribers and the SMS of the alert ladder).
+"""
+
+from __future__ import annotations
+
+from bancheng_shared.contracts.envelope import EventPayload
+from bancheng_shared.messagebus import Command, CommandHandler, EventHandler
+from intake_svc.domain.commands import (
+    AddFollowUp,
+    CreateSubscription,
+    DeleteSubscription,
+    ReceivePlatformItem,
+    RegisterBatch,
+    RegisterPlatform,
+    RegisterTicket,
+    ReplayDelivery,
+    UpdateSubscription,
+    ViewTicket,
+)
+from intake_svc.domain.timeline import FOLLOWED
+from intake_svc.handlers.platforms import (
+    create_subscription,
+    delete_subscription,
+    register_platform,
+    replay_delivery,
+    update_subscription,
+)
+from intake_svc.handlers.tickets import (
+    add_follow_up,
+    receive_platform_item,
+    register_batch,
+    register_ticket,
+    view_ticket,
+)
+from intake_svc.handlers.timeline import on_ticket_event, project_batch
+
+__all__ = ["COMMANDS", "EVENTS", "project_batch"]
+
+COMMANDS: dict[type[Command], CommandHandler] = {
+    RegisterTicket: register_ticket,
+    RegisterBatch: register_batch,
+    ReceivePlatformItem: receive_platform_item,
+    ViewTicket: view_ticket,
+    AddFollowUp: add_follow_up,
+    RegisterPlatform: register_platform,
+    CreateSubscription: create_subscription,
+    UpdateSubscription: update_subscription,
+    DeleteSubscription: delete_subscription,
+    ReplayDelivery: replay_delivery,
+}
+# Every contract of the four topics except sla's CalendarYearLoaded (about the calendar, not a ticket): see
+# domain.timeline.FOLLOWED. One handler: what each event does is decided by the domain (timeline, sms, callbacks).
+EVENTS: dict[type[EventPayload], EventHandler] = dict.fromkeys(FOLLOWED, on_ticket_event)
