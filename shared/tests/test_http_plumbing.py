@@ -125,3 +125,86 @@ async def test_ready_once_the_broker_has_been_reached(tmp_path: Path, kafka_boot
             return (await c.get("/readyz")).status_code == 200
 
         await eventually(ready)
+
+
+async def test_problem_types_resolve_with_their_titles_and_errors_carry_the_headers_clients_need(
+        client: httpx.AsyncClient) -> None:
+    r = await client.post("/v1/things", json={"name": "a", "count": 1})
+    body = is_problem(r, 401)
+    assert r.headers["www-authenticate"].startswith("Bearer")
+    assert body["type"] == "/problems/unauthenticated" and body["title"] == "Credential required"
+    kind = await client.get(body["type"])  # the type resolves on the service that answered
+    assert kind.status_code == 200 and kind.json()["title_zh"] == "需要凭据"
+    assert 'error="invalid_token"' in (await client.post("/v1/things", json={}, headers={
+        "Authorization": "Bearer revoked-or-unknown"})).headers["www-authenticate"]
+    body = is_problem(await client.get("/v1/nowhere", headers={"Authorization": "Bearer k-op"}), 404)
+    assert body["type"] == "/problems/not-found" and body["title"] == "Not found"  # not the bare reason phrase
+    assert (await client.get("/problems")).json()["validation"]["title"] == "Invalid request"
+    is_problem(await client.get("/problems/no-such-type"), 404)
+
+
+async def test_a_throttled_answer_says_when_to_come_back(tmp_path: Path) -> None:
+    from bancheng_shared.problems import problem_response
+
+    r = problem_response(429, "too many wrong guesses", type_="throttled", retry_after=42.5)
+    assert r.headers["retry-after"] == "42"
+
+
+async def test_any_correlation_id_or_trace_header_is_safe_and_a_trace_is_continued(
+        client: httpx.AsyncClient) -> None:
+    r = await client.get("/healthz", headers=[(b"x-correlation-id", b"\xff\xfe")])
+    assert r.status_code == 200 and r.headers["x-correlation-id"].isascii()
+    parent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+    r = await client.get("/healthz", headers={"traceparent": parent})
+    assert r.headers["x-correlation-id"] == "4bf92f3577b34da6a3ce929d0e0e4736"
+    trace = r.headers["traceparent"].split("-")
+    assert trace[1] == "4bf92f3577b34da6a3ce929d0e0e4736" and trace[2] != "00f067aa0ba902b7"
+    r = await client.get("/healthz", headers={"x-correlation-id": "call-2026-12-04.0001"})
+    assert r.headers["x-correlation-id"] == "call-2026-12-04.0001"
+
+
+async def test_a_chunked_body_over_the_limit_is_413(client: httpx.AsyncClient) -> None:
+    async def chunks() -> AsyncIterator[bytes]:
+        yield b'{"name": "a", "count": 1, "pad": "'
+        for _ in range(10):
+            yield b"x" * 1000
+        yield b'"}'
+
+    r = await client.post("/v1/things", content=chunks(), headers={"Authorization": "Bearer k-op",
+                                                                  "Content-Type": "application/json"})
+    is_problem(r, 413)
+
+
+async def test_the_openapi_document_names_the_security_scheme_and_problems_on_every_operation(
+        client: httpx.AsyncClient) -> None:
+    doc = (await client.get("/openapi.json")).json()
+    assert doc["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
+    op = doc["paths"]["/v1/things"]["post"]
+    assert op["operationId"] == "create_thing" and {"bearer": []} in op["security"]
+    for status in ("401", "403", "422", "429", "500"):
+        assert "application/problem+json" in op["responses"][status]["content"]
+    assert "HTTPValidationError" not in doc["components"]["schemas"]
+    assert "401" not in doc["paths"]["/healthz"]["get"]["responses"]  # public: no credential to get wrong
+
+
+async def test_a_revoked_key_stops_working_within_a_second(tmp_path: Path, kafka_bootstrap: str) -> None:
+    import asyncio
+
+    from sqlalchemy import update
+
+    settings = ServiceSettings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'r.db'}", kafka_bootstrap=kafka_bootstrap,
+                               consumers_enabled=False, relay_enabled=False, api_key_cache_s=30)
+    rt = Runtime.build("test-svc", settings, plumbing)
+    async with rt.engine.begin() as conn:
+        await conn.run_sync(metadata.create_all)
+    async with transaction(rt.sm) as s:
+        await issue_api_key(s, plumbing, name="op", role=Role.operator, plaintext="k-op")
+    app = create_service_app(runtime=rt, title="t", description="t", routers=[router])
+    h = {"Authorization": "Bearer k-op"}
+    async with app.router.lifespan_context(app), httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
+        assert (await c.post("/v1/things", json={"name": "a", "count": 1}, headers=h)).status_code == 200
+        async with transaction(rt.sm) as s:  # revoked by another process (`bancheng keys revoke`)
+            await s.execute(update(plumbing.api_keys).values(active=False))
+        await asyncio.sleep(1.05)  # the documented bound, not a wait for a side effect
+        assert (await c.post("/v1/things", json={"name": "a", "count": 1}, headers=h)).status_code == 401

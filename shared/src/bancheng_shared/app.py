@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import gc
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Path, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 from fastapi_offline import FastAPIOffline
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -15,7 +15,10 @@ from sqlalchemy import text
 
 from bancheng_shared.auth import ApiKeyStore
 from bancheng_shared.contracts import json_schemas
+from bancheng_shared.errors import Problem
 from bancheng_shared.observability import RequestContextMiddleware
+from bancheng_shared.openapi_docs import ProblemTypeOut, document_problems
+from bancheng_shared.problem_types import COMMON, ProblemType
 from bancheng_shared.problems import BodyLimitMiddleware, install_problem_handlers, problem_response
 from bancheng_shared.runtime import Runtime
 from bancheng_shared.settings import ServiceSettings
@@ -37,8 +40,12 @@ def create_service_app(
     tags: list[dict[str, Any]] | None = None,
     on_startup: list[Hook] | None = None,
     on_shutdown: list[Hook] | None = None,
+    problem_types: Mapping[str, ProblemType] | None = None,
 ) -> FastAPI:
-    """Build a service app around its runtime; background loops start with the app."""
+    """Build a service app around its runtime; background loops start with the app.
+
+    `problem_types`: the service's own problem types (besides the common ones), served at /problems/{slug}.
+    """
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -59,8 +66,12 @@ def create_service_app(
         version="0.1.0",
         lifespan=lifespan,
         openapi_tags=[*(tags or []), OPS_TAG],
+        # operation ids are the route functions' names: stable, readable, what clients generate methods from
+        generate_unique_id_function=lambda route: route.name,
     )
     app.state.runtime = runtime
+    app.state.problem_types = {**COMMON, **(problem_types or {})}
+    document_problems(app)
     app.state.api_keys = ApiKeyStore(runtime.sm, runtime.plumbing, runtime.settings.api_key_cache_s)
     install_problem_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=runtime.settings.max_body_bytes)
@@ -94,6 +105,19 @@ def create_service_app(
     async def prometheus_metrics() -> PlainTextResponse:
         """Prometheus text exposition."""
         return PlainTextResponse(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    @ops.get("/problems", summary="问题类型 / Problem types")
+    async def problem_types_list() -> dict[str, ProblemTypeOut]:
+        """Every problem type this service answers with (RFC 9457 `type`), with its titles and meaning."""
+        return {slug: ProblemTypeOut.of(slug, t) for slug, t in sorted(app.state.problem_types.items())}
+
+    @ops.get("/problems/{slug}", summary="问题类型说明 / What a problem type means")
+    async def problem_type(slug: Annotated[str, Path(max_length=64)]) -> ProblemTypeOut:
+        """The problem type a response's `type` names: its title in English and Chinese, and what it means."""
+        t = app.state.problem_types.get(slug)
+        if t is None:
+            raise Problem(404, f"no problem type {slug!r}; GET /problems lists them", type_="not-found")
+        return ProblemTypeOut.of(slug, t)
 
     @ops.get("/v1/schemas/events", summary="事件契约（JSON Schema）/ Event contracts as JSON Schema")
     async def event_schemas() -> dict[str, Any]:

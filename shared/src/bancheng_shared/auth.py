@@ -7,9 +7,11 @@ import secrets
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from typing import Annotated, Any
 
-from fastapi import Request
-from sqlalchemy import insert, select
+from fastapi import Depends, Request
+from fastapi.security import APIKeyHeader, HTTPBearer
+from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bancheng_shared.plumbing import Plumbing
@@ -70,11 +72,26 @@ class ApiKeyStore:
         self.p = plumbing
         self.cache_s = cache_s
         self._cache: dict[str, tuple[float, Principal | None]] = {}
+        self._revocations_checked = -1e9
+        self._revoked = -1
+        t = plumbing.api_keys
+        self._count_revoked = select(func.count()).select_from(t).where(t.c.active.is_(False))
+
+    async def _notice_revocations(self, now: float) -> None:
+        """At most once a second: when the number of revoked keys changed, forget every cached lookup."""
+        self._revocations_checked = now
+        async with self.sm() as session:
+            revoked = int((await session.execute(self._count_revoked)).scalar_one())
+        if revoked != self._revoked:
+            self._cache.clear()
+            self._revoked = revoked
 
     async def lookup(self, plaintext: str) -> Principal | None:
-        """The principal of an active key, or None."""
+        """The principal of an active key, or None (a key revoked in any process stops within a second)."""
         h = hash_key(plaintext)
         now = time.monotonic()
+        if now - self._revocations_checked >= 1.0:
+            await self._notice_revocations(now)
         hit = self._cache.get(h)
         if hit and now - hit[0] < self.cache_s:
             return hit[1]
@@ -100,11 +117,20 @@ def _credential(request: Request) -> str | None:
     return request.headers.get("x-api-key") or None
 
 
-def require(*roles: Role) -> Callable[[Request], Awaitable[Principal]]:
+# Documented in OpenAPI (Swagger's Authorize button, every protected operation's `security`); the dependency below
+# reads the headers itself so that a missing key is our 401 problem, not FastAPI's.
+BEARER = HTTPBearer(auto_error=False, scheme_name="bearer",
+                    description="API 密钥 / API key: `Authorization: Bearer <key>`")
+API_KEY_HEADER = APIKeyHeader(name="X-API-Key", auto_error=False, scheme_name="apiKey",
+                              description="或 / or: `X-API-Key: <key>`")
+
+
+def require(*roles: Role) -> Callable[..., Awaitable[Principal]]:
     """A dependency: the caller must present a valid key with one of the roles (admin always passes)."""
     allowed = frozenset(roles)
 
-    async def dependency(request: Request) -> Principal:
+    async def dependency(request: Request, _bearer: Annotated[Any, Depends(BEARER)] = None,
+                         _header: Annotated[Any, Depends(API_KEY_HEADER)] = None) -> Principal:
         key = _credential(request)
         if key is None:
             raise Problem(401, "a credential is required: send 'Authorization: Bearer <api key>'",

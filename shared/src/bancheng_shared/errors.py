@@ -25,7 +25,10 @@ TITLES = {
 
 
 class Problem(Exception):
-    """An error to answer as problem+json; `type_` is a short slug under /problems/."""
+    """An error to answer as problem+json; `type_` is a short slug under /problems/ (its title comes from there).
+
+    `retry_after=<seconds>` in the extra members becomes the Retry-After header of a 429 or 503 as well.
+    """
 
     def __init__(self, status: int, detail: str, *, type_: str | None = None, title: str | None = None,
                  **extra: Any) -> None:
@@ -33,5 +36,5 @@ class Problem(Exception):
         self.status = status
         self.detail = detail
         self.type_ = type_
-        self.title = title or TITLES.get(status, "Error")
+        self.title = title
         self.extra = extra

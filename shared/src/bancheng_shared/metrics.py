@@ -1,6 +1,8 @@
 """Prometheus metrics shared by every service (one process per service, default registry)."""
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Histogram, disable_created_metrics
+
+disable_created_metrics()  # `_created` series are noise for counters that start with the process
 
 HTTP_REQUESTS = Counter(
     "bancheng_http_requests_total", "HTTP requests", ["service", "method", "route", "status"]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import re
+import secrets
 import sys
 import time
 import uuid
@@ -14,6 +16,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bancheng_shared import metrics
 
+_SAFE_ID = re.compile(rb"[A-Za-z0-9._:\-]{1,100}")
+_TRACEPARENT = re.compile(rb"[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}")
+_HEX32 = re.compile(rb"[0-9a-f]{32}")
 _SECRET_WORDS = ("authorization", "secret", "password", "api_key", "apikey", "token", "phone", "id_number")
 
 
@@ -58,13 +63,20 @@ class RequestContextMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        corr = None
+        given: bytes | None = None
+        trace: str | None = None
         for k, v in scope.get("headers", []):
             if k == b"x-correlation-id":
-                corr = v.decode()[:100]
-                break
-        corr = corr or str(uuid.uuid4())
+                given = v if _SAFE_ID.fullmatch(v) else None  # anything else (non-ASCII, spaces, …) is replaced
+            elif k == b"traceparent":
+                m = _TRACEPARENT.fullmatch(v)
+                trace = m.group(1).decode() if m and m.group(1) != b"0" * 32 else None
+        corr = given.decode() if given else (trace or str(uuid.uuid4()))
         scope.setdefault("state", {})["correlation_id"] = corr
+        # W3C Trace Context: continue the caller's trace (or start one from the correlation id) with a new span
+        trace_id = trace or (corr.replace("-", "") if _HEX32.fullmatch(corr.replace("-", "").encode()) else
+                             uuid.uuid4().hex)
+        traceparent = f"00-{trace_id}-{secrets.token_hex(8)}-01".encode()
         status = 500
         start = time.perf_counter()
 
@@ -72,10 +84,11 @@ class RequestContextMiddleware:
             nonlocal status
             if msg["type"] == "http.response.start":
                 status = msg["status"]
-                msg.setdefault("headers", []).append((b"x-correlation-id", corr.encode()))
+                msg.setdefault("headers", []).extend(
+                    [(b"x-correlation-id", corr.encode()), (b"traceparent", traceparent)])
             await send(msg)
 
-        with structlog.contextvars.bound_contextvars(correlation_id=corr):
+        with structlog.contextvars.bound_contextvars(correlation_id=corr, trace_id=trace_id):
             try:
                 await self.app(scope, receive, send_wrapper)
             finally:

@@ -37,6 +37,14 @@ COMMON: dict[str, ProblemType] = {
     "throttled": ProblemType("Too many attempts", "尝试次数过多",
                              "Too many requests or failed attempts; wait for the time `Retry-After` gives."),
     "unavailable": ProblemType("Not ready", "服务未就绪", "The database or the broker cannot be reached now."),
+    "bad-request": ProblemType("Bad request", "请求有误", "The request cannot be read as sent (see `detail`)."),
+    "conflict": ProblemType("Conflict with the current state", "与当前状态冲突",
+                            "The resource's current state does not allow this (see `detail`)."),
     "internal": ProblemType("Internal error", "内部错误",
                             "The service failed; the error is logged with the request's correlation id."),
 }
+
+# the type of a problem raised without one, by status
+BY_STATUS = {400: "bad-request", 401: "unauthenticated", 403: "forbidden", 404: "not-found", 405: "method-not-allowed",
+             409: "conflict", 413: "too-large", 415: "unsupported-media-type", 422: "validation", 429: "throttled",
+             500: "internal", 503: "unavailable"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import structlog
@@ -12,6 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bancheng_shared.errors import TITLES, Problem
+from bancheng_shared.problem_types import BY_STATUS, COMMON, ProblemType
 
 PROBLEM_JSON = "application/problem+json"
 log = structlog.get_logger("bancheng.http")
@@ -21,23 +23,40 @@ __all__ = ["PROBLEM_JSON", "Problem", "install_problem_handlers", "problem_respo
 
 def problem_response(status: int, detail: str, *, instance: str | None = None, type_: str | None = None,
                      title: str | None = None, headers: dict[str, str] | None = None,
-                     **extra: Any) -> JSONResponse:
-    """Build a problem+json response."""
+                     types: Mapping[str, ProblemType] | None = None, **extra: Any) -> JSONResponse:
+    """Build a problem+json response: `type` resolves on this service (/problems/<slug>), `title` is the type's."""
+    slug = type_ or BY_STATUS.get(status, "internal" if status >= 500 else "bad-request")
+    known = (types or COMMON).get(slug) or COMMON.get(slug)
+    if known is None:
+        log.warning("problem_type_unregistered", type=slug)
     body: dict[str, Any] = {
-        "type": f"/problems/{type_}" if type_ else "about:blank",
-        "title": title or TITLES.get(status, "Error"),
+        "type": f"/problems/{slug}",
+        "title": title or (known.title if known else TITLES.get(status, "Error")),
         "status": status,
         "detail": detail,
     }
     if instance:
         body["instance"] = instance
     body.update(extra)
-    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+    headers = dict(headers or {})
+    if status == 401:
+        # RFC 9110: a 401 names the scheme to use (RFC 6750 for bearer tokens)
+        headers.setdefault("WWW-Authenticate", 'Bearer realm="bancheng"'
+                           + (', error="invalid_token"' if "revoked" in detail or "unknown" in detail else ""))
+    retry = extra.get("retry_after")
+    if retry is not None and status in (429, 503):
+        headers.setdefault("Retry-After", str(max(1, int(retry))))
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers or None)
 
 
 def _field(loc: tuple[Any, ...]) -> str:
     parts = [str(p) for p in loc if p not in ("body",)]
     return ".".join(parts) if parts else "body"
+
+
+def _types(request: Request) -> Mapping[str, ProblemType]:
+    types: Mapping[str, ProblemType] = getattr(request.app.state, "problem_types", COMMON)
+    return types
 
 
 def install_problem_handlers(app: FastAPI) -> None:
@@ -46,7 +65,7 @@ def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(Problem)
     async def _problem(request: Request, exc: Problem) -> JSONResponse:
         return problem_response(exc.status, exc.detail, instance=request.url.path, type_=exc.type_,
-                                title=exc.title, **exc.extra)
+                                title=exc.title, types=_types(request), **exc.extra)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -55,21 +74,23 @@ def install_problem_handlers(app: FastAPI) -> None:
             if err.get("type") == "json_invalid":
                 ctx = err.get("ctx") or {}
                 return problem_response(400, f"malformed JSON body: {ctx.get('error', 'invalid JSON')}",
-                                        instance=request.url.path, type_="malformed-json")
+                                        instance=request.url.path, type_="malformed-json", types=_types(request))
             errors.append({"field": _field(tuple(err.get("loc", ()))), "message": err.get("msg", "invalid")})
         detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors) or "invalid request"
-        return problem_response(422, detail, instance=request.url.path, type_="validation", errors=errors)
+        return problem_response(422, detail, instance=request.url.path, type_="validation", errors=errors,
+                                types=_types(request))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
         return problem_response(exc.status_code, detail, instance=request.url.path,
-                                headers=getattr(exc, "headers", None))
+                                headers=getattr(exc, "headers", None), types=_types(request))
 
     @app.exception_handler(Exception)
     async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled_error", path=request.url.path)
-        return problem_response(500, "internal error; it has been logged", instance=request.url.path)
+        return problem_response(500, "internal error; it has been logged", instance=request.url.path,
+                                types=_types(request))
 
 
 class BodyLimitMiddleware:
@@ -110,7 +131,7 @@ class BodyLimitMiddleware:
             if msg["type"] == "http.request":
                 received += len(msg.get("body", b""))
                 if received > self.max_bytes:
-                    raise _TooLarge()
+                    raise _TooLarge(self.max_bytes)
             return msg
 
         try:
@@ -124,8 +145,11 @@ class BodyLimitMiddleware:
         await resp(scope, _noop_receive, send)
 
 
-class _TooLarge(Exception):
-    pass
+class _TooLarge(StarletteHTTPException):
+    """A streamed (chunked) body went over the limit: an HTTP error, so body parsing passes it on as a 413."""
+
+    def __init__(self, max_bytes: int) -> None:
+        super().__init__(413, f"request body over {max_bytes} bytes")
 
 
 async def _noop_receive() -> Message:

@@ -1,0 +1,88 @@
+"""What every service's OpenAPI document says of errors: problem+json (RFC 9457) on every operation, our 422 shape
+instead of FastAPI's, and the problem types themselves."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+from pydantic import BaseModel, Field
+
+from bancheng_shared.problem_types import ProblemType
+
+PROBLEM_JSON = "application/problem+json"
+
+# what any operation may answer besides its own successes (a public one has no 401 or 403)
+_ANY = {400: "请求无法解析 / The request cannot be read (malformed JSON, a bad header)",
+        404: "未找到 / Not found (or not visible to this key)",
+        409: "与当前状态冲突 / Conflicts with the current state",
+        413: "请求过大 / Body over the size limit",
+        415: "不支持的内容类型 / Unsupported content type",
+        422: "请求内容不合规，errors 逐项指明字段 / Invalid: `errors` names each field",
+        429: "尝试过多，见 Retry-After / Too many attempts: see Retry-After",
+        500: "内部错误，已记录 / Internal error, logged with the correlation id",
+        503: "暂不可用 / Not available now"}
+_AUTH = {401: "缺少或无效的 API 密钥（见 WWW-Authenticate）/ Missing or invalid API key (see WWW-Authenticate)",
+         403: "当前角色或单位范围无权操作 / Not allowed for this key's role or unit"}
+
+
+class FieldError(BaseModel):
+    """One invalid field of a request."""
+
+    field: str = Field(description="the field, dotted (e.g. `location.region_code`, `items[3].content`)")
+    message: str
+
+
+class ProblemDetails(BaseModel):
+    """An error (RFC 9457 problem details). `type` resolves on the service that answered (GET it)."""
+
+    type: str = Field(description="/problems/<slug>: GET it for the type's titles and meaning")
+    title: str = Field(description="the type's short summary (the same for every occurrence)")
+    status: int
+    detail: str = Field(description="what went wrong this time")
+    instance: str | None = Field(None, description="the request path")
+    errors: list[FieldError] | None = Field(None, description="422: every invalid field")
+    retry_after: int | None = Field(None, description="429: seconds to wait (also the Retry-After header)")
+
+    model_config = {"extra": "allow"}
+
+
+class ProblemTypeOut(BaseModel):
+    """A problem type: its slug, titles and meaning."""
+
+    type: str
+    title: str
+    title_zh: str
+    description: str
+
+    @classmethod
+    def of(cls, slug: str, t: ProblemType) -> ProblemTypeOut:
+        """The API view of a registered type."""
+        return cls(type=f"/problems/{slug}", title=t.title, title_zh=t.title_zh, description=t.description)
+
+
+def document_problems(app: FastAPI) -> None:
+    """Make the app's OpenAPI document list problem+json answers on every operation (built once, cached)."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        doc = build()
+        schemas = doc.setdefault("components", {}).setdefault("schemas", {})
+        for model in (ProblemDetails, FieldError):
+            schemas[model.__name__] = model.model_json_schema(ref_template="#/components/schemas/{model}")
+        ref = {"$ref": "#/components/schemas/ProblemDetails"}
+        for path_item in doc.get("paths", {}).values():
+            for op in path_item.values():
+                if not isinstance(op, dict) or "responses" not in op:
+                    continue
+                answers = {**_ANY, **(_AUTH if op.get("security") else {})}
+                for status, text in answers.items():
+                    op["responses"][str(status)] = {"description": text, "content": {PROBLEM_JSON: {"schema": ref}}}
+        for name in ("HTTPValidationError", "ValidationError"):
+            schemas.pop(name, None)
+        app.openapi_schema = doc
+        return doc
+
+    app.openapi = openapi  # type: ignore[method-assign]
