@@ -34,9 +34,13 @@ def cmd_up(args: argparse.Namespace) -> int:
         bootstrap = broker.bootstrap
         print(f"embedded broker (tansu, memory only) on {bootstrap}")
     stack = _stack(args, bootstrap)
+    # the demo keys (an admin's among them) are for the embedded default only; elsewhere only when asked for
+    demo = args.demo if args.demo is not None else not (args.database_url or args.kafka_bootstrap)
+    if not demo and args.demo is None:
+        print("external database or broker: no demo data or demo keys (pass --demo to load them anyway)")
     try:
         asyncio.run(stack.prepare())
-        if not args.no_demo:
+        if demo:
             loaded = asyncio.run(seed_demo(stack))
             if loaded:
                 print(f"demo org directory loaded: {loaded} units")
@@ -45,7 +49,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         print("\nBancheng is up. 办成已启动。")
         for name, sp in stack.procs.items():
             print(f"  {name:<10} {sp.url}  docs {sp.url}/docs  log {sp.log_path}")
-        if not args.no_demo:
+        if demo:
             print("\nDemo API keys (for trying it out only):")
             for k in DEMO_KEYS:
                 print(f"  {k['role']:<20} {k['key']}" + (f"  (unit {k['unit']})" if k["unit"] else ""))
@@ -180,7 +184,9 @@ def parser() -> argparse.ArgumentParser:
     up = sub.add_parser("up", help="start the whole system")
     common(up)
     up.add_argument("--broker-port", type=int, default=int(os.environ.get("BANCHENG_BROKER_PORT", "9092")))
-    up.add_argument("--no-demo", action="store_true", help="do not load the demo directory and keys")
+    up.add_argument("--demo", dest="demo", action="store_true", default=None,
+                    help="load the demo directory and keys (the default only on the embedded default)")
+    up.add_argument("--no-demo", dest="demo", action="store_false", help="do not load the demo directory and keys")
     up.set_defaults(fn=cmd_up)
 
     mig = sub.add_parser("migrate", help="create and migrate the databases")

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -100,9 +102,25 @@ class Stack:
         """The database URL of a service."""
         return database_url(self.db_template, service, self.data_dir)
 
+    def pii_key_file(self) -> Path:
+        """intake's key ring for complainant data: made once (mode 0600) and kept, so a restart reads what it wrote.
+
+        One line `<key id>:<base64 of 32 random bytes>`; rotation adds a line on top (see intake's README).
+        """
+        path = self.data_dir / "secrets" / "intake-pii.keys"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            line = f"k{time.strftime('%Y%m%d')}:{base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()}\n"
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as f:
+                f.write(line)
+        return path
+
     async def prepare(self) -> None:
-        """Create databases, run migrations, create topics."""
+        """Create databases, run migrations, create topics, make intake's key ring (once)."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        if not (os.environ.get("INTAKE_PII_KEY_FILE") or os.environ.get("INTAKE_PII_KEYS")):
+            self.pii_key_file()
         for name, spec in SERVICES.items():
             url = self.db_url(name)
             await ensure_postgres_database(url)
@@ -123,6 +141,8 @@ class Stack:
             f"{p}PUBLIC_BASE_URL": f"http://127.0.0.1:{self.ports[name]}",
             "PYTHONUNBUFFERED": "1",
         }
+        if name == "intake" and not (env.get("INTAKE_PII_KEY_FILE") or env.get("INTAKE_PII_KEYS")):
+            env["INTAKE_PII_KEY_FILE"] = str(self.pii_key_file())
         env.update({k.replace("{P}", p): v for k, v in self.extra_env.items()})
         return env
 
