@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, FastAPI, Path, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 from fastapi_offline import FastAPIOffline
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel
 from sqlalchemy import text
 
 from bancheng_shared.auth import ApiKeyStore
@@ -80,11 +81,12 @@ def create_service_app(
     ops = APIRouter(tags=["ops"])
 
     @ops.get("/healthz", summary="存活检查 / Liveness")
-    async def healthz() -> dict[str, str]:
+    async def healthz() -> Liveness:
         """The process is up."""
-        return {"status": "ok", "service": runtime.service}
+        return Liveness(status="ok", service=runtime.service)
 
-    @ops.get("/readyz", summary="就绪检查（数据库与消息代理）/ Readiness (database and broker)")
+    @ops.get("/readyz", summary="就绪检查（数据库与消息代理）/ Readiness (database and broker)",
+             response_model=Readiness)
     async def readyz() -> JSONResponse:
         """Ready when the database answers and the broker was reached in the last 30 s."""
         checks: dict[str, str] = {}
@@ -101,7 +103,8 @@ def create_service_app(
         return problem_response(503, "not ready: " + ", ".join(f"{k} {v}" for k, v in checks.items()),
                                 checks=checks)
 
-    @ops.get("/metrics", summary="Prometheus 指标 / Prometheus metrics")
+    @ops.get("/metrics", summary="Prometheus 指标 / Prometheus metrics", response_class=PlainTextResponse,
+             responses={200: {"content": {CONTENT_TYPE_LATEST: {"schema": {"type": "string"}}}}})
     async def prometheus_metrics() -> PlainTextResponse:
         """Prometheus text exposition."""
         return PlainTextResponse(generate_latest(), media_type=CONTENT_TYPE_LATEST)
@@ -128,6 +131,20 @@ def create_service_app(
     for r in routers:
         app.include_router(r)
     return app
+
+
+class Liveness(BaseModel):
+    """The process answers."""
+
+    status: str
+    service: str
+
+
+class Readiness(BaseModel):
+    """The database answers and the broker was reached lately (503 with the same `checks` otherwise)."""
+
+    status: str
+    checks: dict[str, str]
 
 
 def _settle_garbage_collector() -> None:

@@ -79,6 +79,9 @@ def document_problems(app: FastAPI) -> None:
                     continue
                 answers = {**_ANY, **(_AUTH if op.get("security") else {})}
                 for status, text in answers.items():
+                    mine = op["responses"].get(str(status))
+                    if mine is not None and "HTTPValidationError" not in str(mine):
+                        continue  # the route documents its own (e.g. Open311's GeoReport errors)
                     op["responses"][str(status)] = {"description": text, "content": {PROBLEM_JSON: {"schema": ref}}}
         for name in ("HTTPValidationError", "ValidationError"):
             schemas.pop(name, None)
