@@ -65,12 +65,14 @@ def region_of(i: int) -> str:
     return f"3399{1 + street // 4:02d}{1 + street % 4:03d}"
 
 
-async def post_ticket(client: httpx.AsyncClient, url: str, i: int) -> str:
+async def post_ticket(client: httpx.AsyncClient, url: str, i: int, key: str | None = None,
+                      complainant: dict | None = None) -> str:
+    body = {"channel": "hotline", "content": CONTENTS[i % len(CONTENTS)], "location": {"region_code": region_of(i)},
+            **({"complainant": complainant} if complainant else {})}
     for _attempt in range(20):
         try:
-            r = await client.post(f"{url}/v1/tickets", headers={**auth("operator"), "Idempotency-Key": f"k-{i}"},
-                                  json={"channel": "hotline", "content": CONTENTS[i % len(CONTENTS)],
-                                        "location": {"region_code": region_of(i)}})
+            r = await client.post(f"{url}/v1/tickets", headers={**auth("operator"), "Idempotency-Key": key or f"k-{i}"},
+                                  json=body)
             if r.status_code in (200, 201):
                 return str(r.json()["ticket_no"])
         except httpx.HTTPError:
@@ -166,6 +168,50 @@ async def test_kill_9_in_mid_stream_loses_nothing_and_doubles_nothing(system: St
 
         await eventually(oversight_saw_them_all, timeout_s=30)
         assert await dispatched_total() == n
+
+
+async def test_intake_killed_mid_stream_answers_every_retry_with_the_original_ticket(system: Stack) -> None:
+    """Callers whose request was cut off by a kill -9 retry with the same Idempotency-Key after the restart: each
+    gets the ticket its first try made (read back with the persistent key ring), none is made twice."""
+    n = 60
+    intake_url = system.procs["intake"].url
+    first: dict[int, str] = {}
+    a_third_answered = asyncio.Event()
+
+    async def once(client: httpx.AsyncClient, i: int) -> None:
+        try:
+            r = await client.post(f"{intake_url}/v1/tickets",
+                                  headers={**auth("operator"), "Idempotency-Key": f"cut-{i}"},
+                                  json={"channel": "hotline", "content": CONTENTS[i % len(CONTENTS)],
+                                        "complainant": {"name": "张先生", "phone": f"139{i:08d}"},
+                                        "location": {"region_code": region_of(i)}})
+            if r.status_code in (200, 201):
+                first[i] = str(r.json()["ticket_no"])
+                if len(first) >= n // 3:
+                    a_third_answered.set()
+        except httpx.HTTPError:
+            pass  # cut off: the caller does not know whether it was registered
+
+    async with httpx.AsyncClient(timeout=10) as client:
+        sem = asyncio.Semaphore(8)
+
+        async def paced(i: int) -> None:
+            async with sem:
+                await once(client, i)
+
+        posting = [asyncio.create_task(paced(i)) for i in range(n)]
+        await a_third_answered.wait()
+        system.kill("intake")  # kill -9 with requests in flight
+        await asyncio.gather(*posting)
+        system.start("intake")
+        await system.wait_ready(["intake"])
+        again = {i: await post_ticket(client, intake_url, i, key=f"cut-{i}",
+                                      complainant={"name": "张先生", "phone": f"139{i:08d}"}) for i in range(n)}
+        assert {i: again[i] for i in first} == first  # the original answer, decrypted after the restart
+        assert len(set(again.values())) == n  # one ticket per request, none twice
+        for i in list(first)[:5]:  # the complainant's data reads back after the restart
+            r = await client.get(f"{intake_url}/v1/tickets/{first[i]}", headers=auth("operator"))
+            assert r.status_code == 200 and r.json()["complainant"]["phone"] == f"139{i:08d}"
 
 
 async def dispatched_on_topic(stack: Stack) -> int:
