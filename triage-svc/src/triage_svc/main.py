@@ -14,6 +14,7 @@ from triage_svc.adapters.tables import plumbing
 from triage_svc.context import Triage
 from triage_svc.domain.catalogue import load_catalogue
 from triage_svc.handlers import COMMANDS, EVENTS
+from triage_svc.problem_types import PROBLEM_TYPES
 from triage_svc.settings import TriageSettings
 
 SERVICE = "triage-svc"
@@ -42,6 +43,7 @@ def create_app(settings: TriageSettings | None = None) -> FastAPI:
         tags=[{"name": "directory", "description": "组织目录 / Org directory"},
               {"name": "catalogue", "description": "派单目录与纠正 / Routing catalogue and corrections"},
               {"name": "work-orders", "description": "工单 / Work orders"}],
+        problem_types=PROBLEM_TYPES,
     )
     app.state.bus = bus
     return app

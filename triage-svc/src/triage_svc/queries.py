@@ -13,6 +13,7 @@ from triage_svc.adapters.caches import Caches
 from triage_svc.adapters.tables import catalogue_versions, corrections, units, work_order_log, work_orders
 from triage_svc.adapters.work_orders import WorkOrders
 from triage_svc.domain.catalogue import SHIPPED_VERSION
+from triage_svc.domain.directory import sees_contacts
 from triage_svc.domain.lifecycle import State, allowed_actions
 from triage_svc.domain.work_order import visible
 
@@ -51,38 +52,46 @@ async def list_work_orders(rt: Runtime, who: Principal, *, state: str | None, un
         return [dict(r._mapping) for r in (await session.execute(q.limit(limit).offset(offset))).all()]
 
 
-async def list_units(rt: Runtime, *, level: int | None, kind: str | None, region: str | None,
+def _as_seen_by(who: Principal, unit: Body) -> Body:
+    """A unit's row as a caller may read it: contact numbers only for those who may see them (else null)."""
+    if unit.get("contacts") is not None and not sees_contacts(who, unit["code"]):
+        unit["contacts"] = None
+    return unit
+
+
+async def list_units(rt: Runtime, who: Principal, *, level: int | None, kind: str | None, region: str | None,
                      parent: str | None = None, active: bool | None = None, limit: int = 100,
                      offset: int = 0) -> list[Body]:
-    """Directory units by filters."""
+    """Directory units by filters (contact numbers as the caller may see them)."""
     q = select(units).order_by(units.c.code)
     if level is not None:
         q = q.where(units.c.level == level)
     if kind:
         q = q.where(units.c.kind == kind)
     if region:
-        q = q.where(units.c.region_code.startswith(region))
+        q = q.where(units.c.region_code.startswith(region, autoescape=True))
     if parent:
         q = q.where(units.c.parent_code == parent)
     if active is not None:
         q = q.where(units.c.active.is_(active))
     async with rt.sm() as session:
-        return [dict(r._mapping) for r in (await session.execute(q.limit(limit).offset(offset))).all()]
+        rows = (await session.execute(q.limit(limit).offset(offset))).all()
+    return [_as_seen_by(who, dict(r._mapping)) for r in rows]
 
 
-async def get_unit(rt: Runtime, code: str) -> Body:
-    """One unit with its children count."""
+async def get_unit(rt: Runtime, code: str, who: Principal) -> Body:
+    """One unit with its children count (contact numbers as the caller may see them)."""
     async with rt.sm() as session:
         row = (await session.execute(select(units).where(units.c.code == code))).first()
         if row is None:
             raise Problem(404, f"no unit {code!r} in the directory", type_="unknown-unit")
         n = (await session.execute(select(func.count()).select_from(units).where(units.c.parent_code == code))
              ).scalar_one()
-    return {**dict(row._mapping), "children": int(n)}
+    return {**_as_seen_by(who, dict(row._mapping)), "children": int(n)}
 
 
 async def export_units(rt: Runtime) -> list[Body]:
-    """Every unit, for export."""
+    """Every unit with its contacts, for export (the work team's)."""
     async with rt.sm() as session:
         return [dict(r._mapping) for r in (await session.execute(select(units).order_by(units.c.code))).all()]
 

@@ -1,9 +1,15 @@
-"""triage-svc tables: the org directory, work orders and their log, catalogue versions, corrections."""
+"""triage-svc tables: the org directory, work orders and their log, catalogue versions, corrections.
+
+Columns are sized by the shared field limits (`bancheng_shared.contracts.limits`) and triage's own (`domain.bounds`):
+every value intake may send, and every value the HTTP edge accepts, fits.
+"""
 
 from sqlalchemy import JSON, Boolean, Column, Index, Integer, MetaData, String, Table, Text
 
+from bancheng_shared.contracts.limits import NAME_MAX, REGION_CODE_MAX, TICKET_NO_MAX, UNIT_CODE_MAX
 from bancheng_shared.plumbing import plumbing_tables
 from bancheng_shared.types import UtcDateTime
+from triage_svc.domain.bounds import ACTOR_MAX, KIND_MAX, KNOWLEDGE_ID_MAX
 
 metadata = MetaData()
 plumbing = plumbing_tables(metadata)
@@ -11,12 +17,12 @@ plumbing = plumbing_tables(metadata)
 units = Table(
     "units",
     metadata,
-    Column("code", String(64), primary_key=True),
-    Column("name", String(200), nullable=False),
+    Column("code", String(UNIT_CODE_MAX), primary_key=True),
+    Column("name", String(NAME_MAX), nullable=False),
     Column("level", Integer, nullable=False),
-    Column("kind", String(40), nullable=False),
-    Column("region_code", String(64), nullable=False),
-    Column("parent_code", String(64), nullable=True),
+    Column("kind", String(KIND_MAX), nullable=False),
+    Column("region_code", String(REGION_CODE_MAX), nullable=False),
+    Column("parent_code", String(UNIT_CODE_MAX), nullable=True),
     Column("contacts", JSON, nullable=True),
     Column("active", Boolean, nullable=False, default=True),
     Index("ix_units_region_kind", "region_code", "kind"),
@@ -27,7 +33,7 @@ units = Table(
 work_orders = Table(
     "work_orders",
     metadata,
-    Column("ticket_no", String(40), primary_key=True),
+    Column("ticket_no", String(TICKET_NO_MAX), primary_key=True),
     Column("state", String(30), nullable=False),
     Column("content", Text, nullable=False),
     Column("address", Text, nullable=True),
@@ -39,10 +45,10 @@ work_orders = Table(
     Column("response_level", Integer, nullable=False),
     Column("complex", Boolean, nullable=False, default=False),
     Column("route", String(20), nullable=False),
-    Column("region_code", String(64), nullable=True),
+    Column("region_code", String(REGION_CODE_MAX), nullable=True),
     Column("place_source", String(20), nullable=True),
-    Column("lead_unit", String(64), nullable=True),
-    Column("lead_unit_name", String(200), nullable=True),
+    Column("lead_unit", String(UNIT_CODE_MAX), nullable=True),
+    Column("lead_unit_name", String(NAME_MAX), nullable=True),
     Column("co_units", JSON, nullable=True),
     Column("round", Integer, nullable=False, default=1),
     Column("returns_count", Integer, nullable=False, default=0),
@@ -54,7 +60,7 @@ work_orders = Table(
     Column("return_request", JSON, nullable=True),
     Column("resolution", JSON, nullable=True),
     Column("suggested_answer", Text, nullable=True),
-    Column("knowledge_id", String(64), nullable=True),
+    Column("knowledge_id", String(KNOWLEDGE_ID_MAX), nullable=True),
     Column("answer", Text, nullable=True),
     Column("copies", JSON, nullable=True),
     Column("catalogue_version", Integer, nullable=True),
@@ -70,10 +76,10 @@ work_order_log = Table(
     "work_order_log",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("ticket_no", String(40), nullable=False),
+    Column("ticket_no", String(TICKET_NO_MAX), nullable=False),
     Column("at", UtcDateTime(), nullable=False),
     Column("action", String(30), nullable=False),
-    Column("actor", String(200), nullable=False),
+    Column("actor", String(ACTOR_MAX), nullable=False),
     Column("round", Integer, nullable=False),
     Column("from_state", String(30), nullable=True),
     Column("to_state", String(30), nullable=True),
@@ -88,7 +94,7 @@ catalogue_versions = Table(
     Column("doc", JSON, nullable=False),
     Column("active", Boolean, nullable=False, default=False),
     Column("note", Text, nullable=True),
-    Column("created_by", String(200), nullable=False),
+    Column("created_by", String(ACTOR_MAX), nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
 )
 
@@ -96,14 +102,14 @@ corrections = Table(
     "corrections",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("ticket_no", String(40), nullable=False),
+    Column("ticket_no", String(TICKET_NO_MAX), nullable=False),
     Column("content", Text, nullable=False),
-    Column("kind", String(40), nullable=True),
+    Column("kind", String(KIND_MAX), nullable=True),
     Column("category", String(20), nullable=True),
     Column("route", String(20), nullable=True),
     Column("previous", JSON, nullable=True),
     Column("reason", Text, nullable=False),
-    Column("created_by", String(200), nullable=False),
+    Column("created_by", String(ACTOR_MAX), nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
     Index("ix_corrections_ticket", "ticket_no"),
 )

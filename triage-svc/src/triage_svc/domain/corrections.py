@@ -12,7 +12,7 @@ from bancheng_shared.contracts.triage import TicketDispatched, TicketTransferred
 from bancheng_shared.contracts.vocab import Category, Domain, Route, Tier
 from bancheng_shared.errors import Problem
 from bancheng_shared.principal import Principal
-from triage_svc.domain import lifecycle, routing, tiers
+from triage_svc.domain import bounds, lifecycle, routing, tiers
 from triage_svc.domain.classifier import Compiled
 from triage_svc.domain.directory import DirectoryIndex
 from triage_svc.domain.lifecycle import Action, State
@@ -55,23 +55,25 @@ def reclassify(found: WorkOrder | None, who: Principal, *, kind: str | None, cat
     kinds = [kind, *[k for k in wo.department_kinds if k != kind]] if kind else list(wo.department_kinds)
     new_route = route or (Route.dispatch if kind and wo.route == Route.answer.value else Route(wo.route))
     new_cat = category or Category(wo.category)
-    expl = [*(wo.explanation or []), f"reclassified by {who.role.value}: kind {kind or '-'}, category "
-                                     f"{category.value if category else '-'}, route "
-                                     f"{route.value if route else '-'}; reason: {reason}"]
+    expl = bounds.lines([*(wo.explanation or []), f"reclassified by {who.role.value}: kind {kind or '-'}, category "
+                                                  f"{category.value if category else '-'}, route "
+                                                  f"{route.value if route else '-'}; reason: {reason}"])
     upd: dict[str, Any] = {"department_kinds": kinds, "category": new_cat.value, "route": new_route.value,
                            "explanation": expl}
     rd = b.by_kind.get(kinds[0])
     events: list[EventPayload] = [TicketTriaged(
         category=new_cat, domain=rd.domain if rd else Domain(wo.domain), department_kinds=kinds, tier=Tier(wo.tier),
         response_level=wo.response_level, route=new_route, region_code=wo.region_code, complex=wo.complex,
-        explanation=expl, lead_kind=kinds[0], catalogue_version=b.version, reclassified=True, reason=reason)]
+        explanation=expl, lead_kind=kinds[0], catalogue_version=b.version, reclassified=True,
+        reason=bounds.reason(reason))]
     summary = {"kind": kind, "category": new_cat.value, "route": new_route.value}
     rerouted = False
     if State(wo.state) in lifecycle.REROUTABLE:
         idx = directory
         if new_route in routing.TRANSFER_ROUTES and wo.route != new_route.value:
             target = routing.transfer_target(new_route, wo.region_code, idx)
-            events.append(TicketTransferred(route=new_route, to_unit=target.code if target else None, reason=reason,
+            events.append(TicketTransferred(route=new_route, to_unit=target.code if target else None,
+                                            reason=bounds.reason(reason),
                                             transferred_at=now))
             upd.update(state=lifecycle.reroute(wo.state, State.transferred).value, lead_unit=None,
                        lead_unit_name=None, co_units=[])
@@ -84,7 +86,7 @@ def reclassify(found: WorkOrder | None, who: Principal, *, kind: str | None, cat
                 rnd = wo.round + (1 if wo.lead_unit else 0)
                 level = tiers.level_for_unit(wo.response_level, Tier(wo.tier), b.tier_rules)
                 events.append(TicketDispatched(
-                    lead_unit=lead.code, lead_unit_name=lead.name, co_units=[], unit_level=lead.level,
+                    lead_unit=lead.code, lead_unit_name=bounds.name(lead.name), co_units=[], unit_level=lead.level,
                     region_code=wo.region_code, tier=Tier(wo.tier), response_level=level, complex=wo.complex,
                     round=rnd, redispatch=bool(wo.lead_unit), dispatched_at=now))
                 upd.update(state=lifecycle.reroute(wo.state, State.dispatched).value, lead_unit=lead.code,

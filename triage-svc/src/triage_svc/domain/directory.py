@@ -1,17 +1,22 @@
-"""The org directory (pure): validation of imports, CSV/JSON forms, the routing index (the unit of a kind nearest
-a place) and the places' names."""
+"""The org directory (pure): validation of imports, CSV/JSON forms, who sees a unit's contact numbers, the routing
+index (the unit of a kind nearest a place) and the places' names."""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
+import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from bancheng_shared.contracts.limits import NAME_MAX, UNIT_CODE_MAX, no_control_characters
 from bancheng_shared.errors import Problem
+from bancheng_shared.principal import Principal, Role
+from bancheng_shared.spreadsheet import safe_cell
+from triage_svc.domain.bounds import KIND_MAX, clip
 
 KINDS: tuple[str, ...] = (
     "hotline_center", "business_environment", "discipline", "supervision_office", "petition", "political_legal",
@@ -22,10 +27,21 @@ KINDS: tuple[str, ...] = (
     "finance",
 )
 FIELDS = ("code", "name", "level", "kind", "region_code", "parent_code", "contacts", "active")
-_CODE = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
+_CODE = re.compile(rf"^[A-Za-z0-9_.\-]{{1,{UNIT_CODE_MAX}}}$")
 _REGION = re.compile(r"^[0-9]{2,20}$")
 # Suffixes of a government's name that are not part of the place's name.
 _GOV_SUFFIXES = ("人民政府", "街道办事处", "办事处", "居民委员会", "居委会", "村民委员会", "村委会", "管委会")
+# A unit's contacts: a small flat object ({"sms": "1390000…", "phone": …, "email": …}); SMS numbers included.
+CONTACTS_MAX_ENTRIES = 20
+CONTACT_KEY_MAX = 40
+# Who reads a unit's contact numbers (SMS): those who deliver to or call units; a unit reads its own.
+CONTACT_ROLES = frozenset({Role.admin, Role.work_team, Role.operator})
+
+
+def sees_contacts(who: Principal, unit_code: str) -> bool:
+    """Whether a caller may read this unit's contact numbers: the work team, operators and admins; a unit its own
+    (frontends, platforms, oversight roles and leaders read the directory without them)."""
+    return who.role in CONTACT_ROLES or (who.role == Role.unit and who.unit_code == unit_code)
 
 
 @dataclass(frozen=True)
@@ -51,6 +67,53 @@ class RowError:
     def as_dict(self) -> dict[str, Any]:
         """JSON form."""
         return {"row": self.row, "field": self.field, "message": self.message}
+
+
+def _level(v: Any) -> int | None:
+    """A level given as a whole number (1, 2.0 or "3"); None for anything else (floats with a fraction, true)."""
+    if isinstance(v, bool):
+        return None
+    if isinstance(v, int):
+        return v
+    if isinstance(v, float):
+        return int(v) if math.isfinite(v) and v.is_integer() else None
+    if isinstance(v, str) and v.strip().isdecimal() and len(v.strip()) <= 2:
+        return int(v.strip())
+    return None
+
+
+def _text_problem(value: str) -> str | None:
+    """Why a text cannot be stored (a control character), or None."""
+    try:
+        no_control_characters(value)
+    except ValueError as exc:
+        return str(exc)
+    return None
+
+
+def _contacts_problem(contacts: dict[str, Any]) -> str | None:
+    """Why a contacts object cannot be stored, or None: a small flat object of texts, numbers or lists of texts."""
+    if len(contacts) > CONTACTS_MAX_ENTRIES:
+        return f"at most {CONTACTS_MAX_ENTRIES} entries"
+    for key, value in contacts.items():
+        if not key or len(key) > CONTACT_KEY_MAX or _text_problem(key):
+            return f"keys are 1-{CONTACT_KEY_MAX} characters without control characters"
+        values = value if isinstance(value, list) else [value]
+        if len(values) > CONTACTS_MAX_ENTRIES:
+            return f"{key}: at most {CONTACTS_MAX_ENTRIES} values"
+        for v in values:
+            if isinstance(v, str):
+                if len(v) > NAME_MAX or _text_problem(v):
+                    return f"{key}: texts of at most {NAME_MAX} characters without control characters"
+            elif (isinstance(v, float) and not math.isfinite(v)) or (isinstance(v, int) and abs(v) > 10**18):
+                return f"{key}: not a number a store keeps"
+            elif v is not None and not isinstance(v, (bool, int, float)):
+                return f"{key}: a text, a number or a list of texts"
+    return None
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
 
 
 def _bool(v: Any) -> bool | None:
@@ -80,7 +143,7 @@ def validate_rows(rows: list[dict[str, Any]], existing: dict[str, int] | None = 
             continue
         unknown = set(raw) - set(FIELDS)
         for f in sorted(unknown):
-            errors.append(RowError(i, f, "unknown field"))
+            errors.append(RowError(i, clip(str(f), KIND_MAX), "unknown field"))
         code = str(raw.get("code") or "").strip()
         if not _CODE.match(code):
             errors.append(RowError(i, "code", "required: 1-64 letters, digits, '-', '_' or '.'"))
@@ -89,32 +152,36 @@ def validate_rows(rows: list[dict[str, Any]], existing: dict[str, int] | None = 
         else:
             seen[code] = i
         name = str(raw.get("name") or "").strip()
-        if not name or len(name) > 200:
-            errors.append(RowError(i, "name", "required, at most 200 characters"))
-        try:
-            level = int(raw.get("level"))  # type: ignore[arg-type]
-            if level not in (1, 2, 3, 4):
-                raise ValueError
-        except (TypeError, ValueError):
+        if not name or len(name) > NAME_MAX:
+            errors.append(RowError(i, "name", f"required, at most {NAME_MAX} characters"))
+        elif (why := _text_problem(name)) is not None:
+            errors.append(RowError(i, "name", why))
+        level = _level(raw.get("level"))
+        if level not in (1, 2, 3, 4):
             errors.append(RowError(i, "level", "must be 1 (city), 2 (district), 3 (street/town) or 4 (community)"))
             level = 0
         kind = str(raw.get("kind") or "").strip()
         if kind not in kinds:
-            errors.append(RowError(i, "kind", f"unknown kind {kind!r}; use the DESIGN.md vocabulary"))
+            errors.append(RowError(i, "kind", f"unknown kind {clip(kind, KIND_MAX)!r}; use the DESIGN.md vocabulary"))
         region = str(raw.get("region_code") or "").strip()
         if not _REGION.match(region):
             errors.append(RowError(i, "region_code", "required: 2-20 digits"))
         parent = raw.get("parent_code")
         parent = str(parent).strip() if parent not in (None, "") else None
+        if parent is not None and not _CODE.match(parent):
+            errors.append(RowError(i, "parent_code", "1-64 letters, digits, '-', '_' or '.'"))
+            parent = None
         contacts = raw.get("contacts")
         if isinstance(contacts, str):
             try:
-                contacts = json.loads(contacts) if contacts.strip() else None
-            except ValueError:
+                contacts = (json.loads(contacts, parse_constant=_no_constant) if contacts.strip() else None)
+            except (ValueError, RecursionError):
                 errors.append(RowError(i, "contacts", "must be a JSON object"))
                 contacts = None
         if contacts is not None and not isinstance(contacts, dict):
             errors.append(RowError(i, "contacts", "must be a JSON object"))
+        elif contacts is not None and (why := _contacts_problem(contacts)) is not None:
+            errors.append(RowError(i, "contacts", why))
         active = _bool(raw.get("active"))
         if active is None:
             errors.append(RowError(i, "active", "must be true or false"))
@@ -137,9 +204,9 @@ def validate_rows(rows: list[dict[str, Any]], existing: dict[str, int] | None = 
 
 def parents_to_look_up(rows: list[dict[str, Any]]) -> list[str]:
     """Parents an upsert names that are not in the file itself: the directory must already hold them."""
-    parents = {str(r.get("parent_code")) for r in rows if isinstance(r, dict) and r.get("parent_code")}
-    codes = {str(r.get("code")) for r in rows if isinstance(r, dict)}
-    return list(parents - codes)
+    parents = {str(r.get("parent_code")).strip() for r in rows if isinstance(r, dict) and r.get("parent_code")}
+    codes = {str(r.get("code")).strip() for r in rows if isinstance(r, dict)}
+    return sorted(p for p in parents - codes if _CODE.match(p))  # an invalid code is the validation's to name
 
 
 def checked_rows(rows: list[dict[str, Any]], existing: dict[str, int] | None = None,
@@ -153,22 +220,33 @@ def checked_rows(rows: list[dict[str, Any]], existing: dict[str, int] | None = N
     return clean
 
 
+def _cell_in(value: str) -> str:
+    """A cell as the export wrote it, back to its value: the apostrophe `safe_cell` put before a formula's first
+    character is taken off again, so an export imports unchanged."""
+    if value.startswith("'") and safe_cell(value[1:]) != value[1:]:
+        return value[1:]
+    return value
+
+
 def parse_csv(text: str) -> list[dict[str, Any]]:
-    """Rows of a CSV export (header: the directory fields)."""
+    """Rows of a CSV export (header: the directory fields); csv.Error (a NUL, a field too large) for a broken file."""
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
-    return [{k.strip(): (v if v is not None else "") for k, v in row.items() if k is not None} for row in reader]
+    return [{k.strip(): _cell_in(v) if v is not None else "" for k, v in row.items() if k is not None}
+            for row in reader]
 
 
 def to_csv(rows: Iterable[dict[str, Any]]) -> str:
-    """CSV export with a header; contacts as JSON."""
+    """CSV export with a header; contacts as JSON. Every text cell is spreadsheet-safe: text that would start a
+    formula (=, +, -, @, their full-width forms …) gets a leading apostrophe, which `parse_csv` takes off again."""
     out = io.StringIO()
     w = csv.DictWriter(out, fieldnames=list(FIELDS), lineterminator="\n")
     w.writeheader()
     for r in rows:
-        w.writerow({**{f: r.get(f) for f in FIELDS},
-                    "contacts": json.dumps(r.get("contacts"), ensure_ascii=False) if r.get("contacts") else "",
-                    "parent_code": r.get("parent_code") or "",
-                    "active": "true" if r.get("active", True) else "false"})
+        row = {**{f: r.get(f) for f in FIELDS},
+               "contacts": json.dumps(r.get("contacts"), ensure_ascii=False) if r.get("contacts") else "",
+               "parent_code": r.get("parent_code") or "",
+               "active": "true" if r.get("active", True) else "false"}
+        w.writerow({k: safe_cell(v) for k, v in row.items()})
     return out.getvalue()
 
 

@@ -20,7 +20,7 @@ from bancheng_shared.contracts.triage import (
 from bancheng_shared.contracts.vocab import ResolutionOutcome, Route, Satisfaction, Tier
 from bancheng_shared.errors import Problem
 from bancheng_shared.principal import Principal, Role
-from triage_svc.domain import routing, tiers
+from triage_svc.domain import bounds, routing, tiers
 from triage_svc.domain.directory import DirectoryIndex
 from triage_svc.domain.lifecycle import Action, State, transition
 from triage_svc.domain.tier_moves import copies_for, raise_for_units
@@ -42,8 +42,8 @@ def dispatch(found: WorkOrder | None, who: Principal, *, lead_unit: str, co_unit
     # by the default tier rules: the catalogue's own apply when the tier moves (tier_upd)
     level = tier_upd.get("response_level", tiers.level_for_unit(wo.response_level, tier))
     events: list[EventPayload] = [
-        TicketDispatched(lead_unit=lead.code, lead_unit_name=lead.name, co_units=cos, unit_level=lead.level,
-                         region_code=wo.region_code, tier=tier, response_level=level,
+        TicketDispatched(lead_unit=lead.code, lead_unit_name=bounds.name(lead.name), co_units=cos,
+                         unit_level=lead.level, region_code=wo.region_code, tier=tier, response_level=level,
                          complex=tier_upd.get("complex", wo.complex), round=wo.round, dispatched_at=now),
         *tier_events]
     changes = {"lead_unit": lead.code, "lead_unit_name": lead.name, "co_units": cos, "dispatched_at": now,
@@ -90,7 +90,8 @@ def answer(found: WorkOrder | None, who: Principal, *, text: str | None, ticket_
     if not reply:
         raise Problem(422, "answer: no knowledge-base answer to reuse; write the answer", type_="validation",
                       errors=[{"field": "answer", "message": "required"}])
-    event = TicketAnswered(answer=reply, answered_at=now, knowledge_id=wo.knowledge_id if not text else None)
+    event = TicketAnswered(answer=bounds.content(reply), answered_at=now,
+                           knowledge_id=wo.knowledge_id if not text else None)
     return acted(wo, who, Action.answer, to, now=now,
                  changes={"answer": reply, "route": Route.answer.value, "response_level": tiers.ANSWERED_LEVEL},
                  events=[event], view={"answer": reply}, detail={"answer": reply})
@@ -99,7 +100,7 @@ def answer(found: WorkOrder | None, who: Principal, *, text: str | None, ticket_
 def close(found: WorkOrder | None, who: Principal, *, reason: str, ticket_no: str, now: datetime) -> Outcome:
     """The work team closes a ticket as ruled (e.g. the person could not be reached)."""
     wo, to = admit(found, who, Action.close, ticket_no=ticket_no)
-    event = TicketClosed(reason=reason, closed_at=now, round=wo.round)
+    event = TicketClosed(reason=bounds.reason(reason), closed_at=now, round=wo.round)
     return acted(wo, who, Action.close, to, now=now, changes={"closed_at": now}, events=[event],
                  detail={"reason": reason})
 
@@ -112,10 +113,10 @@ def redo(wo: WorkOrder, event: RedoOrdered, *, directory: DirectoryIndex, now: d
         return None
     to = transition(wo.state, Action.reopen, has_unit=bool(wo.lead_unit))
     rnd = wo.round + 1
-    events: list[EventPayload] = [TicketReopened(unit=wo.lead_unit or "", round=rnd, reason=event.reason,
+    events: list[EventPayload] = [TicketReopened(unit=wo.lead_unit or "", round=rnd, reason=bounds.reason(event.reason),
                                                  reopened_at=now)]
     if to == State.dispatched:
-        events.append(TicketDispatched(lead_unit=wo.lead, lead_unit_name=wo.lead_unit_name or wo.lead,
+        events.append(TicketDispatched(lead_unit=wo.lead, lead_unit_name=bounds.name(wo.lead_unit_name or wo.lead),
                                        co_units=list(wo.co_units or []),
                                        unit_level=routing.unit_level(directory, wo.lead_unit),
                                        region_code=wo.region_code, tier=Tier(wo.tier),

@@ -17,7 +17,7 @@ from bancheng_shared.contracts.sla import DeemedSigned
 from bancheng_shared.contracts.triage import ReturnDecided, ReturnRequested, TicketDispatched, TicketSigned
 from bancheng_shared.contracts.vocab import Tier
 from bancheng_shared.principal import Principal
-from triage_svc.domain import routing
+from triage_svc.domain import bounds, routing
 from triage_svc.domain.directory import DirectoryIndex
 from triage_svc.domain.lifecycle import WAITS_FOR_RULING, Action, State, transition
 from triage_svc.domain.tier_moves import raise_for_units
@@ -58,7 +58,7 @@ def decide_return(found: WorkOrder | None, who: Principal, *, approved: bool, re
                             round=wo.round)]
     tier_upd, tier_events = raise_for_units(wo, rules=rules, directory=directory, now=now, lead_unit=target.code,
                                             co_units=cos, returns_count=returns)
-    events.append(TicketDispatched(lead_unit=target.code, lead_unit_name=target.name, co_units=cos,
+    events.append(TicketDispatched(lead_unit=target.code, lead_unit_name=bounds.name(target.name), co_units=cos,
                                    unit_level=target.level, region_code=wo.region_code,
                                    tier=Tier(tier_upd.get("tier", wo.tier)),
                                    response_level=tier_upd.get("response_level", wo.response_level),

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from bancheng_shared.contracts.vocab import Category, Route
 from bancheng_shared.errors import Problem
-from triage_svc.domain import classifier, tiers
+from triage_svc.domain import bounds, classifier, tiers
 from triage_svc.domain.directory import DirectoryIndex, UnitRef
 from triage_svc.domain.work_order import WorkOrder
 
@@ -65,6 +65,7 @@ def decide(text: str, region_code: str | None, address: str | None, hint: Catego
     level = tiers.level_of(d.route, t.tier, b.tier_rules)
     d.explanation.extend(t.reasons or ["tier green: no tier rule fired"])
     d.explanation.append(f"response level {level}")
+    d.explanation = bounds.lines(d.explanation)  # a correction's reason, a place's names: bounded for consumers
     return Routing(d, region_code, place_source, t, lead, co, level, tiers.is_complex(t.tier, b.tier_rules))
 
 

@@ -14,7 +14,7 @@ from bancheng_shared.contracts.triage import TierChanged, TierCopyIssued
 from bancheng_shared.contracts.vocab import TIER_ORDER, AlertLevel, Route, Tier
 from bancheng_shared.errors import Problem
 from bancheng_shared.principal import Principal
-from triage_svc.domain import tiers
+from triage_svc.domain import bounds, tiers
 from triage_svc.domain.directory import DirectoryIndex
 from triage_svc.domain.lifecycle import Action, transition
 from triage_svc.domain.work_order import LogLine, Outcome, WorkOrder, acted, actor_name, admit, tier_facts
@@ -33,7 +33,7 @@ def copies_for(directory: DirectoryIndex, tier: Tier, *, on: str, rules: dict[st
         return [], copies
     to_units = [u.code for k in rule["to_kinds"] if (u := directory.choose(k, region_code)) is not None]
     event = TierCopyIssued(tier=tier, purpose=rule["purpose"], to_kinds=list(rule["to_kinds"]), to_units=to_units,
-                           reason=reason, issued_at=now, round=rnd)
+                           reason=bounds.reason(reason), issued_at=now, round=rnd)
     return [event], [*copies, key]
 
 
@@ -44,7 +44,7 @@ def raise_tier(wo: WorkOrder, facts: tiers.TierFacts, *, rules: dict[str, Any], 
     old = Tier(wo.tier)
     if TIER_ORDER[decision.tier] <= TIER_ORDER[old]:
         return {}, []
-    reason = "; ".join(decision.reasons)
+    reason = bounds.reason("; ".join(decision.reasons))
     events: list[EventPayload] = [TierChanged(old_tier=old, new_tier=decision.tier, reason=reason, automatic=True,
                                               changed_at=now, round=wo.round)]
     copy_events, copies = copies_for(directory, decision.tier, on="tier", rules=rules, region_code=wo.region_code,
@@ -52,7 +52,8 @@ def raise_tier(wo: WorkOrder, facts: tiers.TierFacts, *, rules: dict[str, Any], 
     events += copy_events
     upd: dict[str, Any] = {
         "tier": decision.tier.value, "copies": copies, "complex": tiers.is_complex(decision.tier, rules),
-        "explanation": [*(wo.explanation or []), f"tier raised {old.value} → {decision.tier.value}: {reason}"],
+        "explanation": [*(wo.explanation or []),
+                        bounds.line(f"tier raised {old.value} → {decision.tier.value}: {reason}")],
     }
     if wo.route != Route.answer.value:
         upd["response_level"] = tiers.response_level(decision.tier, rules)
@@ -100,16 +101,17 @@ def change_tier(found: WorkOrder | None, who: Principal, *, tier: Tier, reason: 
     old = Tier(wo.tier)
     if tier == old:
         raise Problem(409, f"the tier is already {tier.value}", type_="no-change", state=wo.state)
-    events: list[EventPayload] = [TierChanged(old_tier=old, new_tier=tier, reason=reason, automatic=False,
-                                              changed_at=now, by=actor_name(who), round=wo.round)]
+    events: list[EventPayload] = [TierChanged(old_tier=old, new_tier=tier, reason=bounds.reason(reason),
+                                              automatic=False, changed_at=now, by=bounds.name(actor_name(who)),
+                                              round=wo.round)]
     copies = list(wo.copies or [])
     if TIER_ORDER[tier] > TIER_ORDER[old]:
         copy_events, copies = copies_for(directory, tier, on="tier", rules=rules, region_code=wo.region_code,
                                          copies=copies, rnd=wo.round, reason=reason, now=now)
         events += copy_events
     upd: dict[str, Any] = {"tier": tier.value, "copies": copies, "complex": tiers.is_complex(tier, rules),
-                           "explanation": [*(wo.explanation or []), f"tier set {old.value} → {tier.value} by "
-                                                                    f"{who.role.value}: {reason}"]}
+                           "explanation": [*(wo.explanation or []), bounds.line(
+                               f"tier set {old.value} → {tier.value} by {who.role.value}: {reason}")]}
     if wo.route != Route.answer.value:
         upd["response_level"] = tiers.response_level(tier, rules)
     return acted(wo, who, Action.change_tier, to, now=now, changes=upd, events=events, view={"tier": tier.value},

@@ -8,7 +8,7 @@ from datetime import datetime
 from bancheng_shared.contracts.envelope import EventPayload
 from bancheng_shared.contracts.intake import TicketReceived
 from bancheng_shared.contracts.triage import TicketDispatched, TicketTransferred, TicketTriaged
-from triage_svc.domain import lifecycle, routing
+from triage_svc.domain import bounds, lifecycle, routing
 from triage_svc.domain.classifier import Compiled
 from triage_svc.domain.directory import DirectoryIndex
 from triage_svc.domain.lifecycle import State
@@ -48,17 +48,17 @@ def triage(ticket_no: str, ticket: TicketReceived, *, catalogue: Compiled, direc
     if state == State.transferred:
         target = routing.transfer_target(d.route, t.region_code, directory)
         events.append(TicketTransferred(route=d.route, to_unit=target.code if target else None,
-                                        reason=next((w for w in reversed(d.explanation) if w.startswith("route")),
-                                                    d.route.value),
+                                        reason=bounds.reason(next((w for w in reversed(d.explanation)
+                                                                   if w.startswith("route")), d.route.value)),
                                         transferred_at=now))
     elif state == State.triaged:
         d.explanation.append("no unit found in the directory: waits for a manual dispatch")
     elif state == State.dispatched:
         assert lead is not None
-        events.append(TicketDispatched(lead_unit=lead.code, lead_unit_name=lead.name, co_units=[u.code for u in t.co],
-                                       unit_level=lead.level, region_code=t.region_code, tier=tier,
-                                       response_level=t.response_level, complex=t.complex, round=1,
-                                       dispatched_at=now))
+        events.append(TicketDispatched(lead_unit=lead.code, lead_unit_name=bounds.name(lead.name),
+                                       co_units=[u.code for u in t.co], unit_level=lead.level,
+                                       region_code=t.region_code, tier=tier, response_level=t.response_level,
+                                       complex=t.complex, round=1, dispatched_at=now))
     dispatched = state == State.dispatched
     wo = WorkOrder(
         ticket_no=ticket_no, state=state.value, content=ticket.content, address=ticket.address,

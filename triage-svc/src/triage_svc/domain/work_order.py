@@ -9,6 +9,7 @@ from typing import Any
 from bancheng_shared.contracts.envelope import EventPayload
 from bancheng_shared.errors import Problem
 from bancheng_shared.principal import Principal, Role
+from triage_svc.domain import bounds
 from triage_svc.domain.lifecycle import Action, State, TransitionRefused, transition
 from triage_svc.domain.tiers import TierFacts
 
@@ -84,8 +85,8 @@ class Outcome:
 
 
 def actor_name(who: Principal) -> str:
-    """How the log and the events name a person acting: role and key name."""
-    return f"{who.role.value}:{who.name}"
+    """How the log names a person acting: role and key name (an event's `by` is cut to a name's limit)."""
+    return bounds.clip(f"{who.role.value}:{who.name}", bounds.ACTOR_MAX)
 
 
 def visible(wo: WorkOrder, who: Principal) -> bool:
