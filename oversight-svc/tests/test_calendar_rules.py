@@ -72,3 +72,16 @@ def test_a_letter_needing_an_unknown_year_or_due_before_it_is_sent_is_refused() 
         due_at(sent=sent, due_date=date(2026, 12, 27), working_days=None, default_working_days=5, calendar=cal,
                tz=TZ)
     assert (e.value.status, e.value.detail.split(":")[0]) == (422, "due_date")
+
+
+def test_a_letter_due_past_the_longest_wait_is_refused() -> None:
+    cal = CalendarInForce(in_force([SEED_2025, SEED_2026], []))
+    sent = datetime(2026, 1, 5, 1, 0, tzinfo=UTC)
+    last = due_at(sent=sent, due_date=date(2026, 1, 15), working_days=None, default_working_days=5, calendar=cal,
+                  tz=TZ, max_days=10)
+    assert last == datetime(2026, 1, 15, 15, 59, 59, tzinfo=UTC)
+    for far in (date(2026, 1, 16), date(9999, 12, 31)):  # year 9999 would never be raised (nor fit UTC west of it)
+        with pytest.raises(Problem) as e:
+            due_at(sent=sent, due_date=far, working_days=None, default_working_days=5, calendar=cal, tz=TZ,
+                   max_days=10)
+        assert (e.value.status, e.value.detail.split(":")[0]) == (422, "due_date")

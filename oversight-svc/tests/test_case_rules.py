@@ -164,3 +164,23 @@ def test_an_unanswered_letter_raises_the_case_and_proposes_accountability() -> N
     assert (out.record["unit"], out.record["case_ids"], out.record["ticket_nos"]) == (UNIT, ["CASE-1"], ["R1"])
     assert out.document["accountability_proposed"] == out.record["record_id"]
     assert isinstance(out.event, CaseRaised) and out.event.accountability_id == out.record["record_id"]
+
+
+def test_a_case_title_fits_what_consumers_store() -> None:
+    from bancheng_shared.contracts.limits import TITLE_MAX
+
+    new = cases.case_for_ticket(None, cases.CaseCall(source=cases.RED_TICKET, red=True), ticket_no="T" * 40,
+                                ticket=Ticket(UNIT, "长" * TITLE_MAX), at=NOW)
+    assert isinstance(new, cases.NewCase) and len(new.title) == TITLE_MAX and new.event().title == new.title
+    assert new.title.startswith("红灯诉求件 red ticket " + "T" * 40 + ": 长")
+
+
+def test_what_a_unit_sees_of_a_case_naming_it() -> None:
+    mine = {"LTR-1"}
+    for kind in ("opened", "order_redo", "conclude", "publish"):
+        assert cases.unit_sees(kind, {}, mine)
+    for kind in ("send_letter", "reply", "letter_overdue"):  # its own letters only
+        assert cases.unit_sees(kind, {"letter_id": "LTR-1"}, mine)
+        assert not cases.unit_sees(kind, {"letter_id": "LTR-2"}, mine)
+    for kind in ("register", "investigate", "return_visit", "supervision_copy"):  # the supervisors' own record
+        assert not cases.unit_sees(kind, {"letter_id": "LTR-1"}, mine)

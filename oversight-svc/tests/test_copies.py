@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from oversight_helpers import at, by_unit, ev, outbox_events, produce
+
 from bancheng_services.testing import Databases, auth, eventually, run_service
 from bancheng_shared.contracts.sla import ClockStarted
 from bancheng_shared.contracts.triage import (
@@ -17,8 +19,6 @@ from bancheng_shared.contracts.triage import (
     TierChanged,
     TierCopyIssued,
 )
-
-from .helpers import at, by_unit, ev, outbox_events, produce
 
 UNIT = "339901-market_regulation"
 BE, DISC = "339901-business_environment", "339901-discipline"

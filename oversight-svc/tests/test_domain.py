@@ -123,3 +123,22 @@ def test_periods_out_of_range_or_reversed_are_refused() -> None:
         with pytest.raises(Problem) as e:
             periods.check_period(start, end, min_year=1990, max_year=2199)
         assert (e.value.status, e.value.type_) == (422, type_)
+
+
+def test_an_informant_given_as_free_text_is_stripped_part_by_part() -> None:
+    names = disclosure.informant_names("张三 13900001111，东湖区")
+    assert names[0] == "张三 13900001111，东湖区" and "张三" in names and "13900001111" not in names[1:]
+    out = disclosure.strip_pii("群众张三（13900001111）反映窗口索要好处费", names)
+    assert "张三" not in out and "13900001111" not in out and "张某" in out
+    assert disclosure.informant_names(None) == [] and disclosure.informant_names("") == []
+    d = disclosure.disclose(case_id="C", title="a@b.cn " * 80, summary="", outcome="", names=[], unit_names=[],
+                            concluded_on=None, now=datetime(2025, 3, 1, tzinfo=UTC))
+    assert len(d["title"]) <= 500  # a stripped e-mail's mark is longer than a short address
+
+
+def test_a_day_outside_the_covered_years_is_refused_before_any_period_is_counted() -> None:
+    periods.check_day("start", date(2025, 3, 1), min_year=1990, max_year=2199)
+    for d in (date(1, 1, 1), date(9999, 12, 31)):
+        with pytest.raises(Problem) as e:
+            periods.check_day("start", d, min_year=1990, max_year=2199)
+        assert (e.value.status, e.value.type_, e.value.detail.split(":")[0]) == (422, "period-out-of-range", "start")

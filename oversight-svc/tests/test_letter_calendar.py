@@ -12,14 +12,13 @@ from contextlib import AsyncExitStack
 from datetime import UTC, datetime
 from typing import Any
 
+from oversight_helpers import ev, produce
 from sqlalchemy import func, select
 
 from bancheng_services.testing import Databases, RunningService, auth, eventually, run_service
 from bancheng_shared.calendar import seed_years
 from bancheng_shared.contracts.sla import CalendarYearLoaded, calendar_key
 from oversight_svc.adapters.tables import calendar_years
-
-from .helpers import ev, produce
 
 UNIT = "339901-market_regulation"
 SENT = datetime(2026, 12, 28, 1, 0, tzinfo=UTC)  # Monday 09:00 Asia/Shanghai

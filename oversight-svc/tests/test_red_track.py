@@ -7,11 +7,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from oversight_helpers import at, ev, outbox_events, produce
+
 from bancheng_services.testing import Databases, RunningService, auth, eventually, run_service
 from bancheng_shared.contracts.triage import TicketDispatched, TicketTriaged
 from oversight_svc.domain.commands import CheckLetters
-
-from .helpers import at, ev, outbox_events, produce
 
 UNIT = "339901-market_regulation"
 

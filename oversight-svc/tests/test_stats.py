@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from oversight_helpers import at, by_unit, ev, produce
+
 from bancheng_services.testing import Databases, RunningService, auth, eventually, run_service
 from bancheng_shared.contracts.sla import ClockStarted, DeemedSigned
 from bancheng_shared.contracts.triage import ResolutionSubmitted, TicketDispatched, TicketSigned
-
-from .helpers import at, by_unit, ev, produce
 
 A, B, C = "339901-market_regulation", "339902-market_regulation", "339901-urban_management"
 PERIOD = {"from": "2025-03-01", "to": "2025-03-31"}

@@ -6,12 +6,11 @@ import io
 from typing import Any
 
 from openpyxl import load_workbook
+from oversight_helpers import at, ev, outbox_events, produce
 
 from bancheng_services.testing import Databases, auth, eventually, run_service
 from bancheng_shared.contracts.intake import TicketReceived
 from bancheng_shared.contracts.triage import ResolutionSubmitted, TicketDispatched, TicketReopened, TicketTriaged
-
-from .helpers import at, ev, outbox_events, produce
 
 UNIT = "339901-market_regulation"
 

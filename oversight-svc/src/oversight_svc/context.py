@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from oversight_svc.adapters.calendar import CalendarCache
 from oversight_svc.adapters.rollups import Rollups
-from oversight_svc.domain.periods import check_period
+from oversight_svc.domain.periods import check_day, check_period
 from oversight_svc.domain.rates import RatePolicy
 from oversight_svc.settings import OversightSettings
 
@@ -32,6 +32,10 @@ class Oversight:
     def day(self, at: datetime) -> date:
         """The local calendar day of a timestamp."""
         return at.astimezone(self.tz).date()
+
+    def check_day(self, name: str, d: date) -> None:
+        """A day outside the years statistics cover is refused (422 naming the field)."""
+        check_day(name, d, min_year=self.settings.stats_min_year, max_year=self.settings.stats_max_year)
 
     def check_period(self, start: date, end: date) -> None:
         """Out-of-range or reversed periods are refused (422)."""

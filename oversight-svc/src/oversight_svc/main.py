@@ -18,6 +18,7 @@ from oversight_svc.adapters.tables import plumbing
 from oversight_svc.context import Oversight
 from oversight_svc.domain.commands import CheckLetters
 from oversight_svc.handlers import COMMANDS, EVENTS
+from oversight_svc.problem_types import PROBLEM_TYPES
 from oversight_svc.settings import OversightSettings
 
 SERVICE = "oversight-svc"
@@ -68,6 +69,7 @@ def create_app(settings: OversightSettings | None = None) -> FastAPI:
             {"name": "copies", "description": "分级抄送 / Tier copies"},
             {"name": "public", "description": "公开（无需凭证）/ Public, no credential"},
         ],
+        problem_types=PROBLEM_TYPES,
     )
     app.state.bus = bus
     return app

@@ -30,7 +30,7 @@ from oversight_svc.adapters.tables import (
 from oversight_svc.context import Oversight
 from oversight_svc.domain import rates
 from oversight_svc.domain.accountability import red_track
-from oversight_svc.domain.cases import STATES, allowed_actions, check_scope
+from oversight_svc.domain.cases import STATES, allowed_actions, check_scope, unit_sees
 from oversight_svc.domain.periods import local_bounds, period_bounds
 
 # ---- statistics ----
@@ -122,10 +122,14 @@ async def _case_view(session: AsyncSession, row: Any, who: Principal, *, full: b
     if full:
         docs = (await session.execute(select(case_documents).where(case_documents.c.case_id == row.case_id)
                                       .order_by(case_documents.c.seq))).all()
-        out["documents"] = [{"doc_id": d.doc_id, "seq": d.seq, "kind": d.kind, "state_after": d.state_after,
-                             "body": d.body, "by": d.by_name, "role": d.by_role, "at": d.at} for d in docs]
         ls = (await session.execute(select(letters).where(letters.c.case_id == row.case_id)
                                     .order_by(letters.c.sent_at))).all()
+        if who.role == Role.unit:  # its own letters to reply to, and the documents addressed to it
+            ls = [x for x in ls if x.unit == who.unit_code]
+            own = {x.letter_id for x in ls}
+            docs = [d for d in docs if unit_sees(d.kind, d.body or {}, own)]
+        out["documents"] = [{"doc_id": d.doc_id, "seq": d.seq, "kind": d.kind, "state_after": d.state_after,
+                             "body": d.body, "by": d.by_name, "role": d.by_role, "at": d.at} for d in docs]
         out["letters"] = [_letter_view(x) for x in ls]
     return out
 

@@ -1,5 +1,6 @@
 """oversight-svc settings (env prefix OVERSIGHT_). Numbers officials change are settings."""
 
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from bancheng_shared.settings import ServiceSettings
@@ -14,8 +15,10 @@ class OversightSettings(ServiceSettings):
     port: int = 8004
     timezone: str = "Asia/Shanghai"
     # statistics
-    stats_min_year: int = 1990
-    stats_max_year: int = 2199
+    # the years statistics, reports, hotspots and copies may ask for (a day inside year 1 … 9999 either side, so
+    # that a period, a window and local bounds in UTC stay real dates)
+    stats_min_year: int = Field(1990, ge=2, le=9998)
+    stats_max_year: int = Field(2199, ge=2, le=9998)
     ranking_min_sample: int = 20  # a unit needs this many in a rate's denominator to be ranked
     ranking_top: int = 10
     gap_threshold: float = 0.3  # share of "resolved" claims the people deny that flags a unit
@@ -24,6 +27,7 @@ class OversightSettings(ServiceSettings):
     visit_due_hours: float = 72.0  # when sla publishes no visit due time
     # supervision letters
     letter_default_working_days: int = 5
+    letter_max_days: int = Field(366, ge=1, le=3660)  # a reply is due within this many days of sending
     # the working-day calendar: the years chinesecalendar knows from this year on (as sla seeds them), overridden
     # by every calendar year version sla publishes
     calendar_seed_from_year: int = 2004
@@ -31,7 +35,7 @@ class OversightSettings(ServiceSettings):
     open_cases_for_red: bool = True
     open_cases_for_escalation: bool = True
     # hotspots
-    hotspot_window_days: int = 30
+    hotspot_window_days: int = Field(30, ge=1, le=3660)
     hotspot_min_places: int = 3
     hotspot_similarity: float = 0.35
     hotspot_place_digits: int = 9  # region code digits that make a "place" (9 = street/town, 6 = district)

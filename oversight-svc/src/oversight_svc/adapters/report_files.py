@@ -1,15 +1,19 @@
 """Report files (week, month, quarter, year): HTML with inline SVG charts, XLSX, CSV, JSON.
-Nothing is loaded from a CDN: charts are SVG drawn here, styles are inline."""
+Nothing is loaded from a CDN: charts are SVG drawn here, styles are inline. Every cell of the XLSX and the CSV goes
+through `safe_cell`: a ticket title, a unit name or a hotspot's text that starts like a formula (=, +, -, @, ＝ …)
+is written as text with a leading apostrophe, never as a formula the leaders' spreadsheet would run."""
 
 from __future__ import annotations
 
 import csv
 import html
 import io
+from collections.abc import Iterable
 from typing import Any
 
 import orjson
 
+from bancheng_shared.spreadsheet import safe_cell
 from oversight_svc.domain.rates import RATE_DEFINITIONS
 
 PERIOD_NAMES = {"week": "周报 weekly", "month": "月报 monthly", "quarter": "季报 quarterly", "year": "年报 yearly"}
@@ -43,13 +47,18 @@ def _fmt(v: Any) -> str:
     return str(v)
 
 
+def _cells(values: Iterable[Any]) -> list[Any]:
+    """A row's cells as a spreadsheet may hold them: text never starts a formula."""
+    return [safe_cell(v) for v in values]
+
+
 def to_csv(data: dict[str, Any]) -> str:
     """The unit table as CSV (UTF-8 with BOM so spreadsheet programs read Chinese)."""
     buf = io.StringIO()
     w = csv.writer(buf)
     w.writerow(UNIT_COLUMNS)
     for r in data["units"]:
-        w.writerow(["" if r.get(c) is None else r.get(c) for c in UNIT_COLUMNS])
+        w.writerow(_cells("" if r.get(c) is None else r.get(c) for c in UNIT_COLUMNS))
     return buf.getvalue()
 
 
@@ -67,7 +76,7 @@ def to_xlsx(data: dict[str, Any]) -> bytes:
     title.font = Font(bold=True)
     ws.append([title, PERIOD_NAMES[data["period"]]])
     ws.append(["期间 period", str(data["from"]), str(data["to"])])
-    ws.append(["区划 region", data["region"] or "全部 all"])
+    ws.append(_cells(["区划 region", data["region"] or "全部 all"]))
     ws.append([])
     for k, v in ov["totals"].items():
         ws.append([k, v])
@@ -80,24 +89,24 @@ def to_xlsx(data: dict[str, Any]) -> bytes:
     us = wb.create_sheet("units 单位")
     us.append(list(UNIT_COLUMNS))
     for r in data["units"]:
-        us.append([r.get(c) for c in UNIT_COLUMNS])
+        us.append(_cells(r.get(c) for c in UNIT_COLUMNS))
     rk = wb.create_sheet("rankings 排名")
     for name, ranking in ov["rankings"].items():
         rk.append([name, f"min sample {ranking['min_sample']}", f"not ranked {ranking['not_ranked']}"])
         for side in ("best", "worst"):
             for i, r in enumerate(ranking[side], 1):
-                rk.append([side, i, r["unit"], r.get("name"), r.get(name), r.get(list(r)[-1])])
+                rk.append(_cells([side, i, r["unit"], r.get("name"), r.get(name), r.get(list(r)[-1])]))
         rk.append([])
     od = wb.create_sheet("overdue 逾期")
     od.append(["ticket_no", "round", "unit", "region_code", "title", "resolve_due", "resolved_at", "status"])
     for r in data["overdue"]:
-        od.append([r["ticket_no"], r["round"], r["unit"], r["region_code"], r["title"],
-                   str(r["resolve_due"]), str(r["resolved_at"] or ""), r["status"]])
+        od.append(_cells([r["ticket_no"], r["round"], r["unit"], r["region_code"], r["title"],
+                          str(r["resolve_due"]), str(r["resolved_at"] or ""), r["status"]]))
     hs = wb.create_sheet("hotspots 热点")
     hs.append(["hotspot_id", "kind", "category", "places", "tickets", "ticket_nos"])
     for h in data["hotspots"]:
-        hs.append([h["hotspot_id"], h["kind"], h["category"], len(h["places"]), len(h["ticket_nos"]),
-                   ", ".join(h["ticket_nos"][:50])])
+        hs.append(_cells([h["hotspot_id"], h["kind"], h["category"], len(h["places"]), len(h["ticket_nos"]),
+                          ", ".join(h["ticket_nos"][:50])]))
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()

@@ -1,6 +1,12 @@
 """oversight's tables: rollups (day / month / quarter / year), ticket facts and rounds, cases and their
 documents, letters, return visits, accountability, hotspots, tier copies, disclosures, the calendar years
-received from sla, and the plumbing tables."""
+received from sla, and the plumbing tables.
+
+Text columns are sized by the shared field limits (bancheng_shared.contracts.limits), so that whatever intake,
+triage and sla may publish, and whatever oversight's HTTP edge takes, is stored on PostgreSQL as on SQLite (a
+value longer than its column would dead-letter the event or fail the request there). Ticket numbers (at most
+TICKET_NO_MAX) and oversight's own ids keep their wider key columns.
+"""
 
 from __future__ import annotations
 
@@ -18,6 +24,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
+from bancheng_shared.contracts.limits import NAME_MAX, REGION_CODE_MAX, TITLE_MAX, UNIT_CODE_MAX
 from bancheng_shared.plumbing import BigId, plumbing_tables
 from bancheng_shared.types import UtcDateTime
 from oversight_svc.domain.metrics import METRICS
@@ -32,7 +39,7 @@ rollups = Table(
     metadata,
     Column("grain", String(1), primary_key=True),
     Column("period", Date, primary_key=True),
-    Column("unit", String(64), primary_key=True),
+    Column("unit", String(UNIT_CODE_MAX), primary_key=True),
     *(Column(m, Integer, nullable=False, server_default="0") for m in METRICS),
     # SQLite: clustered on the key, so one period's rows of all units are adjacent pages (a month's
     # 20,000 rows are read sequentially instead of 20,000 random row lookups through a separate index)
@@ -45,16 +52,16 @@ region_received = Table(
     metadata,
     Column("grain", String(1), primary_key=True),
     Column("period", Date, primary_key=True),
-    Column("region_code", String(32), primary_key=True),
+    Column("region_code", String(REGION_CODE_MAX), primary_key=True),
     Column("n", Integer, nullable=False),
 )
 
 units = Table(
     "units",
     metadata,
-    Column("unit", String(64), primary_key=True),
-    Column("name", String(200), nullable=True),
-    Column("region_code", String(32), nullable=True, index=True),
+    Column("unit", String(UNIT_CODE_MAX), primary_key=True),
+    Column("name", String(NAME_MAX), nullable=True),
+    Column("region_code", String(REGION_CODE_MAX), nullable=True, index=True),
     Column("level", Integer, nullable=True),
 )
 
@@ -62,14 +69,14 @@ tickets = Table(
     "tickets",
     metadata,
     Column("ticket_no", String(64), primary_key=True),
-    Column("region_code", String(32), nullable=True),
-    Column("title", String(300), nullable=True),
+    Column("region_code", String(REGION_CODE_MAX), nullable=True),
+    Column("title", String(TITLE_MAX), nullable=True),
     Column("content", Text, nullable=True),
     Column("category", String(32), nullable=True),
     Column("kinds", JSON, nullable=True),
     Column("tier", String(16), nullable=True),
     Column("received_at", UtcDateTime(), nullable=True),
-    Column("lead_unit", String(64), nullable=True),
+    Column("lead_unit", String(UNIT_CODE_MAX), nullable=True),
     Column("round", Integer, nullable=False, server_default="1"),
     Column("status", String(32), nullable=False, server_default="open"),
     Column("closed_at", UtcDateTime(), nullable=True),
@@ -83,15 +90,15 @@ rounds = Table(
     metadata,
     Column("ticket_no", String(64), primary_key=True),
     Column("round", Integer, primary_key=True),
-    Column("unit", String(64), nullable=True),
+    Column("unit", String(UNIT_CODE_MAX), nullable=True),
     Column("accept_due", UtcDateTime(), nullable=True),
     Column("resolve_due", UtcDateTime(), nullable=True),
     Column("visit_due", UtcDateTime(), nullable=True),
     Column("signed_at", UtcDateTime(), nullable=True),
-    Column("sign_unit", String(64), nullable=True),
+    Column("sign_unit", String(UNIT_CODE_MAX), nullable=True),
     Column("sign_in_time", Boolean, nullable=True),  # what was counted; None = not counted
     Column("resolved_at", UtcDateTime(), nullable=True),
-    Column("resolve_unit", String(64), nullable=True),
+    Column("resolve_unit", String(UNIT_CODE_MAX), nullable=True),
     Column("outcome", String(32), nullable=True),
     Column("resolve_in_time", Boolean, nullable=True),
     Column("overdue", Boolean, nullable=False, server_default="0"),
@@ -106,14 +113,14 @@ visits = Table(
     Column("visit_id", String(40), primary_key=True),
     Column("ticket_no", String(64), nullable=False, index=True),
     Column("round", Integer, nullable=False),
-    Column("unit", String(64), nullable=True),
+    Column("unit", String(UNIT_CODE_MAX), nullable=True),
     Column("resolved", String(16), nullable=True),
     Column("satisfaction", String(32), nullable=False),
     Column("cause", String(16), nullable=True),
     Column("notes", Text, nullable=True),
     Column("redo", Boolean, nullable=False),
     Column("case_id", String(40), nullable=True),
-    Column("by_name", String(200), nullable=False),
+    Column("by_name", String(NAME_MAX), nullable=False),
     Column("by_role", String(40), nullable=False),
     Column("visited_at", UtcDateTime(), nullable=False),
 )
@@ -122,11 +129,11 @@ cases = Table(
     "cases",
     metadata,
     Column("case_id", String(40), primary_key=True),
-    Column("title", String(300), nullable=False),
+    Column("title", String(TITLE_MAX), nullable=False),
     Column("state", String(32), nullable=False),
     Column("level", String(16), nullable=False, server_default="normal"),
     Column("sources", JSON, nullable=False),
-    Column("inspector", String(200), nullable=True),
+    Column("inspector", String(NAME_MAX), nullable=True),
     Column("informant", Text, nullable=True),  # PII: never shown to units nor published
     Column("summary", Text, nullable=True),
     Column("hotspot_id", String(40), nullable=True),
@@ -155,7 +162,7 @@ case_units = Table(
     "case_units",
     metadata,
     Column("case_id", String(40), primary_key=True),
-    Column("unit", String(64), primary_key=True),
+    Column("unit", String(UNIT_CODE_MAX), primary_key=True),
     Index("ix_case_units_unit", "unit"),
 )
 
@@ -168,7 +175,7 @@ case_documents = Table(
     Column("kind", String(40), nullable=False),
     Column("state_after", String(32), nullable=False),
     Column("body", JSON, nullable=False),
-    Column("by_name", String(200), nullable=False),
+    Column("by_name", String(NAME_MAX), nullable=False),
     Column("by_role", String(40), nullable=False),
     Column("at", UtcDateTime(), nullable=False),
 )
@@ -178,7 +185,7 @@ letters = Table(
     metadata,
     Column("letter_id", String(40), primary_key=True),
     Column("case_id", String(40), nullable=False, index=True),
-    Column("unit", String(64), nullable=False),
+    Column("unit", String(UNIT_CODE_MAX), nullable=False),
     Column("requirements", Text, nullable=False),
     Column("due_at", UtcDateTime(), nullable=False),
     Column("sent_at", UtcDateTime(), nullable=False),
@@ -193,16 +200,16 @@ accountability = Table(
     metadata,
     Column("record_id", String(40), primary_key=True),
     Column("status", String(16), nullable=False),  # proposed | decided | dismissed
-    Column("unit", String(64), nullable=False, index=True),
-    Column("person_name", String(100), nullable=True),
-    Column("person_post", String(200), nullable=True),
+    Column("unit", String(UNIT_CODE_MAX), nullable=False, index=True),
+    Column("person_name", String(NAME_MAX), nullable=True),
+    Column("person_post", String(NAME_MAX), nullable=True),
     Column("measure", String(40), nullable=True),
     Column("reason_category", String(40), nullable=True),
     Column("reason", Text, nullable=True),
     Column("case_ids", JSON, nullable=False),
     Column("ticket_nos", JSON, nullable=False),
     Column("proposed_at", UtcDateTime(), nullable=True),
-    Column("decided_by", String(200), nullable=True),
+    Column("decided_by", String(NAME_MAX), nullable=True),
     Column("decided_at", UtcDateTime(), nullable=True),
 )
 
@@ -210,9 +217,9 @@ hotspots = Table(
     "hotspots",
     metadata,
     Column("hotspot_id", String(40), primary_key=True),
-    Column("kind", String(64), nullable=False),
+    Column("kind", String(UNIT_CODE_MAX), nullable=False),  # a department kind: a code, as a unit's
     Column("category", String(32), nullable=True),
-    Column("title", String(300), nullable=False),
+    Column("title", String(TITLE_MAX), nullable=False),
     Column("ticket_nos", JSON, nullable=False),
     Column("places", JSON, nullable=False),
     Column("detected_at", UtcDateTime(), nullable=False),
@@ -245,7 +252,7 @@ disclosures = Table(
     "disclosures",
     metadata,
     Column("case_id", String(40), primary_key=True),
-    Column("title", String(300), nullable=False),
+    Column("title", String(TITLE_MAX), nullable=False),
     Column("summary", Text, nullable=False),
     Column("outcome", Text, nullable=False),
     Column("units", JSON, nullable=False),

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import Depends, Request
-from pydantic import BaseModel, ConfigDict
+from fastapi import Depends, Query, Request
+from pydantic import AfterValidator, BaseModel, ConfigDict
 
 from bancheng_shared.app import CorrelationId, RuntimeDep
 from bancheng_shared.auth import Principal, Role, require
+from bancheng_shared.contracts.limits import TicketNo
 from bancheng_shared.messagebus import MessageBus
 from oversight_svc.context import Oversight
 
@@ -21,6 +23,9 @@ __all__ = [
     "CopyReader",
     "CorrelationId",
     "Ctx",
+    "Id",
+    "Moment",
+    "Offset",
     "Publisher",
     "ReportReader",
     "RuntimeDep",
@@ -30,13 +35,41 @@ __all__ = [
     "Visitor",
 ]
 
-STATS_ROLES = (Role.leader, Role.inspector, Role.supervision_office, Role.business_environment, Role.work_team,
-               Role.unit)
-CASE_READERS = (Role.inspector, Role.supervision_office, Role.business_environment, Role.unit)
-CASE_WRITERS = (Role.inspector, Role.supervision_office)
+# DESIGN.md's users: discipline inspection, the supervision office and the business-environment office supervise
+# red and overdue tickets (they work cases, letters, visits and accountability); leaders read statistics and
+# reports; a unit key sees its own figures and the cases naming it and answers the letters addressed to it; the work
+# team makes the return visits; the public reads the disclosure feed (no key)
+CASE_WRITERS = (Role.inspector, Role.supervision_office, Role.business_environment)
+CASE_READERS = (*CASE_WRITERS, Role.unit)
+STATS_ROLES = (Role.leader, *CASE_WRITERS, Role.work_team, Role.unit)
 VISITORS = (Role.work_team, Role.inspector, Role.supervision_office)
-REPORT_ROLES = (Role.leader, Role.inspector, Role.supervision_office, Role.business_environment, Role.work_team)
+REPORT_ROLES = (Role.leader, *CASE_WRITERS, Role.work_team)
 COPY_READERS = (Role.business_environment, Role.supervision_office, Role.inspector, Role.leader)
+
+OFFSET_MAX = 10_000_000  # far beyond any list oversight keeps; a bigger offset is a 422, not a database overflow
+
+# oversight's ids (CASE-…, LTR-…, ACC-…, RV-…, HS-…) are identifiers as short as a ticket number: the same limit
+Id = TicketNo
+Offset = Annotated[int, Query(ge=0, le=OFFSET_MAX, description=f"rows to skip (at most {OFFSET_MAX:,})")]
+
+
+_EARLIEST, _LATEST = datetime(1, 1, 2, tzinfo=UTC), datetime(9999, 12, 30, tzinfo=UTC)
+
+
+def _within_reach(at: datetime) -> datetime:
+    """A time that UTC and every local time zone can hold (a day inside year 1 … 9999 either side)."""
+    if at.tzinfo is not None:
+        try:
+            utc = at.astimezone(UTC)
+        except OverflowError:
+            raise ValueError("out of range: the time cannot be converted to UTC") from None
+        if not _EARLIEST <= utc <= _LATEST:
+            raise ValueError(f"out of range: {utc.isoformat()} is too close to year 1 or 9999")
+    return at
+
+
+# a timestamp in a request body (an offset that pushes it past year 1 or 9999 is a 422 naming the field)
+Moment = Annotated[datetime, AfterValidator(_within_reach)]
 
 
 async def bus_of(request: Request) -> MessageBus[Oversight]:
@@ -64,8 +97,8 @@ ReportReader = Annotated[Principal, Depends(require(*REPORT_ROLES))]
 CopyReader = Annotated[Principal, Depends(require(*COPY_READERS))]
 CaseReader = Annotated[Principal, Depends(require(*CASE_READERS))]
 CaseWriter = Annotated[Principal, Depends(require(*CASE_WRITERS))]
-Publisher = Annotated[Principal, Depends(require(Role.supervision_office, Role.inspector))]
+Publisher = Annotated[Principal, Depends(require(*CASE_WRITERS))]
 UnitKey = Annotated[Principal, Depends(require(Role.unit))]
 Visitor = Annotated[Principal, Depends(require(*VISITORS))]
-VisitReader = Annotated[Principal, Depends(require(*VISITORS, Role.unit, Role.leader))]
+VisitReader = Annotated[Principal, Depends(require(*VISITORS, Role.business_environment, Role.unit, Role.leader))]
 AccountabilityReader = Annotated[Principal, Depends(require(*CASE_READERS, Role.leader))]

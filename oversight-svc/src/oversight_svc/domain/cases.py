@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Protocol
 
+from bancheng_shared.contracts.limits import TITLE_MAX
 from bancheng_shared.contracts.oversight import CaseConcluded, CaseOpened, CaseStepRecorded, RedoOrdered
 from bancheng_shared.errors import Problem
 from bancheng_shared.principal import Principal, Role
@@ -144,8 +145,9 @@ class NewCase:
 def new_case(*, title: str, source: str, at: datetime, ticket_nos: list[str], unit_codes: list[str], red: bool,
              summary: str | None = None, informant: str | None = None, inspector: str | None = None,
              hotspot_id: str | None = None) -> NewCase:
-    """A case in state 'opened' (by hand, from a hotspot, for a ticket)."""
-    return NewCase(title=title, source=source, at=at, ticket_nos=sorted(set(ticket_nos)),
+    """A case in state 'opened' (by hand, from a hotspot, for a ticket); its title within TITLE_MAX (a ticket's
+    title of that length with the case's label before it is cut, so that CaseOpened fits what consumers store)."""
+    return NewCase(title=title[:TITLE_MAX], source=source, at=at, ticket_nos=sorted(set(ticket_nos)),
                    unit_codes=sorted(set(unit_codes)), red=red, summary=summary, informant=informant,
                    inspector=inspector, hotspot_id=hotspot_id)
 
@@ -213,6 +215,20 @@ def check_scope(who: Principal, unit_codes: list[str]) -> None:
     """A unit key sees only cases naming its unit (404 rather than 403: it must not learn that others exist)."""
     if who.role == Role.unit and who.unit_code not in unit_codes:
         raise Problem(404, "case is unknown", type_="unknown-case")
+
+
+# What a unit sees of a case naming it: the opening, the letters addressed to it with their replies (and the
+# overdue notice), redo orders, the result feedback sheet sent to it, the publication. Not the register, the
+# investigation, the inspectors' return visit or the supervision copy: those are the supervisors' own record.
+UNIT_DOCUMENTS = frozenset({"opened", "send_letter", "reply", "letter_overdue", "order_redo", "conclude", "publish"})
+LETTER_DOCUMENTS = frozenset({"send_letter", "reply", "letter_overdue"})
+
+
+def unit_sees(kind: str, body: dict[str, Any], own_letters: set[str]) -> bool:
+    """Whether a unit key sees a case document: one of UNIT_DOCUMENTS, and of a letter only its own letters'."""
+    if kind not in UNIT_DOCUMENTS:
+        return False
+    return kind not in LETTER_DOCUMENTS or body.get("letter_id") in own_letters
 
 
 def step(case: CaseFacts, action: str, document: dict[str, Any], *, now: datetime,

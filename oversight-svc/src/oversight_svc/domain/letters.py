@@ -16,11 +16,15 @@ from oversight_svc.domain.calendar import CalendarInForce
 from oversight_svc.domain.cases import CaseFacts, Step, allowed_actions, next_state, step
 from oversight_svc.domain.ids import new_id
 
+# a letter's reply is due within this many days of sending, unless a setting says otherwise
+MAX_DAYS = 366
+
 
 def due_at(*, sent: datetime, due_date: date | None, working_days: int | None, default_working_days: int,
-           calendar: CalendarInForce, tz: ZoneInfo) -> datetime:
+           calendar: CalendarInForce, tz: ZoneInfo, max_days: int = MAX_DAYS) -> datetime:
     """End of the due day (local time): the date given, or N statutory working days after sending on the
-    calendar in force (422 when it does not know the years the count needs, or the date is before sending)."""
+    calendar in force (422 when it does not know the years the count needs, or the date is before sending or
+    more than max_days after it)."""
     local_sent = sent.astimezone(tz).date()
     if due_date is None:
         n = working_days or default_working_days
@@ -31,16 +35,19 @@ def due_at(*, sent: datetime, due_date: date | None, working_days: int | None, d
                                "give due_date instead", type_="unknown-calendar-year") from exc
     if due_date < local_sent:
         raise Problem(422, f"due_date: {due_date} is before the letter is sent ({local_sent})", type_="validation")
+    if (due_date - local_sent).days > max_days:  # a letter due in year 9999 would never be raised
+        raise Problem(422, f"due_date: {due_date} is more than {max_days} days after the letter is sent "
+                           f"({local_sent})", type_="validation")
     return datetime.combine(due_date, time(23, 59, 59), tzinfo=tz).astimezone(UTC)
 
 
 def send(case: CaseFacts, *, unit: str, requirements: str, due_date: date | None, working_days: int | None,
-         default_working_days: int, calendar: CalendarInForce, tz: ZoneInfo,
-         now: datetime) -> tuple[Step, dict[str, Any]]:
+         default_working_days: int, calendar: CalendarInForce, tz: ZoneInfo, now: datetime,
+         max_days: int = MAX_DAYS) -> tuple[Step, dict[str, Any]]:
     """督办函 to a unit with requirements and a reply due date; returns the step and the letter's row."""
     next_state(case.state, "send_letter")  # a wrong state is refused first
     due = due_at(sent=now, due_date=due_date, working_days=working_days, default_working_days=default_working_days,
-                 calendar=calendar, tz=tz)
+                 calendar=calendar, tz=tz, max_days=max_days)
     letter_id = new_id("LTR")
     letter = {"letter_id": letter_id, "case_id": case.case_id, "unit": unit, "requirements": requirements,
               "due_at": due, "sent_at": now, "overdue": False}
@@ -66,8 +73,7 @@ def reply(case: CaseFacts, letter: LetterFacts | None, *, letter_id: str, who: P
     if letter is None:
         raise Problem(404, f"letter {letter_id!r} is unknown on case {case.case_id}", type_="unknown-letter")
     if who.role != Role.admin and who.unit_code != letter.unit:
-        raise Problem(403, f"only the unit {letter.unit} answers this letter, with its own unit key",
-                      type_="forbidden")
+        raise Problem(403, "only the addressed unit answers this letter, with its own unit key", type_="forbidden")
     if letter.replied_at is not None:
         raise Problem(409, f"letter {letter.letter_id} was already answered at {letter.replied_at.isoformat()}",
                       type_="already-replied", state=case.state, allowed_actions=allowed_actions(case.state))

@@ -33,6 +33,36 @@ METRICS: tuple[str, ...] = (
     "accountability",  # accountability measures decided
 )
 
+# What each counter counts (the API's schema descriptions), in METRICS order.
+METRIC_NOTES: dict[str, str] = {
+    "received": "work orders delivered to the unit (lead or co-unit)",
+    "dispatched": "work orders dispatched to it as lead unit",
+    "signed": "signed for (by the unit, or deemed when the window passed)",
+    "signed_in_time": "signed by the unit itself within the acceptance window",
+    "deemed_signed": "counted as signed when the window passed (逾期视为签收)",
+    "returned": "return requests",
+    "return_approved": "return requests the work team approved",
+    "resolved": "results submitted (办结), any outcome",
+    "self_resolved": "results the unit reported as fully resolved",
+    "resolved_in_time": "results submitted by the (extended) deadline",
+    "overdue": "rounds that reached the alarm (overdue)",
+    "extended": "extensions granted",
+    "urged": "urge notices (催办)",
+    "supervised": "escalations to supervision and supervision cases naming the unit",
+    "visited": "return visits that reached the person",
+    "unreachable": "return visits that could not reach the person",
+    "visit_yes": "the person said: resolved",
+    "visit_partly": "the person said: partly resolved",
+    "satisfied": "the person was satisfied",
+    "basically_satisfied": "the person was basically satisfied",
+    "unsatisfied": "the person was unsatisfied",
+    "claimed_visited": "reached visits of rounds the unit reported as resolved",
+    "claimed_denied": "of those, the person said it was not (or only partly) resolved",
+    "redone": "redo orders (发回重办)",
+    "accountability": "accountability measures decided",
+}
+assert tuple(METRIC_NOTES) == METRICS
+
 # A unit's row of statistics: who it is, then its counters in METRICS order (the rollup query's columns).
 ROW_KEYS: tuple[str, ...] = ("unit", "name", "region_code", "level", *METRICS)
 AT: dict[str, int] = {k: i for i, k in enumerate(ROW_KEYS)}  # column -> position in a row

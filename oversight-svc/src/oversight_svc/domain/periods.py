@@ -91,13 +91,19 @@ def cover_period(start: date, end: date) -> list[tuple[int, str, date, date]]:
     return out
 
 
+def check_day(name: str, d: date, *, min_year: int, max_year: int) -> None:
+    """A day of a period must lie in the years statistics cover (422 naming the field), so that the period around
+    it, a window before it and its local bounds in UTC are all real dates (never year 0 or 10000)."""
+    if not min_year <= d.year <= max_year:
+        raise Problem(422, f"{name}: {d} is out of range ({min_year}..{max_year})", type_="period-out-of-range")
+
+
 def check_period(start: date, end: date, *, min_year: int, max_year: int) -> None:
     """Out-of-range or reversed periods are refused (422)."""
     if end < start:
         raise Problem(422, f"to: {end} is before from: {start}", type_="invalid-period")
     for name, d in (("from", start), ("to", end)):
-        if not min_year <= d.year <= max_year:
-            raise Problem(422, f"{name}: {d} is out of range ({min_year}..{max_year})", type_="period-out-of-range")
+        check_day(name, d, min_year=min_year, max_year=max_year)
 
 
 def local_bounds(start: date, end: date, tz: ZoneInfo) -> tuple[datetime, datetime]:

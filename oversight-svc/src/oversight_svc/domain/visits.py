@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from bancheng_shared.contracts.limits import REASON_MAX
 from bancheng_shared.contracts.oversight import RedoOrdered, ReturnVisitRecorded
 from bancheng_shared.contracts.vocab import ResolvedAnswer, Satisfaction
 from bancheng_shared.errors import Problem
@@ -104,7 +105,8 @@ def record(ticket: TicketState, r: ResultRound | None, *, ticket_no: str, resolv
         resolved=resolved, satisfaction=satisfaction, subjective_cause=cause == "subjective", redo=redo,
         round=r.round, visited_at=when, unit=unit, case_id=case_id)]
     if redo:
-        reason = f"回访不满意（主观原因）unsatisfied through the unit's fault: {notes or ''}".strip()
+        # the reason goes to triage (TicketReopened, its log): within REASON_MAX with the label before the notes
+        reason = f"回访不满意（主观原因）unsatisfied through the unit's fault: {notes or ''}".strip()[:REASON_MAX]
         events.append(RedoOrdered(reason=reason, round=r.round, ordered_at=when, unit=unit, case_id=case_id))
     visit = {"visit_id": new_id("RV"), "round": r.round, "unit": unit, "resolved": answer, "satisfaction": said,
              "cause": cause, "notes": notes, "redo": redo, "case_id": case_id, "by_name": by_name,

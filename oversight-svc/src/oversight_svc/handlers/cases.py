@@ -171,6 +171,7 @@ async def send_letter(cmd: SendLetter, uow: UnitOfWork, ox: Oversight) -> dict[s
         step, letter = letters.send(row, unit=cmd.unit, requirements=cmd.requirements, due_date=cmd.due_date,
                                     working_days=cmd.working_days,
                                     default_working_days=ox.settings.letter_default_working_days,
+                                    max_days=ox.settings.letter_max_days,
                                     calendar=calendar, tz=ox.tz, now=now)
         if cmd.unit not in unit_codes:
             await stored.add_unit(s, ox.rollups, cmd.case_id, cmd.unit, ox.day(now))
@@ -230,9 +231,7 @@ async def publish(cmd: PublishCase, uow: UnitOfWork, ox: Oversight) -> dict[str,
         s, now = uow.session, uow.now()
         row, unit_codes = await _load(uow, cmd.case_id, cmd.actor)
         step = cases.publish(row, now=now)
-        names = await stored.accountable_names(s, cmd.case_id)
-        if row.informant:
-            names.append(row.informant)
+        names = await stored.accountable_names(s, cmd.case_id) + disclosure.informant_names(row.informant)
         unit_names = await stored.unit_names(s, unit_codes)
         await stored.put_disclosure(s, disclosure.disclose(
             case_id=cmd.case_id, title=cmd.title, summary=cmd.summary, outcome=cmd.outcome or row.result or "",

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from bancheng_shared.contracts.intake import TicketReceived
+from bancheng_shared.contracts.limits import NAME_MAX, TITLE_MAX
 from bancheng_shared.contracts.sla import (
     AlertRaised,
     CalendarYearLoaded,
@@ -40,10 +41,12 @@ from oversight_svc.handlers.cases import name_unit_on_open_cases
 
 
 async def on_ticket_received(event: TicketReceived, uow: UnitOfWork, ox: Oversight) -> None:
-    """A new ticket: keep its place and text (for hotspots), count it for its region."""
+    """A new ticket: keep its place and text (for hotspots), count it for its region. Free text is kept within
+    its column (the shared limits), so that a producer's longer title is cut, never dead-letters the count."""
     s, env = uow.session, uow.envelope
+    title = event.title[:TITLE_MAX] if event.title else event.title
     await run(s, [
-        facts.ticket_op(s, env.ticket_no, env.occurred_at, region_code=event.region_code, title=event.title,
+        facts.ticket_op(s, env.ticket_no, env.occurred_at, region_code=event.region_code, title=title,
                         content=event.content, received_at=event.received_at),
         ox.rollups.received_op(s, event.region_code or "unknown", ox.day(event.received_at))])
 
@@ -55,8 +58,8 @@ async def on_dispatched(event: TicketDispatched, uow: UnitOfWork, ox: Oversight)
     await run(s, [
         facts.ticket_op(s, env.ticket_no, env.occurred_at, lead_unit=lead, round=rnd, status="dispatched",
                         **({"region_code": region} if region else {})),
-        facts.units_op(s, [{"unit": lead, "name": event.lead_unit_name, "region_code": unit_region(lead, region),
-                            "level": event.unit_level}]),
+        facts.units_op(s, [{"unit": lead, "name": event.lead_unit_name[:NAME_MAX],
+                            "region_code": unit_region(lead, region), "level": event.unit_level}]),
         facts.units_op(s, [{"unit": co, "region_code": unit_region(co, region)} for co in event.co_units], update=[]),
         facts.put_round_op(s, env.ticket_no, rnd, unit=lead),
         # the lead unit and the co-units in one statement

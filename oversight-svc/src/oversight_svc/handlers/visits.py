@@ -87,6 +87,9 @@ async def detect_hotspots(cmd: DetectHotspots, uow: UnitOfWork, ox: Oversight) -
     """Frequent common problems in a window (default: the last `hotspot_window_days`), kept so that a case can be
     opened for one; each with the case opened for it, if any."""
     st = ox.settings
+    for name, day in (("from", cmd.start), ("to", cmd.end)):
+        if day is not None:
+            ox.check_day(name, day)  # before the window is counted back from it
     end = cmd.end or ox.day(uow.now())
     start = cmd.start or end - timedelta(days=st.hotspot_window_days)
     ox.check_period(start, end)

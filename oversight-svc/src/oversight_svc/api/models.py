@@ -1,0 +1,327 @@
+"""What oversight answers, as typed models (the OpenAPI document's success schemas).
+
+The routes build plain dicts (the read side and the handlers); these models describe them field by field, and
+FastAPI checks each answer against its model. A case answers the keys it has: `informant` only to the roles that
+may see it, `documents` and `letters` only for one case (lists are the short form).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, create_model
+
+from oversight_svc.domain.metrics import METRIC_NOTES
+from oversight_svc.domain.rates import RATE_DEFINITIONS
+
+# ---- cases ----
+
+
+class LetterReply(BaseModel):
+    """督办回复函: the addressed unit's answer."""
+
+    content: str
+    measures: list[str]
+    late: bool = Field(description="answered after the due date (or after the case was raised)")
+
+
+class Letter(BaseModel):
+    """督办函: a supervision letter to a unit and its reply."""
+
+    letter_id: str
+    unit: str = Field(description="the addressed unit's code")
+    requirements: str
+    due_at: datetime = Field(description="the reply is due by then (end of the due day, local time)")
+    sent_at: datetime
+    replied_at: datetime | None
+    reply: LetterReply | None
+    overdue: bool = Field(description="raised: unanswered past its due date")
+
+
+class CaseDocument(BaseModel):
+    """The document of one step of a case (文书), in order."""
+
+    doc_id: str
+    seq: int
+    kind: str = Field(description="the step: opened, register, investigate, send_letter, reply, return_visit, "
+                                  "order_redo, letter_overdue, supervision_copy, conclude, publish")
+    state_after: str
+    body: dict[str, Any] = Field(description="the step's content (e.g. the letter's requirements, the result)")
+    by: str = Field(description="who recorded it (the key's name, or oversight-svc)")
+    role: str
+    at: datetime
+
+
+class Case(BaseModel):
+    """A supervision case (督办案件) as the caller may see it.
+
+    `informant` is answered only to the inspectors, the supervision office and the business-environment office;
+    `documents` and `letters` only when one case is read or changed (a unit key sees its own letters, and the
+    documents addressed to it)."""
+
+    case_id: str
+    title: str
+    state: str = Field(description="opened, registered, investigating, letter_sent, replied, visited, redo, concluded")
+    level: str = Field(description="normal, or raised when a letter went unanswered")
+    sources: list[str] = Field(description="red_ticket, escalation, hotspot, manual (accumulated)")
+    red: bool
+    inspector: str | None
+    summary: str | None
+    units: list[str] = Field(description="the units responsible (codes)")
+    ticket_nos: list[str]
+    supervisors: list[str] = Field(description="department kinds supervising besides the inspectors")
+    supervisor_units: list[str]
+    hotspot_id: str | None
+    opened_at: datetime
+    registered_at: datetime | None
+    concluded_at: datetime | None
+    result: str | None
+    solved: bool | None
+    allowed_actions: list[str] = Field(description="the steps the case's state allows")
+    informant: str | None = Field(None, description="PII: never answered to units, never published")
+    documents: list[CaseDocument] = Field(default_factory=list)
+    letters: list[Letter] = Field(default_factory=list)
+
+
+# ---- return visits ----
+
+
+class VisitRecorded(BaseModel):
+    """A return visit just recorded; `redo` tells whether it ordered the unit to do it again."""
+
+    visit_id: str
+    ticket_no: str
+    round: int
+    unit: str | None
+    resolved: str | None = Field(description="yes, partly, no (None when unreachable)")
+    satisfaction: str
+    cause: str | None
+    redo: bool
+    visited_at: datetime
+
+
+class Visit(BaseModel):
+    """A return visit of a ticket (回访记录)."""
+
+    visit_id: str
+    round: int
+    unit: str | None
+    resolved: str | None
+    satisfaction: str
+    cause: str | None
+    redo: bool
+    notes: str | None
+    visited_at: datetime
+
+
+class VisitDue(BaseModel):
+    """A resolved round waiting for its return visit."""
+
+    ticket_no: str
+    round: int
+    unit: str | None
+    outcome: str | None
+    resolved_at: datetime
+    visit_due: datetime | None
+
+
+# ---- accountability ----
+
+
+class PersonOut(BaseModel):
+    """The person held accountable."""
+
+    name: str
+    post: str | None
+
+
+class AccountabilityRecord(BaseModel):
+    """An accountability record (问责): proposed (an unanswered letter), decided or dismissed."""
+
+    record_id: str
+    status: str = Field(description="proposed, decided, dismissed")
+    unit: str
+    person: PersonOut | None
+    measure: str | None
+    reason_category: str | None
+    reason: str | None
+    case_ids: list[str]
+    ticket_nos: list[str]
+    proposed_at: datetime | None
+    decided_by: str | None
+    decided_at: datetime | None
+
+
+# ---- hotspots, copies, disclosures ----
+
+
+class Hotspot(BaseModel):
+    """高频共性问题: similar tickets of one kind in several places, with the case opened for it."""
+
+    hotspot_id: str
+    kind: str
+    category: str | None
+    title: str
+    ticket_nos: list[str]
+    places: list[str]
+    common_terms: list[str]
+    case_id: str | None = None
+
+
+class CopyTicket(BaseModel):
+    """The copied ticket as oversight knows it."""
+
+    title: str | None
+    region_code: str | None
+    lead_unit: str | None
+    status: str | None
+
+
+class TierCopy(BaseModel):
+    """A copy triage sent under the tier rules (archive, joint scheduling, supervision)."""
+
+    copy_id: str
+    ticket_no: str
+    round: int
+    purpose: str
+    tier: str
+    to_kinds: list[str]
+    to_units: list[str]
+    reason: str | None
+    issued_at: datetime
+    case_id: str | None
+    ticket: CopyTicket
+
+
+class Disclosure(BaseModel):
+    """督查回声: a published outcome, without personal data (no phone or ID numbers, e-mails or names)."""
+
+    case_id: str
+    title: str
+    summary: str
+    outcome: str
+    units: list[str] = Field(description="the units by name")
+    concluded_on: date | None
+    published_at: datetime
+
+
+# ---- statistics ----
+
+_COUNTERS: dict[str, Any] = {m: (int, Field(description=note)) for m, note in METRIC_NOTES.items()}
+_RATES: dict[str, Any] = {
+    "response_rate": (float | None, Field(description=RATE_DEFINITIONS["response_rate"])),
+    "resolution_rate": (float | None, Field(description=RATE_DEFINITIONS["resolution_rate"])),
+    "satisfaction_rate": (float | None, Field(description=RATE_DEFINITIONS["satisfaction_rate"])),
+    "self_reported_resolution_rate": (float | None, Field(description="self_resolved / resolved")),
+    "claimed_denied_rate": (float | None, Field(description=RATE_DEFINITIONS["claimed_resolution_rate"])),
+    "closes_without_solving": (bool, Field(description="flagged: claimed_denied_rate at or over the threshold")),
+}
+
+UnitStats = create_model(  # type: ignore[call-overload]
+    "UnitStats", __doc__="一个单位某期间的计数与三率 / A unit's counters and rates over the period.",
+    unit=(str, ...), name=(str | None, None), region_code=(str | None, None), level=(int | None, None),
+    **_COUNTERS, **_RATES)
+Totals = create_model(  # type: ignore[call-overload]
+    "Totals", __doc__="合计 / The counters and rates of all the units in the period.",
+    **_COUNTERS, tickets_received=(int, Field(description="tickets received in the period (by place)")), **_RATES)
+RegionStats = create_model(  # type: ignore[call-overload]
+    "RegionStats", __doc__="一个区划的合计 / The counters and rates of a region's units.",
+    region_code=(str, ...), units=(int, ...), **_COUNTERS, **_RATES)
+
+
+class RankedUnit(BaseModel):
+    """A ranked unit: its rate and the rate's denominator, named after them (e.g. `satisfaction_rate` and
+    `visited`)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    unit: str
+    name: str | None
+
+
+class Ranking(BaseModel):
+    """Best and worst units by one rate, among those with the minimum sample in its denominator."""
+
+    rate: str
+    min_sample: int
+    eligible: int
+    not_ranked: int
+    best: list[RankedUnit]
+    worst: list[RankedUnit]
+
+
+class Rankings(BaseModel):
+    """The three rates' rankings."""
+
+    response_rate: Ranking
+    resolution_rate: Ranking
+    satisfaction_rate: Ranking
+
+
+class FlaggedUnit(BaseModel):
+    """A unit that closes without solving: the people deny the results it reports as resolved."""
+
+    unit: str
+    name: str | None
+    claimed_visited: int
+    claimed_denied: int
+    claimed_denied_rate: float | None
+    self_reported_resolution_rate: float | None
+    resolution_rate: float | None
+
+
+class RedTrack(BaseModel):
+    """Red-track figures (红灯件): investigated, solved, concluded, people held accountable, measures by kind."""
+
+    red_tickets_investigated: int
+    problems_solved: int
+    cases_concluded: int
+    people_held_accountable: int
+    accountability_measures: dict[str, int]
+
+
+class Overview(BaseModel):
+    """Totals, per-region figures, rankings, units that close without solving, red-track figures, definitions."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    start: date = Field(alias="from")
+    end: date = Field(alias="to")
+    region: str | None
+    units: int = Field(description="units with figures in the period")
+    totals: Totals  # type: ignore[valid-type]
+    by_region: list[RegionStats]  # type: ignore[valid-type]
+    rankings: Rankings
+    closes_without_solving: list[FlaggedUnit]
+    red_track: RedTrack
+    definitions: dict[str, str]
+
+
+class OverdueRound(BaseModel):
+    """A round that went overdue in the period (reports)."""
+
+    ticket_no: str
+    round: int
+    unit: str | None
+    region_code: str | None
+    title: str | None
+    resolve_due: datetime
+    resolved_at: datetime | None
+    status: str | None
+
+
+class ReportData(BaseModel):
+    """A periodic report's data (`format=json`): the overview, the unit table, the overdue list, hotspots."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    period: str
+    start: date = Field(alias="from")
+    end: date = Field(alias="to")
+    region: str | None
+    generated_at: datetime
+    overview: Overview
+    units: list[UnitStats]  # type: ignore[valid-type]
+    overdue: list[OverdueRound]
+    hotspots: list[Hotspot]
