@@ -103,10 +103,15 @@ async def test_pause_does_not_count_and_resume_moves_the_deadline(databases: Dat
         # 09-20 (make-up Sunday) 1, 09-21 .. 09-24 -> due 09-24
         assert (await _clock(svc, "T6"))["resolve_due_date"] == "2026-09-24"
         await _at(svc, "2026-09-21T10:00:00+08:00")
-        r = await svc.client.post("/v1/clocks/T6/pause", headers=auth("unit"), json={"reason": "等待当事人补充材料"})
+        # the unit asks (5 working days), the work team approves: paused from now until 09-29 00:00
+        r = await svc.client.post("/v1/clocks/T6/pause-requests", headers=auth("unit"),
+                                  json={"days": 5, "reason": "等待当事人补充材料"})
+        assert r.status_code == 201, r.text
+        r = await svc.client.post(f"/v1/clocks/T6/pause-requests/{r.json()['id']}/decision",
+                                  headers=auth("work_team"), json={"approved": True, "reason": "同意"})
         assert r.status_code == 200, r.text
-        assert r.json()["rounds"][0]["state"] == "paused"
-        r = await svc.client.post("/v1/clocks/T6/pause", headers=auth("unit"), json={"reason": "again"})
+        assert (await _clock(svc, "T6"))["state"] == "paused"
+        r = await svc.client.post("/v1/clocks/T6/pause", headers=auth("work_team"), json={"reason": "again", "days": 1})
         assert r.status_code == 409
         # while paused: the acceptance window still closes (deemed signed) but no urgent/alarm
         assert await _at(svc, "2026-09-25T15:00:00+08:00") == 1

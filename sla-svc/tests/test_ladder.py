@@ -89,7 +89,12 @@ async def test_simulated_time_is_refused_when_not_allowed(sqlite_databases: Data
     url = await sqlite_databases.new("sla")
     async with sla_service(url, simulated_time_allowed=False) as svc:
         r = await svc.client.put("/v1/clock", headers=auth("work_team"), json={"now": "2026-10-10T00:00:00+08:00"})
-        assert r.status_code == 403
+        # 409, not 403: the service's setting refuses it, not the caller's role (403 is about roles only)
+        assert r.status_code == 409
         assert r.headers["content-type"].startswith("application/problem+json")
         assert "SLA_SIMULATED_TIME_ALLOWED" in r.json()["detail"]
+        assert r.json()["type"] == "/problems/simulated-time-disabled"
         assert (await svc.client.get("/v1/clock", headers=auth("work_team"))).json()["simulated"] is False
+        # back to real time: it is in force already
+        r = await svc.client.delete("/v1/clock", headers=auth("work_team"))
+        assert r.status_code == 200 and r.json()["simulated"] is False and r.json()["fired"] == 0

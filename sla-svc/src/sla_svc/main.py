@@ -18,6 +18,7 @@ from sla_svc.domain.calendar_book import CalendarBook
 from sla_svc.domain.commands import SeedCalendars
 from sla_svc.handlers import COMMANDS, EVENTS
 from sla_svc.handlers.scheduler import scheduler_loop
+from sla_svc.problem_types import PROBLEM_TYPES
 from sla_svc.settings import SlaSettings
 
 SERVICE = "sla-svc"
@@ -52,6 +53,7 @@ def create_app(settings: SlaSettings | None = None) -> FastAPI:
               {"name": "calendars", "description": "工作日日历 / Working-day calendars"},
               {"name": "time", "description": "模拟时间（测试与培训）/ Simulated time (tests, training)"}],
         on_startup=[start_scheduler],
+        problem_types=PROBLEM_TYPES,
     )
     app.state.sla = sla
     app.state.bus = bus

@@ -10,7 +10,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from bancheng_shared.errors import Problem
 from bancheng_shared.principal import Principal, Role
 from sla_svc.adapters.calendars import CalendarStore
-from sla_svc.adapters.tables import alerts, clocks, extension_requests, pauses, timers
+from sla_svc.adapters.tables import alerts, clocks, extension_requests, pause_requests, pauses, timers
 from sla_svc.context import Sla
 from sla_svc.domain.ladder import RUNNING
 
@@ -42,6 +42,8 @@ async def get_clock(sla: Sla, ticket_no: str, who: Principal) -> dict[str, Any]:
             extension_requests.c.ticket_no == ticket_no).order_by(extension_requests.c.requested_at))).all()]
         ps = [_row(r) for r in (await session.execute(select(pauses).where(pauses.c.ticket_no == ticket_no)
                                                       .order_by(pauses.c.id))).all()]
+        prs = [_row(r) for r in (await session.execute(select(pause_requests).where(
+            pause_requests.c.ticket_no == ticket_no).order_by(pause_requests.c.requested_at))).all()]
         ts = [_row(r) for r in (await session.execute(select(timers).where(timers.c.ticket_no == ticket_no)
                                                       .order_by(timers.c.due_at))).all()]
     out = []
@@ -49,6 +51,7 @@ async def get_clock(sla: Sla, ticket_no: str, who: Principal) -> dict[str, Any]:
         v = clock_view(c, sla)
         v["extension_requests"] = [e for e in exts if e["round"] == c["round"]]
         v["pauses"] = [{k: p[k] for k in p if k not in ("ticket_no",)} for p in ps if p["round"] == c["round"]]
+        v["pause_requests"] = [p for p in prs if p["round"] == c["round"]]
         v["pending_transitions"] = [{"kind": t["kind"], "due_at": t["due_at"], "status": t["status"]}
                                     for t in ts if t["round"] == c["round"] and t["gen"] == c["gen"]]
         out.append(v)
@@ -58,8 +61,7 @@ async def get_clock(sla: Sla, ticket_no: str, who: Principal) -> dict[str, Any]:
 async def list_clocks(sla: Sla, who: Principal, *, flagged: bool | None, unit: str | None, state: str | None,
                       limit: int, offset: int) -> dict[str, Any]:
     """Clocks with filters (flagged ones first of all for the operators), paginated."""
-    if who.role == Role.unit:
-        unit = who.unit_code
+    unit = own_unit(who, unit, "clocks")
     conds: list[ColumnElement[bool]] = []
     if flagged is not None:
         conds.append(clocks.c.unknown_year.is_(flagged))
@@ -79,10 +81,7 @@ async def list_clocks(sla: Sla, who: Principal, *, flagged: bool | None, unit: s
 async def list_alerts(sla: Sla, who: Principal, *, level: str | None, unit: str | None, region: str | None,
                       open_only: bool, ticket_no: str | None, limit: int, offset: int) -> dict[str, Any]:
     """Alerts with filters (level, unit, region prefix, open only), newest first, paginated."""
-    if who.role == Role.unit:
-        if unit and unit != who.unit_code:
-            raise Problem(403, "a unit key sees only its own unit's alerts", type_="forbidden")
-        unit = who.unit_code
+    unit = own_unit(who, unit, "alerts")
     conds: list[ColumnElement[bool]] = []
     if level:
         conds.append(alerts.c.level == level)
@@ -98,6 +97,35 @@ async def list_alerts(sla: Sla, who: Principal, *, level: str | None, unit: str 
     async with sla.rt.sm() as session:
         total = (await session.execute(select(func.count()).select_from(alerts).where(where))).scalar_one()
         rows = (await session.execute(select(alerts).where(where).order_by(alerts.c.id.desc())
+                                      .limit(limit).offset(offset))).all()
+    return {"items": [_row(r) for r in rows], "total": total, "limit": limit, "offset": offset}
+
+
+def own_unit(who: Principal, unit: str | None, what: str) -> str | None:
+    """The unit filter of a list: a unit key sees only its own unit (403 when it names another)."""
+    if who.role != Role.unit:
+        return unit
+    if unit and unit != who.unit_code:
+        raise Problem(403, f"a unit key sees only its own unit's {what}", type_="forbidden")
+    return who.unit_code
+
+
+async def list_pause_requests(sla: Sla, who: Principal, *, state: str | None, unit: str | None,
+                              ticket_no: str | None, limit: int, offset: int) -> dict[str, Any]:
+    """Pause requests (pending ones: the work team's to rule on), oldest first, paginated."""
+    unit = own_unit(who, unit, "pause requests")
+    t = pause_requests
+    conds: list[ColumnElement[bool]] = []
+    if state:
+        conds.append(t.c.state == state)
+    if unit:
+        conds.append(t.c.unit == unit)
+    if ticket_no:
+        conds.append(t.c.ticket_no == ticket_no)
+    where = and_(True, *conds)
+    async with sla.rt.sm() as session:
+        total = (await session.execute(select(func.count()).select_from(t).where(where))).scalar_one()
+        rows = (await session.execute(select(t).where(where).order_by(t.c.requested_at, t.c.id)
                                       .limit(limit).offset(offset))).all()
     return {"items": [_row(r) for r in rows], "total": total, "limit": limit, "offset": offset}
 

@@ -22,6 +22,10 @@ class SlaSettings(ServiceSettings):
     escalate_after_working_days: int = 3  # unresolved this many working days after the urge -> supervision
     return_visit_working_days: int = 3  # return visit due this many working days after the result
     max_extension_working_days: int = 5
+    # pauses (waiting for the person's material): a unit asks, the work team approves (or pauses itself); per round
+    # at most this many pauses and this many paused working days; a pause resumes by itself when its days are up
+    max_pauses_per_round: int = 1
+    max_paused_working_days: int = 10
     # calendar: seeded from chinesecalendar for every year it knows from this year on
     calendar_seed_from_year: int = 2004
     # timers

@@ -14,7 +14,7 @@ from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bancheng_shared.db import is_postgres
-from sla_svc.adapters.tables import alerts, clocks, extension_requests, pauses, timers
+from sla_svc.adapters.tables import alerts, clocks, extension_requests, pause_requests, pauses, timers
 from sla_svc.domain.ladder import ACTIVE
 
 MUTABLE = [c.name for c in clocks.columns if c.name not in ("ticket_no", "round")]
@@ -198,6 +198,33 @@ class ClockStore:
         """Store the ruling on an extension request."""
         await self.session.execute(update(extension_requests).where(extension_requests.c.id == request_id)
                                    .values(**values))
+
+    async def pauses_of(self, ticket_no: str, round_: int) -> list[dict[str, Any]]:
+        """The round's pauses, oldest first."""
+        rows = await self.session.execute(select(pauses).where(pauses.c.ticket_no == ticket_no,
+                                                               pauses.c.round == round_).order_by(pauses.c.id))
+        return [_row(r) for r in rows.all()]
+
+    async def pending_pause_request(self, ticket_no: str, round_: int) -> dict[str, Any] | None:
+        """The round's pause request still waiting for a ruling, if any."""
+        r = (await self.session.execute(select(pause_requests).where(
+            pause_requests.c.ticket_no == ticket_no, pause_requests.c.round == round_,
+            pause_requests.c.state == "pending"))).first()
+        return _row(r) if r else None
+
+    async def pause_request_by_id(self, ticket_no: str, request_id: str) -> dict[str, Any] | None:
+        """A pause request, locked."""
+        r = (await self.session.execute(select(pause_requests).where(
+            pause_requests.c.id == request_id, pause_requests.c.ticket_no == ticket_no).with_for_update())).first()
+        return _row(r) if r else None
+
+    async def add_pause_request(self, row: dict[str, Any]) -> None:
+        """Store a pause request."""
+        await self.session.execute(insert(pause_requests).values(**row))
+
+    async def decide_pause_request(self, request_id: str, **values: Any) -> None:
+        """Store the ruling on a pause request."""
+        await self.session.execute(update(pause_requests).where(pause_requests.c.id == request_id).values(**values))
 
     async def add_pause(self, row: dict[str, Any]) -> None:
         """Store a pause."""

@@ -15,6 +15,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
+from bancheng_shared.contracts.limits import NAME_MAX, REGION_CODE_MAX, TICKET_NO_MAX, UNIT_CODE_MAX
 from bancheng_shared.plumbing import BigId, plumbing_tables
 from bancheng_shared.types import UtcDateTime
 
@@ -31,18 +32,18 @@ calendar_years = Table(
     Column("data", JSON, nullable=False),
     Column("source", String(40), nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
-    Column("created_by", String(200), nullable=False),
+    Column("created_by", String(NAME_MAX), nullable=False),
     UniqueConstraint("year", "version", name="uq_calendar_year_version"),
 )
 
 clocks = Table(
     "clocks",
     metadata,
-    Column("ticket_no", String(40), primary_key=True),
+    Column("ticket_no", String(TICKET_NO_MAX), primary_key=True),
     Column("round", Integer, primary_key=True),
     Column("gen", Integer, nullable=False, default=1),  # bumped whenever the timers are re-planned
-    Column("unit", String(64), nullable=False),
-    Column("region_code", String(32), nullable=True),
+    Column("unit", String(UNIT_CODE_MAX), nullable=False),
+    Column("region_code", String(REGION_CODE_MAX), nullable=True),
     Column("complex", Boolean, nullable=False, default=False),
     Column("response_level", Integer, nullable=False, default=2),
     Column("started_at", UtcDateTime(), nullable=False),
@@ -50,6 +51,7 @@ clocks = Table(
     Column("extension_days", Integer, nullable=False, default=0),
     Column("paused_days", Integer, nullable=False, default=0),
     Column("paused_at", UtcDateTime(), nullable=True),
+    Column("resume_at", UtcDateTime(), nullable=True),  # a paused clock resumes by itself then
     Column("state", String(20), nullable=False),
     Column("signed", Boolean, nullable=False, default=False),
     Column("deemed_signed", Boolean, nullable=False, default=False),
@@ -81,10 +83,10 @@ timers = Table(
     "timers",
     metadata,
     Column("id", BigId, primary_key=True, autoincrement=True),
-    Column("ticket_no", String(40), nullable=False),
+    Column("ticket_no", String(TICKET_NO_MAX), nullable=False),
     Column("round", Integer, nullable=False),
     Column("gen", Integer, nullable=False),
-    Column("kind", String(20), nullable=False),  # accept, urgent, alarm, escalate
+    Column("kind", String(20), nullable=False),  # accept, urgent, alarm, escalate, resume
     Column("due_at", UtcDateTime(), nullable=False),
     Column("status", String(12), nullable=False, default="pending"),  # pending, failed
     Column("error", Text, nullable=True),
@@ -96,11 +98,11 @@ alerts = Table(
     "alerts",
     metadata,
     Column("id", BigId, primary_key=True, autoincrement=True),
-    Column("ticket_no", String(40), nullable=False),
+    Column("ticket_no", String(TICKET_NO_MAX), nullable=False),
     Column("round", Integer, nullable=False),
     Column("level", String(20), nullable=False),
-    Column("unit", String(64), nullable=False),
-    Column("region_code", String(32), nullable=True),
+    Column("unit", String(UNIT_CODE_MAX), nullable=False),
+    Column("region_code", String(REGION_CODE_MAX), nullable=True),
     Column("deadline", UtcDateTime(), nullable=True),
     Column("raised_at", UtcDateTime(), nullable=False),
     Column("is_open", Boolean, nullable=False, default=True),
@@ -115,17 +117,17 @@ extension_requests = Table(
     "extension_requests",
     metadata,
     Column("id", String(32), primary_key=True),
-    Column("ticket_no", String(40), nullable=False),
+    Column("ticket_no", String(TICKET_NO_MAX), nullable=False),
     Column("round", Integer, nullable=False),
-    Column("unit", String(64), nullable=False),
+    Column("unit", String(UNIT_CODE_MAX), nullable=False),
     Column("days", Integer, nullable=False),
     Column("reason", Text, nullable=False),
     Column("state", String(12), nullable=False),  # pending, approved, rejected
     Column("requested_at", UtcDateTime(), nullable=False),
-    Column("requested_by", String(200), nullable=False),
+    Column("requested_by", String(NAME_MAX), nullable=False),
     Column("deadline_at_request", UtcDateTime(), nullable=True),
     Column("decided_at", UtcDateTime(), nullable=True),
-    Column("decided_by", String(200), nullable=True),
+    Column("decided_by", String(NAME_MAX), nullable=True),
     Column("decision_reason", Text, nullable=True),
     # once per ticket, round and unit (a unit that receives the ticket after an approved return may ask once)
     UniqueConstraint("ticket_no", "round", "unit", name="uq_extension_once"),
@@ -135,16 +137,40 @@ pauses = Table(
     "pauses",
     metadata,
     Column("id", BigId, primary_key=True, autoincrement=True),
-    Column("ticket_no", String(40), nullable=False),
+    Column("ticket_no", String(TICKET_NO_MAX), nullable=False),
     Column("round", Integer, nullable=False),
     Column("reason", Text, nullable=False),
     Column("paused_at", UtcDateTime(), nullable=False),
-    Column("paused_by", String(200), nullable=False),
+    Column("paused_by", String(NAME_MAX), nullable=False),
     Column("resumed_at", UtcDateTime(), nullable=True),
-    Column("resumed_by", String(200), nullable=True),
+    Column("resumed_by", String(NAME_MAX), nullable=True),
     Column("resume_reason", Text, nullable=True),
-    Column("working_days", Integer, nullable=True),
+    Column("working_days", Integer, nullable=True),  # not counted, known on resuming
+    Column("days", Integer, nullable=True),  # the approved length in working days
+    Column("resume_at", UtcDateTime(), nullable=True),  # when it resumes by itself
+    Column("request_id", String(32), nullable=True),  # the unit's request it was approved on
     Index("ix_pauses_ticket", "ticket_no", "round"),
+)
+
+# A unit asks for a pause (reason, working days); the work team approves (possibly fewer days) or rejects.
+pause_requests = Table(
+    "pause_requests",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("ticket_no", String(TICKET_NO_MAX), nullable=False),
+    Column("round", Integer, nullable=False),
+    Column("unit", String(UNIT_CODE_MAX), nullable=False),
+    Column("days", Integer, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("state", String(12), nullable=False),  # pending, approved, rejected
+    Column("requested_at", UtcDateTime(), nullable=False),
+    Column("requested_by", String(NAME_MAX), nullable=False),
+    Column("decided_at", UtcDateTime(), nullable=True),
+    Column("decided_by", String(NAME_MAX), nullable=True),
+    Column("decision_reason", Text, nullable=True),
+    Column("approved_days", Integer, nullable=True),
+    Index("ix_pause_requests_ticket", "ticket_no", "round"),
+    Index("ix_pause_requests_state", "state", "requested_at"),
 )
 
 # The service's simulated time (one row, shared by replicas); absent = real time.

@@ -32,11 +32,34 @@ class DecideExtension(Command):
 
 
 @dataclass(frozen=True, kw_only=True)
-class PauseClock(Command):
-    """Stop the resolution clock for a reason."""
+class RequestPause(Command):
+    """The unit asks to pause its round's resolution clock for some working days (the work team rules)."""
 
     actor: Principal
     ticket_no: str
+    days: int
+    reason: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class DecidePause(Command):
+    """The work team approves (possibly for fewer days) or rejects a pause request."""
+
+    actor: Principal
+    ticket_no: str
+    request_id: str
+    approved: bool
+    reason: str = ""
+    days: int | None = None  # approve fewer working days than asked
+
+
+@dataclass(frozen=True, kw_only=True)
+class PauseClock(Command):
+    """The work team pauses the resolution clock itself, for a reason and some working days."""
+
+    actor: Principal
+    ticket_no: str
+    days: int
     reason: str
 
 
@@ -57,6 +80,7 @@ class LoadCalendarYear(Command):
     year: int
     holidays: list[dict[str, Any]] = field(default_factory=list)
     workdays: list[dict[str, Any]] = field(default_factory=list)
+    no_holidays: bool = False  # a year without statutory holidays, on purpose (drills)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -44,6 +44,8 @@ class Policy:
     escalate_days: int = 3
     return_visit_days: int = 3
     max_extension_days: int = 5
+    max_pauses: int = 1  # pauses per round
+    max_paused_days: int = 10  # paused working days per round
 
     def resolution_days(self, complex_: bool, response_level: int) -> int:
         """Working days to resolve: level 3 answers, normal matters, complex / level-1 matters."""

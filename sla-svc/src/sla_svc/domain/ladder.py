@@ -1,7 +1,7 @@
 """The alert ladder (Chongqing): `reported` on delivery, `warning` when not accepted within the window (the work
 order is then deemed signed), `urgent` from N working days before the deadline, `alarm` and the urge (催办) when
-overdue, escalation to supervision (督办) N working days after the urge. Which steps are still to fire, and what
-firing one does to a clock."""
+overdue, escalation to supervision (督办) N working days after the urge; and the end of an approved pause (`resume`,
+see pauses.py). Which steps are still to fire, and what firing one does to a clock."""
 
 from __future__ import annotations
 
@@ -28,6 +28,8 @@ def plan_timers(book: CalendarBook, policy: Policy, clock: Mapping[str, Any]) ->
         return out
     if not clock.get("signed") and not clock.get("return_requested") and clock.get("accept_due") is not None:
         out.append(("accept", clock["accept_due"] + ONE_US))
+    if clock["state"] == PAUSED and clock.get("resume_at") is not None:
+        out.append(("resume", clock["resume_at"]))  # a pause ends by itself (fired by the scheduler's handler)
     if clock["state"] != RUNNING or clock.get("resolve_due") is None:
         return out
     rank = LEVEL_RANK.get(clock.get("alert_level"), -1)

@@ -50,7 +50,7 @@ def start_round(*, ticket_no: str, round_: int, unit: str, region_code: str | No
         "ticket_no": ticket_no, "round": round_, "gen": int(existing["gen"]) if existing else 0,
         "unit": unit, "region_code": region_code, "complex": complex_, "response_level": response_level,
         "started_at": started_at, "working_days": days, "extension_days": 0, "paused_days": 0,
-        "paused_at": None, "state": RUNNING, "signed": False, "deemed_signed": False,
+        "paused_at": None, "resume_at": None, "state": RUNNING, "signed": False, "deemed_signed": False,
         "return_requested": False, "alert_level": "reported", "urged_at": None, "escalated_at": None,
         "resolved_at": None, "return_visit_due": None, "stopped_at": None, "stop_reason": None,
         "updated_at": now,

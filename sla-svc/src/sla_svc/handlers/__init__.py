@@ -14,21 +14,25 @@ from bancheng_shared.contracts.triage import (
 from bancheng_shared.messagebus import CommandHandler, EventHandler
 from sla_svc.domain.commands import (
     DecideExtension,
+    DecidePause,
     FireDueTransitions,
     LoadCalendarYear,
     PauseClock,
     RequestExtension,
+    RequestPause,
     ResumeClock,
     SeedCalendars,
     SetSimulatedTime,
 )
-from sla_svc.handlers import calendars, clocks, requests, scheduler
+from sla_svc.handlers import calendars, clocks, pauses, requests, scheduler
 
 COMMANDS: dict[type, CommandHandler] = {
     RequestExtension: requests.request_extension,
     DecideExtension: requests.decide_extension,
-    PauseClock: requests.pause,
-    ResumeClock: requests.resume,
+    RequestPause: pauses.request_pause,
+    DecidePause: pauses.decide_pause,
+    PauseClock: pauses.pause,
+    ResumeClock: pauses.resume,
     LoadCalendarYear: calendars.load_year,
     SeedCalendars: calendars.seed,
     FireDueTransitions: scheduler.fire_due,

@@ -52,7 +52,7 @@ async def seed(cmd: SeedCalendars, uow: UnitOfWork, sla: Sla) -> int:
 
 async def load_year(cmd: LoadCalendarYear, uow: UnitOfWork, sla: Sla) -> dict[str, Any]:
     """Validate and store a year's calendar as a new version; flagged clocks are computed again."""
-    cal = year_to_load(cmd.year, cmd.holidays, cmd.workdays)
+    cal = year_to_load(cmd.year, cmd.holidays, cmd.workdays, no_holidays=cmd.no_holidays)
     old_book = sla.book
     try:
         async with uow:

@@ -1,25 +1,20 @@
-"""What the unit and the work team ask of a clock: extensions (asked, ruled on), pauses and resumes."""
+"""What the unit and the work team ask of a clock: extensions (asked, ruled on). Pauses: handlers/pauses.py."""
 
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
 
-from bancheng_shared.contracts.sla import (
-    ClockPaused,
-    ClockResumed,
-    DeadlineChanged,
-    ExtensionDecided,
-    ExtensionRequested,
-)
+from bancheng_shared.contracts.sla import DeadlineChanged, ExtensionDecided, ExtensionRequested
 from bancheng_shared.errors import Problem
 from bancheng_shared.principal import Principal
 from bancheng_shared.unit_of_work import UnitOfWork
 from sla_svc.adapters.clocks import ClockStore
 from sla_svc.context import Sla
-from sla_svc.domain import extensions, pauses
-from sla_svc.domain.commands import DecideExtension, PauseClock, RequestExtension, ResumeClock
-from sla_svc.domain.ladder import PAUSED, RUNNING, move_deadline
+from sla_svc.domain import extensions
+from sla_svc.domain.commands import DecideExtension, RequestExtension
+from sla_svc.domain.ladder import move_deadline
 from sla_svc.handlers.clocks import replan_and_save
 
 
@@ -31,12 +26,13 @@ async def own_clock(store: ClockStore, ticket_no: str, who: Principal) -> dict[s
     return c
 
 
-def deadline_changed(c: dict[str, Any], old_due: Any, reason: str, sla: Sla) -> DeadlineChanged:
-    """The event of a moved deadline."""
-    return DeadlineChanged(unit=c["unit"], round=c["round"], reason=reason, at=sla.time.now(), old_resolve_due=old_due,
-                           resolve_due=c["resolve_due"], resolve_due_date=c["resolve_due_date"],
-                           calendar_version=c["calendar_version"], explanation=c["explanation"],
-                           unknown_year=c["unknown_year"])
+def deadline_changed(c: dict[str, Any], old_due: Any, reason: str, sla: Sla,
+                     at: datetime | None = None) -> DeadlineChanged:
+    """The event of a moved deadline (at `at`, else now)."""
+    return DeadlineChanged(unit=c["unit"], round=c["round"], reason=reason, at=at or sla.time.now(),
+                           old_resolve_due=old_due, resolve_due=c["resolve_due"],
+                           resolve_due_date=c["resolve_due_date"], calendar_version=c["calendar_version"],
+                           explanation=c["explanation"], unknown_year=c["unknown_year"])
 
 
 async def _move(store: ClockStore, c: dict[str, Any], sla: Sla) -> None:
@@ -94,36 +90,3 @@ async def decide_extension(cmd: DecideExtension, uow: UnitOfWork, sla: Sla) -> d
         uow.after_commit(sla.wake)
     return {"id": cmd.request_id, "ticket_no": cmd.ticket_no, "round": req["round"], "days": req["days"],
             "state": state, "old_resolve_due": old_due, "resolve_due": c["resolve_due"]}
-
-
-async def pause(cmd: PauseClock, uow: UnitOfWork, sla: Sla) -> None:
-    """Stop the resolution clock for a reason (e.g. waiting for material from the person)."""
-    async with uow:
-        store = ClockStore(uow.session)
-        c = await own_clock(store, cmd.ticket_no, cmd.actor)
-        now = uow.now()
-        pauses.check_pause(c, now)
-        c.update(state=PAUSED, paused_at=now)
-        await replan_and_save(store, c, sla, now)
-        await store.add_pause({"ticket_no": cmd.ticket_no, "round": c["round"], "reason": cmd.reason,
-                               "paused_at": now, "paused_by": cmd.actor.name})
-        uow.emit(ClockPaused(unit=c["unit"], round=c["round"], reason=cmd.reason, at=now), ticket_no=cmd.ticket_no)
-
-
-async def resume(cmd: ResumeClock, uow: UnitOfWork, sla: Sla) -> None:
-    """Run a paused clock again; the working days in (pause date, resume date] are added."""
-    async with uow:
-        store = ClockStore(uow.session)
-        c = await own_clock(store, cmd.ticket_no, cmd.actor)
-        now = uow.now()
-        added = pauses.days_paused(c, now, book=sla.book, policy=sla.policy)
-        old_due = c["resolve_due"]
-        c.update(state=RUNNING, paused_at=None, paused_days=int(c["paused_days"]) + added)
-        await _move(store, c, sla)
-        await store.end_pause(cmd.ticket_no, c["round"], resumed_at=now, resumed_by=cmd.actor.name,
-                              resume_reason=cmd.reason, working_days=added)
-        uow.emit(ClockResumed(unit=c["unit"], round=c["round"], reason=cmd.reason, at=now,
-                              paused_working_days=added, resolve_due=c["resolve_due"]), ticket_no=cmd.ticket_no)
-        uow.emit(deadline_changed(c, old_due, f"resumed after a pause of {added} working day(s)", sla),
-                 ticket_no=cmd.ticket_no)
-        uow.after_commit(sla.wake)

@@ -17,12 +17,15 @@ from bancheng_shared.unit_of_work import UnitOfWork
 from sla_svc.adapters.clocks import ClockStore
 from sla_svc.adapters.tables import sim_time
 from sla_svc.context import Sla
+from sla_svc.domain.bounds import check_instant
 from sla_svc.domain.commands import FireDueTransitions, SetSimulatedTime
 from sla_svc.domain.ladder import ACTIVE, Fired, fire
 from sla_svc.handlers.calendars import recompute_flagged
+from sla_svc.handlers.pauses import resume_due
 
 log = structlog.get_logger("sla.scheduler")
-TRANSITIONS_FIRED = Counter("sla_transitions_fired_total", "Due transitions of the alert ladder fired")
+TRANSITIONS_FIRED = Counter("bancheng_sla_transitions_fired", "Due transitions of the alert ladder fired (and pauses "
+                            "ended by themselves)")
 
 
 async def _fire_batch(uow: UnitOfWork, sla: Sla, now: datetime, limit: int, only: int | None) -> tuple[int, int]:
@@ -44,16 +47,29 @@ async def _fire_batch(uow: UnitOfWork, sla: Sla, now: datetime, limit: int, only
         c = found.get(key)
         if c is None or t["gen"] != c["gen"] or c["state"] not in ACTIVE:
             continue  # stale: the clock moved on since the timer was planned
-        if fire(c, t["kind"], t["due_at"], now=now, book=sla.book, policy=sla.policy, out=out):
+        if t["kind"] == "resume":  # an approved pause is up: the clock runs again, its ladder re-armed
+            done.pop()  # dropped now: SQLite may reuse its id for a timer the resume plans
+            await store.drop_timers([t["id"]])
+            await _flush(uow, store, out)  # what fired before it goes out first (per-ticket order)
+            fired += await resume_due(uow, store, c, t["due_at"], sla)
+        elif fire(c, t["kind"], t["due_at"], now=now, book=sla.book, policy=sla.policy, out=out):
             fired += 1
             changed[key] = c
     await store.drop_timers(done)
     await store.save_fired(list(changed.values()), now)
+    await _flush(uow, store, out)
+    return fired, len(claimed)
+
+
+async def _flush(uow: UnitOfWork, store: ClockStore, out: Fired) -> None:
+    """Store the alerts and further timers fired so far and emit their events, in order."""
     await store.add_alerts(out.alerts)
     await store.add_timers(out.timers)
     for ticket_no, event in out.events:
         uow.emit(event, ticket_no=ticket_no)
-    return fired, len(claimed)
+    out.alerts.clear()
+    out.timers.clear()
+    out.events.clear()
 
 
 async def fire_due(cmd: FireDueTransitions, uow: UnitOfWork, sla: Sla) -> tuple[int, int]:
@@ -119,13 +135,15 @@ async def scheduler_loop(bus: MessageBus[Sla]) -> None:
 
 
 async def set_time(cmd: SetSimulatedTime, uow: UnitOfWork, sla: Sla) -> None:
-    """Set (or with None clear) the simulated time, shared by the replicas through the database."""
-    if not sla.settings.simulated_time_allowed:
-        raise Problem(403, "simulated time is not allowed on this service (SLA_SIMULATED_TIME_ALLOWED is off)",
+    """Set (or with None clear) the simulated time, shared by the replicas through the database.
+
+    Setting one is refused (409) unless the service allows it; clearing always answers (real time is in force).
+    """
+    if cmd.now is not None and not sla.settings.simulated_time_allowed:
+        raise Problem(409, "simulated time is not allowed on this service (SLA_SIMULATED_TIME_ALLOWED is off)",
                       type_="simulated-time-disabled")
-    if cmd.now is not None and cmd.now.tzinfo is None:
-        raise Problem(422, "now must carry a time zone offset, e.g. 2026-10-08T09:00:00+08:00",
-                      type_="validation", errors=[{"field": "now", "message": "naive datetime"}])
+    if cmd.now is not None:
+        check_instant(cmd.now, sla.tz, "now")
     async with uow:
         await uow.session.execute(delete(sim_time))
         if cmd.now is not None:
