@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 import time
 import xml.etree.ElementTree as ET
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import orjson
+import pytest
 from helpers import REGION, publish
+from hooks_support import Receiver, hooks_service, standard_signatures
 from sqlalchemy import select
 
-from bancheng_services.testing import RunningService, auth, eventually
+from bancheng_services.testing import Databases, RunningService, auth, eventually
 from bancheng_shared.contracts import make_event
 from bancheng_shared.contracts.sla import AlertRaised
 from bancheng_shared.topics import SLA_CLOCKS
@@ -22,50 +24,19 @@ from intake_svc.adapters.tables import plumbing
 SECRET = "duch-secret-0123456789"
 
 
+@pytest.fixture
+async def hooks(databases: Databases, kafka_bootstrap: str, topic_prefix: str) -> AsyncIterator[RunningService]:
+    """intake whose callbacks may reach the local test receivers."""
+    async with hooks_service(databases, kafka_bootstrap, topic_prefix) as svc:
+        yield svc
+
+
 def signed(body: dict, secret: str = SECRET, ts: int | None = None) -> tuple[bytes, dict[str, str]]:
     raw = orjson.dumps(body)
     stamp = str(ts if ts is not None else int(time.time()))
     sig = hmac.new(secret.encode(), stamp.encode() + b"." + raw, hashlib.sha256).hexdigest()
     return raw, {**auth("platform"), "content-type": "application/json", "X-Bancheng-Timestamp": stamp,
                  "X-Bancheng-Signature": f"sha256={sig}"}
-
-
-class Receiver:
-    """A minimal HTTP server on a free port: fails the first `fail_first` requests with 500, then 200."""
-
-    def __init__(self, fail_first: int) -> None:
-        self.fail_first = fail_first
-        self.received: list[tuple[dict[str, str], bytes]] = []
-        self.hits = 0
-        self.server: asyncio.Server | None = None
-
-    async def __aenter__(self) -> Receiver:
-        self.server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        assert self.server is not None
-        self.server.close()
-        await self.server.wait_closed()
-
-    @property
-    def url(self) -> str:
-        assert self.server is not None
-        return f"http://127.0.0.1:{self.server.sockets[0].getsockname()[1]}/hook"
-
-    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        head = await reader.readuntil(b"\r\n\r\n")
-        lines = head.decode().split("\r\n")
-        headers = {k.lower(): v.strip() for k, v in (ln.split(":", 1) for ln in lines[1:] if ":" in ln)}
-        body = await reader.readexactly(int(headers.get("content-length", "0")))
-        self.hits += 1
-        ok = self.hits > self.fail_first
-        if ok:
-            self.received.append((headers, body))
-        status = b"200 OK" if ok else b"500 Internal Server Error"
-        writer.write(b"HTTP/1.1 " + status + b"\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
-        await writer.drain()
-        writer.close()
 
 
 ITEM = {"external_id": "DUCH-2026-001", "content": "国务院互联网+督查平台转办：某企业反映开办登记拖延",
@@ -102,8 +73,8 @@ async def test_signed_items_valid_stale_replayed_tampered(intake: RunningService
     assert [t["ticket_no"] for t in listed] == [no] and listed[0]["platform"] == "gov-duch"
 
 
-async def test_callbacks_retry_then_deliver_signed_and_replay(intake: RunningService) -> None:
-    c = intake.client
+async def test_callbacks_retry_then_deliver_signed_and_replay(hooks: RunningService) -> None:
+    c = hooks.client
     async with Receiver(fail_first=1) as rx, Receiver(fail_first=100) as dead:
         sub = await c.post("/v1/subscriptions", json={"name": "city", "url": rx.url, "event_types": ["TicketReceived"],
                                                        "secret": "sub-secret-0123456789"}, headers=auth("operator"))
@@ -135,6 +106,10 @@ async def test_callbacks_retry_then_deliver_signed_and_replay(intake: RunningSer
         expected = hmac.new(b"sub-secret-0123456789", headers["x-bancheng-timestamp"].encode() + b"." + body,
                             hashlib.sha256).hexdigest()
         assert headers["x-bancheng-signature"] == f"sha256={expected}"
+        # Standard Webhooks: the event id, the timestamp and the body signed; the id is the event's
+        assert headers["webhook-id"] == env["event_id"] and headers["webhook-timestamp"].isdigit()
+        assert set(headers["webhook-signature"].split(" ")) == standard_signatures(b"sub-secret-0123456789", headers,
+                                                                                   body)
         log = (await c.get("/v1/deliveries", params={"subscription_id": sub.json()["id"]},
                            headers=auth("operator"))).json()
         assert log[0]["status"] == "delivered" and [a["status_code"] for a in log[0]["attempt_log"]] == [500, 200]
@@ -163,7 +138,8 @@ async def test_callbacks_retry_then_deliver_signed_and_replay(intake: RunningSer
         assert (await c.delete(f"/v1/subscriptions/{parked['id']}", headers=auth("operator"))).status_code == 204
 
 
-async def test_platform_items_get_callbacks_automatically(intake: RunningService) -> None:
+async def test_platform_items_get_callbacks_automatically(hooks: RunningService) -> None:
+    intake = hooks
     c = intake.client
     async with Receiver(fail_first=0) as rx:
         reg = await c.put("/v1/platforms/prov", json={"secret": "prov-secret-0123456789", "callback_url": rx.url},
@@ -217,38 +193,38 @@ async def test_alert_reported_goes_to_the_sms_outbox(intake: RunningService) -> 
 
 async def test_open311_round_trips_json_and_xml(intake: RunningService) -> None:
     c = intake.client
-    key = {"api_key": "test-frontend-key"}
-    services = await c.get("/open311/v2/services.json", params=key)
+    key = auth("frontend")
+    services = await c.get("/open311/v2/services.json", headers=key)
     assert services.status_code == 200 and "report" in [s["service_code"] for s in services.json()]
-    xml = await c.get("/open311/v2/services.xml", params=key)
+    xml = await c.get("/open311/v2/services.xml", headers=key)
     root = ET.fromstring(xml.content)
     assert root.tag == "services" and root.find("service/service_code") is not None
-    d = (await c.get("/open311/v2/services/complaint.json", params=key)).json()
+    d = (await c.get("/open311/v2/services/complaint.json", headers=key)).json()
     assert d["service_code"] == "complaint"
-    form = {"api_key": "test-frontend-key", "service_code": "complaint", "description": "人行道上的树倒了",
+    form = {"service_code": "complaint", "description": "人行道上的树倒了",
             "lat": "30.25", "long": "120.16", "address_string": "建设路100号", "phone": "13812340000"}
-    created = await c.post("/open311/v2/requests.json", data=form)
+    created = await c.post("/open311/v2/requests.json", data=form, headers=key)
     assert created.status_code == 201, created.text
     sr = created.json()[0]
-    one = (await c.get(f"/open311/v2/requests/{sr['service_request_id']}.json", params=key)).json()[0]
+    one = (await c.get(f"/open311/v2/requests/{sr['service_request_id']}.json", headers=key)).json()[0]
     assert one["status"] == "open" and one["description"] == "人行道上的树倒了" and one["lat"] == 30.25
     assert "13812340000" not in str(one)
-    tok = (await c.get(f"/open311/v2/tokens/{sr['token']}.json", params=key)).json()
+    tok = (await c.get(f"/open311/v2/tokens/{sr['token']}.json", headers=key)).json()
     assert tok[0]["service_request_id"] == sr["service_request_id"]
     created_xml = await c.post("/open311/v2/requests.xml", data={**form, "description": "公园厕所无人打扫",
-                                                                 "phone": "13812341111"})
+                                                                 "phone": "13812341111"}, headers=key)
     assert created_xml.status_code == 201
     sid = ET.fromstring(created_xml.content).findtext("request/service_request_id")
-    listed = ET.fromstring((await c.get("/open311/v2/requests.xml", params={**key, "status": "open"})).content)
+    listed = ET.fromstring((await c.get("/open311/v2/requests.xml", params={"status": "open"}, headers=key)).content)
     assert {r.findtext("service_request_id") for r in listed.findall("request")} == {sid, sr["service_request_id"]}
-    by_code = (await c.get("/open311/v2/requests.json", params={**key, "service_code": "report"})).json()
+    by_code = (await c.get("/open311/v2/requests.json", params={"service_code": "report"}, headers=key)).json()
     assert by_code == []
     # GeoReport errors in its own format
-    err = await c.post("/open311/v2/requests.json", data={**form, "service_code": "nope"})
+    err = await c.post("/open311/v2/requests.json", data={**form, "service_code": "nope"}, headers=key)
     assert err.status_code == 404 and err.json()[0]["code"] == 404
-    err = await c.post("/open311/v2/requests.xml", data={**form, "phone": "123"})
+    err = await c.post("/open311/v2/requests.xml", data={**form, "phone": "123"}, headers=key)
     e = ET.fromstring(err.content)
     assert err.status_code == 400 and e.tag == "errors" and "phone" in e.findtext("error/description")
     assert (await c.get("/open311/v2/services.json")).json()[0]["code"] == 401
-    assert (await c.get("/open311/v2/requests/BCNONE.json", params=key)).status_code == 404
-    assert (await c.get("/open311/v2/services.csv", params=key)).status_code == 400
+    assert (await c.get("/open311/v2/requests/BCNONE.json", headers=key)).status_code == 404
+    assert (await c.get("/open311/v2/services.csv", headers=key)).status_code == 400

@@ -79,7 +79,7 @@ async def test_a_calendar_year_is_not_a_ticket(intake: RunningService) -> None:
     """sla publishes CalendarYearLoaded on sla.clocks keyed `calendar-<year>`: no step, no callback, no SMS."""
     assert set(EVENTS) == set(REGISTRY.values()) - {CalendarYearLoaded}
     h = auth("operator")
-    sub = await intake.client.post("/v1/subscriptions", json={"name": "all", "url": "http://127.0.0.1:9/hook",
+    sub = await intake.client.post("/v1/subscriptions", json={"name": "all", "url": "https://callback.example.cn/hook",
                                                               "event_types": ["*"], "secret": "sub-secret-0123456789"},
                                    headers=h)
     assert sub.status_code == 201

@@ -11,9 +11,11 @@ from intake_svc.adapters.merge_index import MergeIndex
 from intake_svc.adapters.pii_vault import PiiVault
 from intake_svc.adapters.registrar import Registrar, Registration
 from intake_svc.adapters.sms import SmsGateway
+from intake_svc.adapters.throttle import ProofThrottle
 from intake_svc.domain.callbacks import DeliveryPolicy
 from intake_svc.domain.merging import MergePolicy
-from intake_svc.domain.public_lookup import FailedLookups
+from intake_svc.domain.targets import TargetPolicy
+from intake_svc.domain.throttle import ThrottlePolicy
 from intake_svc.models import TicketCreated
 from intake_svc.settings import IntakeSettings
 
@@ -24,11 +26,25 @@ def merge_policy(settings: IntakeSettings) -> MergePolicy:
                        window_days=settings.merge_window_days, closed_statuses=frozenset(settings.closed_statuses))
 
 
+def throttle_policy(settings: IntakeSettings) -> ThrottlePolicy:
+    """How often a ticket's proof may be tried, from settings."""
+    return ThrottlePolicy(source_max_failures=settings.public_lookup_max_failures,
+                          window_s=settings.public_lookup_window_s,
+                          backoff_max_s=settings.public_lookup_backoff_max_s,
+                          ticket_slow_after=settings.public_lookup_ticket_slow_after,
+                          ticket_max_failures=settings.public_lookup_ticket_max_failures,
+                          ticket_window_s=settings.public_lookup_ticket_window_s)
+
+
 def delivery_policy(settings: IntakeSettings) -> DeliveryPolicy:
-    """The callback retries' numbers from settings."""
+    """The callback retries' numbers, where callbacks may go and the secret overlap, from settings."""
     return DeliveryPolicy(max_attempts=settings.callback_max_attempts,
                           backoff_base_s=settings.callback_backoff_base_s,
-                          backoff_max_s=settings.callback_backoff_max_s)
+                          backoff_max_s=settings.callback_backoff_max_s,
+                          targets=TargetPolicy.of(settings.callback_allowed_targets,
+                                                  allow_http=settings.callback_allow_http,
+                                                  allowlist_only=settings.callback_allowlist_only),
+                          secret_overlap_s=settings.callback_secret_overlap_s)
 
 
 @dataclass
@@ -40,7 +56,7 @@ class Intake:
     index: MergeIndex
     sms: SmsGateway
     registrar: Registrar
-    lookups: FailedLookups
+    proofs: ProofThrottle
     delivery: DeliveryPolicy
     wakers: list[Callable[[], None]] = field(default_factory=list)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import random
 import time
 from typing import Any
 
@@ -19,7 +20,9 @@ log = structlog.get_logger("intake.jobs")
 
 
 class Deliverer:
-    """Sends due deliveries (claimed with a lease, so replicas do not double-send) and records each try."""
+    """Sends due deliveries (claimed with a lease, so replicas do not double-send) and records each try: signed with
+    every valid secret of the subscription, to an address the target policy allowed after DNS resolution, retried
+    with exponential backoff and jitter."""
 
     def __init__(self, rt: Runtime, ctx: Intake) -> None:
         self.rt = rt
@@ -29,7 +32,7 @@ class Deliverer:
     async def run(self) -> None:
         """Forever: send what is due, then wait for the poll interval or a wake-up."""
         s = self.ctx.settings
-        async with httpx.AsyncClient(timeout=s.callback_timeout_s) as client:
+        async with deliveries.client(s.callback_timeout_s) as client:
             while True:
                 try:
                     sent = await self.run_once(client)
@@ -55,24 +58,36 @@ class Deliverer:
             await asyncio.gather(*(self._try(client, row, sub) for row, sub in claimed))
         return len(claimed)
 
+    def _secrets(self, sub: Any) -> list[str] | None:
+        try:
+            plain = self.ctx.vault.decrypt(sub.secret_enc, "subscription")
+        except Exception:
+            return None
+        return callbacks.decode_secrets(plain).valid(self.rt.clock.now()) if plain else None
+
     async def _try(self, client: httpx.AsyncClient, row: Any, sub: Any) -> None:
-        code: int | None = None
         started = time.perf_counter()
         subscribed = sub is not None and sub.active
+        secrets = self._secrets(sub) if subscribed else None
         if not subscribed:
-            error: str | None = "subscription deleted or inactive"
+            sent = deliveries.Sent(None, "subscription deleted or inactive")
+        elif not secrets:
+            sent = deliveries.Sent(None, "the subscription's secret cannot be read")
         else:
-            secret = self.ctx.vault.decrypt(sub.secret_enc, "subscription") or ""
-            code, error = await deliveries.post(client, sub.url, row.body, secret=secret, row=row)
+            sent = await deliveries.post(client, sub.url, row.body, secrets=secrets, row=row,
+                                         policy=self.ctx.delivery.targets, timestamp=str(int(time.time())),
+                                         timeout_s=self.ctx.settings.callback_timeout_s)
         took_ms = (time.perf_counter() - started) * 1000
         async with self.rt.unit_of_work() as uow:
             now = uow.now()
-            values = callbacks.after_try(attempts=row.attempts + 1, error=error, status_code=code,
-                                         subscribed=subscribed, now=now, policy=self.ctx.delivery)
-            await deliveries.record_try(uow.session, row.id, values, at=now, status_code=code, error=error,
-                                        duration_ms=took_ms)
+            values = callbacks.after_try(attempts=row.attempts + 1, error=sent.error, status_code=sent.status_code,
+                                         subscribed=subscribed, now=now, policy=self.ctx.delivery,
+                                         jitter=random.random(), refused=sent.refused)
+            await deliveries.record_try(uow.session, row.id, values, at=now, status_code=sent.status_code,
+                                        error=sent.error, duration_ms=took_ms)
         log.info("callback_delivery", delivery_id=row.id, event_type=row.event_type, ticket_no=row.ticket_no,
-                 status=values.get("status", "retry"), http_status=code, attempts=row.attempts + 1)
+                 status=values.get("status", "retry"), http_status=sent.status_code, attempts=row.attempts + 1,
+                 reason=sent.error)
 
 
 async def send_sms(rt: Runtime, ctx: Intake, batch: int = 50) -> int:

@@ -10,14 +10,15 @@ from bancheng_shared.runtime import Runtime
 from bancheng_shared.topics import INTAKE_TICKETS, OVERSIGHT_CASES, SLA_CLOCKS, TRIAGE_WORK_ORDERS
 from intake_svc import jobs
 from intake_svc.adapters.merge_index import MergeIndex
-from intake_svc.adapters.pii_vault import vault_from_key
+from intake_svc.adapters.pii_vault import vault_from_settings
 from intake_svc.adapters.registrar import Registrar
 from intake_svc.adapters.sms import gateway_from_settings
 from intake_svc.adapters.tables import plumbing
+from intake_svc.adapters.throttle import ProofThrottle
 from intake_svc.api import ROUTERS
-from intake_svc.context import Intake, delivery_policy, merge_policy
-from intake_svc.domain.public_lookup import FailedLookups
+from intake_svc.context import Intake, delivery_policy, merge_policy, throttle_policy
 from intake_svc.handlers import COMMANDS, EVENTS, project_batch
+from intake_svc.problem_types import PROBLEM_TYPES
 from intake_svc.settings import IntakeSettings
 
 SERVICE = "intake-svc"
@@ -27,8 +28,8 @@ MIGRATIONS = "intake_svc:migrations"
 def create_app(settings: IntakeSettings | None = None) -> FastAPI:
     """The intake-svc app with its consumer, relay, merge index, callback and SMS loops."""
     settings = settings or IntakeSettings()
+    vault = vault_from_settings(settings)  # refuses (PiiKeyError) when no key is configured
     rt = Runtime.build(SERVICE, settings, plumbing)
-    vault = vault_from_key(settings.pii_key)
     index = MergeIndex(settings.merge_num_perm, settings.merge_bands)
     sms = gateway_from_settings(settings)
     registrar = Registrar(rt, vault=vault, index=index, policy=merge_policy(settings),
@@ -36,7 +37,7 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
                           sms_signature=settings.sms_signature, region_prefixes=settings.region_prefixes,
                           base_url=settings.base_url, max_group=settings.accept_max_group)
     ctx = Intake(settings=settings, vault=vault, index=index, sms=sms, registrar=registrar,
-                 lookups=FailedLookups(settings.public_lookup_max_failures, settings.public_lookup_window_s),
+                 proofs=ProofThrottle(rt, throttle_policy(settings)),
                  delivery=delivery_policy(settings))
     bus = MessageBus(rt, ctx, commands=COMMANDS, events=EVENTS)
     bus.consume("timeline", [INTAKE_TICKETS, TRIAGE_WORK_ORDERS, SLA_CLOCKS, OVERSIGHT_CASES], batch=project_batch)
@@ -63,6 +64,7 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
               {"name": "platforms", "description": "平台交办、回调订阅 / Platforms in, callbacks out"},
               {"name": "open311", "description": "Open311 GeoReport v2 (JSON / XML)"}],
         on_startup=[start],
+        problem_types=PROBLEM_TYPES,
     )
     app.state.intake = ctx
     app.state.bus = bus

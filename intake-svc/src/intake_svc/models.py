@@ -2,12 +2,38 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Annotated
 
-from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, AnyHttpUrl, BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from bancheng_shared.contracts.limits import (
+    Address,
+    Content,
+    ExternalId,
+    Name,
+    RegionCode,
+    Title,
+    no_control_characters,
+)
 from bancheng_shared.contracts.vocab import Category, Channel
 from intake_svc.domain import checks
+
+FileName = Annotated[str, Field(max_length=300), AfterValidator(no_control_characters)]
+Token = Annotated[str, Field(max_length=100), AfterValidator(no_control_characters)]
+
+
+def aware_in_range(v: datetime | None) -> datetime | None:
+    """A time with its zone that is a real UTC instant (years 1 to 9999 once the offset is applied)."""
+    if v is None:
+        return None
+    if v.tzinfo is None:
+        raise ValueError("give a time zone (e.g. +08:00)")
+    try:
+        v.astimezone(UTC)
+    except OverflowError as exc:
+        raise ValueError("out of range: with its offset the time falls outside the years 1 to 9999") from exc
+    return v
 
 
 class Complainant(BaseModel):
@@ -15,7 +41,7 @@ class Complainant(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     anonymous: bool = False
-    name: str | None = Field(default=None, max_length=100)
+    name: Name | None = None
     phone: str | None = Field(default=None, max_length=30, description="手机或固话 / mobile or landline")
     id_number: str | None = Field(default=None, max_length=18, description="18 位身份证号 / resident ID number")
 
@@ -50,8 +76,9 @@ class Enterprise(BaseModel):
     """An enterprise that asked."""
 
     model_config = ConfigDict(extra="forbid")
-    name: str = Field(min_length=1, max_length=200)
-    credit_code: str | None = Field(default=None, description="统一社会信用代码 (18 chars, GB 32100-2015)")
+    name: Name = Field(min_length=1)
+    credit_code: str | None = Field(default=None, max_length=30,
+                                    description="统一社会信用代码 (18 chars, GB 32100-2015)")
 
     @field_validator("credit_code")
     @classmethod
@@ -68,8 +95,8 @@ class Location(BaseModel):
     """Where the matter is."""
 
     model_config = ConfigDict(extra="forbid")
-    region_code: str | None = Field(default=None, max_length=64, description="组织目录中的区划代码 / region code")
-    address: str | None = Field(default=None, max_length=500)
+    region_code: RegionCode | None = Field(default=None, description="组织目录中的区划代码 / region code")
+    address: Address | None = None
     longitude: float | None = Field(default=None, ge=-180, le=180)
     latitude: float | None = Field(default=None, ge=-90, le=90)
 
@@ -84,13 +111,13 @@ class Location(BaseModel):
 
 
 class Attachment(BaseModel):
-    """A reference to a stored file."""
+    """A reference to a stored file (size and digest when known: an Open311 `media_url` carries neither)."""
 
     model_config = ConfigDict(extra="forbid")
     url: AnyHttpUrl
-    name: str = Field(min_length=1, max_length=300)
-    size: int = Field(ge=0, le=2_000_000_000)
-    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    name: FileName = Field(min_length=1)
+    size: int | None = Field(default=None, ge=0, le=2_000_000_000)
+    sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
 
 
 def _content(v: str) -> str:
@@ -104,24 +131,18 @@ class TicketCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     channel: Channel
-    content: str = Field(min_length=1, max_length=10000, description="诉求内容 / the request text")
-    title: str | None = Field(default=None, max_length=500)
+    content: Content = Field(min_length=1, description="诉求内容 / the request text")
+    title: Title | None = None
     category: Category | None = Field(default=None, description="来电人所述类别（可选）/ category as stated")
     complainant: Complainant | None = None
     enterprise: Enterprise | None = None
     location: Location | None = None
-    external_id: str | None = Field(default=None, max_length=200, description="渠道自身编号 / the channel's own id")
+    external_id: ExternalId | None = Field(default=None, description="渠道自身编号 / the channel's own id")
     happened_at: datetime | None = None
     attachments: list[Attachment] = Field(default_factory=list, max_length=50)
 
     _blank = field_validator("content")(_content)
-
-    @field_validator("happened_at")
-    @classmethod
-    def _aware(cls, v: datetime | None) -> datetime | None:
-        if v is not None and v.tzinfo is None:
-            raise ValueError("give a time zone (e.g. +08:00)")
-        return v
+    _aware = field_validator("happened_at")(aware_in_range)
 
 
 class PlatformItem(BaseModel):
@@ -182,40 +203,10 @@ class FollowUpCreate(BaseModel):
     """The person adds to their own ticket."""
 
     model_config = ConfigDict(extra="forbid")
-    content: str = Field(min_length=1, max_length=10000)
-    phone_last4: str | None = Field(default=None, pattern=r"^\d{4}$")
-    token: str | None = Field(default=None, max_length=100)
+    content: Content = Field(min_length=1)
+    phone_last4: str | None = Field(default=None, pattern=r"^[0-9]{4}$")
+    token: Token | None = None
 
     _blank = field_validator("content")(_content)
 
-
-class SubscriptionCreate(BaseModel):
-    """A callback subscription."""
-
-    model_config = ConfigDict(extra="forbid")
-    name: str = Field(min_length=1, max_length=200)
-    url: AnyHttpUrl
-    event_types: list[str] = Field(min_length=1, max_length=100, description="事件类型，'*' 为全部 / event types")
-    secret: str = Field(min_length=16, max_length=200, description="签名密钥 / signing secret (≥16 chars)")
-
-
-class SubscriptionUpdate(BaseModel):
-    """Changes to a subscription."""
-
-    model_config = ConfigDict(extra="forbid")
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    url: AnyHttpUrl | None = None
-    event_types: list[str] | None = Field(default=None, min_length=1, max_length=100)
-    secret: str | None = Field(default=None, min_length=16, max_length=200)
-    active: bool | None = None
-
-
-class PlatformRegister(BaseModel):
-    """A platform's shared secret and where its status callbacks go."""
-
-    model_config = ConfigDict(extra="forbid")
-    secret: str = Field(min_length=16, max_length=200)
-    callback_url: AnyHttpUrl | None = None
-    callback_secret: str | None = Field(default=None, min_length=16, max_length=200)
-    callback_events: list[str] = Field(default_factory=lambda: ["*"])
 

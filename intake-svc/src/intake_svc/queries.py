@@ -1,22 +1,19 @@
-"""The read side: ticket lists, the person's public lookup, the PII access log, the SMS outbox, subscriptions and
+"""The read side: ticket lists, the PII access log, the SMS outbox, subscriptions and
 deliveries, Open311 service requests (no events, no writes)."""
 
 from __future__ import annotations
 
 import base64
-import time
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, or_, select
 
-from bancheng_shared.errors import Problem
 from bancheng_shared.principal import Principal, Role
 from bancheng_shared.runtime import Runtime
 from intake_svc.adapters import tickets as stored
 from intake_svc.adapters.tables import deliveries, delivery_attempts, pii_access_log, sms_outbox, subscriptions, tickets
-from intake_svc.context import Intake
 from intake_svc.domain import access, callbacks
 from intake_svc.domain.problems import field_problem
 from intake_svc.domain.ticket_numbers import looks_like_ticket_no
@@ -75,30 +72,6 @@ async def list_tickets(rt: Runtime, who: Principal, *, status: str | None, tier:
     items = [summary(r) for r in rows[:limit]]
     nxt = _encode_cursor(rows[limit - 1].ticket_no) if len(rows) > limit else None
     return {"items": items, "next_cursor": nxt}
-
-
-async def public_lookup(rt: Runtime, ctx: Intake, ticket_no: str, *, phone_last4: str | None,
-                        token: str | None) -> dict[str, Any]:
-    """Status and public steps only, for whoever proves they asked (last four phone digits or the token)."""
-    ctx.lookups.check(ticket_no, time.monotonic())
-    async with rt.sm() as session:
-        row = await stored.proven(session, ctx.vault, ticket_no, phone_last4=phone_last4, token=token)
-        if row is None:
-            raise ctx.lookups.failed(ticket_no, time.monotonic())
-        steps = await stored.steps(session, ticket_no, public_only=True)
-    return {
-        "ticket_no": row.ticket_no, "status": row.status, "status_label": row.status_label,
-        "received_at": row.received_at, "steps": [{"at": s.at, "label": s.label} for s in steps],
-    }
-
-
-async def track_by_token(rt: Runtime, ctx: Intake, token: str) -> dict[str, Any]:
-    """The public view by tracking token alone."""
-    async with rt.sm() as session:
-        ticket_no = await stored.ticket_of_token(session, token)
-    if ticket_no is None:
-        raise Problem(404, "no ticket matches this tracking token", type_="unknown-ticket")
-    return await public_lookup(rt, ctx, ticket_no, phone_last4=None, token=token)
 
 
 async def pii_access(rt: Runtime, *, ticket_no: str | None, limit: int) -> list[dict[str, Any]]:

@@ -1,5 +1,7 @@
 """intake-svc settings (env prefix INTAKE_)."""
 
+from typing import Literal
+
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
@@ -13,8 +15,16 @@ class IntakeSettings(ServiceSettings):
 
     database_url: str = "sqlite+aiosqlite:///./.data/intake.db"
     port: int = 8001
-    # PII: the master key of encryption and keyed hashes (INTAKE_PII_KEY). Empty → a dev key, with a warning.
+    # PII: a key ring of lines `<key id>:<urlsafe base64 of 32 random bytes>` (the first encrypts, every one
+    # decrypts), in a file (INTAKE_PII_KEY_FILE, mode 0600) and/or comma-separated (INTAKE_PII_KEYS, for secret
+    # managers); INTAKE_PII_KEY is the older passphrase (key id `legacy`). No key: refused at start, unless
+    # INTAKE_PII_EPHEMERAL_KEY_ALLOWED (development: a random key per process). `rekey` moves data to the first key.
+    pii_key_file: str = ""
+    pii_keys: str = Field(default="", repr=False)
     pii_key: str = Field(default="", repr=False)
+    pii_ephemeral_key_allowed: bool = False
+    # aes-256-gcm (hashes HMAC-SHA256), or sm4-gcm (hashes HMAC-SM3) where 密评 asks for the national ciphers
+    pii_cipher: Literal["aes-256-gcm", "sm4-gcm"] = "aes-256-gcm"
     # region codes accepted (prefixes, e.g. ["3399"]); empty accepts any well-formed code
     region_prefixes: list[str] = Field(default_factory=list)
     # requests arriving while a transaction is written share the next one (group commit), up to this many
@@ -30,9 +40,16 @@ class IntakeSettings(ServiceSettings):
     merge_refresh_s: float = 2.0
     # statuses after which a ticket no longer takes repeats
     closed_statuses: list[str] = Field(default_factory=lambda: ["closed", "answered", "transferred"])
-    # public lookup: failed attempts allowed per ticket per window before 429
-    public_lookup_max_failures: int = 10
-    public_lookup_window_s: float = 600.0
+    # proofs of "my ticket" (public lookup, front ends' follow-ups; domain.throttle): failed tries per source address
+    # per window before 429, the block doubling each time up to the max; per ticket (all sources): after
+    # `ticket_slow_after` failures each source gets one try at a time, after `ticket_max_failures` the last four
+    # digits are not tried in that window (the token still is)
+    public_lookup_max_failures: int = Field(default=10, ge=1, le=1000)
+    public_lookup_window_s: float = Field(default=600.0, gt=0)
+    public_lookup_backoff_max_s: float = Field(default=86400.0, gt=0)
+    public_lookup_ticket_slow_after: int = Field(default=10, ge=1)
+    public_lookup_ticket_max_failures: int = Field(default=100, ge=1)
+    public_lookup_ticket_window_s: float = Field(default=86400.0, gt=0)
     # platforms in: {name: secret} (more can be registered in the platforms table); timestamp tolerance
     platform_secrets: dict[str, str] = Field(default_factory=dict, repr=False)
     platform_max_skew_s: int = 300
@@ -42,6 +59,20 @@ class IntakeSettings(ServiceSettings):
     callback_backoff_base_s: float = 2.0
     callback_backoff_max_s: float = 3600.0
     callback_timeout_s: float = 10.0
+    # where callbacks may go (SSRF guard): https only unless http is allowed; no loopback, private, link-local,
+    # multicast, unspecified or reserved address (checked after DNS resolution at every delivery) unless the host
+    # name (`name`, `*.suffix`) or its network (IP or CIDR) is on the allow-list; `allowlist_only`: nothing else
+    callback_allow_http: bool = False
+    callback_allowed_targets: list[str] = Field(default_factory=list)
+    callback_allowlist_only: bool = False
+    # a replaced subscription secret keeps signing (a second signature) this long
+    callback_secret_overlap_s: int = Field(default=86400, ge=0, le=30 * 86400)
+    # Open311: the jurisdiction served (an other jurisdiction_id is 404), the discovery contact, the places of
+    # regions ({code: [lat, long]}) a request's lat/long is routed to (the nearest within max km)
+    open311_jurisdiction_id: str = "bancheng"
+    open311_contact: str = "12345 政务服务便民热线 / 12345 government service hotline"
+    open311_places: dict[str, tuple[float, float]] = Field(default_factory=dict)
+    open311_place_max_km: float = 30.0
     # SMS: empty gateway URL → messages are only recorded in sms_outbox; otherwise POSTed there
     sms_gateway_url: str = ""
     sms_gateway_token: str = Field(default="", repr=False)

@@ -1,10 +1,12 @@
 """Callbacks out: the subscriptions and deliveries tables, queueing deliveries, claiming due ones with a lease,
-and the signed HTTP POST of one delivery."""
+and the signed HTTP POST of one delivery to an address checked after DNS resolution (SSRF guard)."""
 
 from __future__ import annotations
 
-import time
+import asyncio
+import socket
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -14,9 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bancheng_shared.contracts.envelope import EventEnvelope
 from bancheng_shared.db import is_postgres, upsert_statement
+from bancheng_shared.errors import Problem
 from intake_svc.adapters.tables import deliveries, delivery_attempts, subscriptions, tickets
-from intake_svc.domain import callbacks
-from intake_svc.domain.signing import sign
+from intake_svc.domain import callbacks, targets
+from intake_svc.domain.signing import callback_headers
 
 _ACTIVE = select(subscriptions).where(subscriptions.c.active.is_(True))
 _SUBMITTED = select(tickets.c.platform, tickets.c.submitted_by)
@@ -109,16 +112,66 @@ async def record_try(session: AsyncSession, delivery_id: int, values: dict[str, 
                                                            error=error, duration_ms=round(duration_ms, 2)))
 
 
-async def post(client: httpx.AsyncClient, url: str, body: bytes, *, secret: str, row: Any) -> tuple[int | None,
-                                                                                                     str | None]:
-    """POST one delivery, signed; the HTTP status and the error (None when the receiver answered 2xx)."""
-    ts = str(int(time.time()))
-    headers = {"Content-Type": "application/json", "X-Bancheng-Timestamp": ts,
-               "X-Bancheng-Signature": f"sha256={sign(secret, ts, body)}",
+def client(timeout_s: float) -> httpx.AsyncClient:
+    """The deliverer's HTTP client: no redirects followed (a 3xx is a failed try), no proxy from the environment,
+    no kept-alive connections (each delivery connects to the address checked for it)."""
+    return httpx.AsyncClient(timeout=timeout_s, follow_redirects=False, trust_env=False,
+                             limits=httpx.Limits(max_keepalive_connections=0))
+
+
+@dataclass(frozen=True)
+class Sent:
+    """How one try went: the receiver's HTTP status, a short reason when it failed (never the receiver's body),
+    and whether the target was refused by the policy (then it is not retried)."""
+
+    status_code: int | None
+    error: str | None
+    refused: bool = False
+
+
+async def resolve(host: str, port: int) -> list[str]:
+    """Every address a host name resolves to (an IP literal resolves to itself)."""
+    infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))
+
+
+async def post(client: httpx.AsyncClient, url: str, body: bytes, *, secrets: list[str], row: Any,
+               policy: targets.TargetPolicy, timestamp: str, timeout_s: float) -> Sent:
+    """POST one delivery, signed, to the address its host resolves to now, after the policy allowed it."""
+    try:
+        targets.check_url(url, policy)
+        target = httpx.URL(url)
+        host = target.raw_host.decode("ascii")
+        port = target.port or (443 if target.scheme == "https" else 80)
+    except Problem as p:
+        return Sent(None, f"refused: {p.detail.removeprefix('url: ')}"[:500], refused=True)
+    except (httpx.InvalidURL, UnicodeError, ValueError):
+        return Sent(None, "refused: not a valid URL", refused=True)
+    try:
+        addresses = await asyncio.wait_for(resolve(host, port), timeout_s)
+    except (OSError, TimeoutError, UnicodeError):
+        return Sent(None, "DNS lookup failed")
+    address, reason = targets.choose_address(host, addresses, policy)
+    if address is None:
+        return Sent(None, f"refused: {reason}"[:500], refused=True)
+    headers = {"Content-Type": "application/json", "Host": target.netloc.decode("ascii"),
+               **callback_headers(secrets, msg_id=row.event_id, timestamp=timestamp, body=body),
                "X-Bancheng-Event-Id": row.event_id, "X-Bancheng-Event-Type": row.event_type,
                "X-Bancheng-Delivery": str(row.id)}
+    extensions = {"sni_hostname": host} if target.scheme == "https" else None
     try:
-        resp = await client.post(url, content=body, headers=headers)
+        # streamed and never read: the receiver's body is neither downloaded nor logged
+        async with client.stream("POST", target.copy_with(host=address), content=body, headers=headers,
+                                 extensions=extensions) as resp:
+            code = resp.status_code
+    except httpx.TimeoutException:
+        return Sent(None, "timeout")
+    except httpx.ConnectError:
+        return Sent(None, "connection failed")
     except httpx.HTTPError as exc:
-        return None, f"{type(exc).__name__}: {exc}"[:500]
-    return resp.status_code, None if 200 <= resp.status_code < 300 else f"HTTP {resp.status_code}"
+        return Sent(None, f"request failed ({type(exc).__name__})")
+    if 200 <= code < 300:
+        return Sent(code, None)
+    if 300 <= code < 400:
+        return Sent(code, f"HTTP {code}: redirects are not followed")
+    return Sent(code, f"HTTP {code}")

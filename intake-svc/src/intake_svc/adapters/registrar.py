@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 from sqlalchemy import bindparam, insert, or_, select, tuple_, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bancheng_shared.db import upsert_statement
@@ -36,6 +36,9 @@ from intake_svc.domain.similarity import shingles
 from intake_svc.domain.ticket_numbers import new_ticket_no
 from intake_svc.domain.timeline import STATUS_LABELS, received_label, repeat_label
 from intake_svc.models import TicketCreate, TicketCreated
+
+# failures of the database itself, not of one request: halving a group would only repeat them
+_DATABASE_DOWN = (OperationalError, InterfaceError, OSError, TimeoutError)
 
 
 @dataclass
@@ -59,11 +62,15 @@ class Registration:
     # the MinHash signature and the merge index's band keys of it: computed for a whole group at once
     signature: np.ndarray | None = None
     band_keys: list[int] | None = None
+    # the keyed hashes under every key of the PII ring (the first is phone_hash / id_hash): matched while rotating
+    phone_hashes: tuple[str, ...] = ()
+    id_hashes: tuple[str, ...] = ()
 
     @property
     def source(self) -> str:
-        """The platform the request came from ('' for our own channels)."""
-        return self.platform or ""
+        """Whose channel ids the request's `external_id` is one of: the platform it came from, else the caller's
+        key (so no other caller can take an id first)."""
+        return idempotency.channel_scope(caller=self.caller.key_id, platform=self.platform)
 
 
 @dataclass
@@ -157,14 +164,16 @@ class Registrar:
         c = body.complainant
         phone = c.phone if c else None
         idn = c.id_number if c else None
+        phones, ids = self.vault.hashes(phone, "phone"), self.vault.hashes(idn, "id")
         return Registration(
             body=body, caller=caller, idempotency_key=idempotency_key, correlation_id=correlation_id,
             platform=platform, fingerprint=idempotency.fingerprint(body.model_dump(mode="json"), platform),
             keys=idempotency.keys_of(caller=caller.key_id, idempotency_key=idempotency_key,
-                                     channel=body.channel.value, source=platform or "",
+                                     channel=body.channel.value,
+                                     source=idempotency.channel_scope(caller=caller.key_id, platform=platform),
                                      external_id=body.external_id),
-            phone=phone, phone_enc=self.vault.encrypt(phone, "phone"), phone_hash=self.vault.hash(phone, "phone"),
-            id_number=idn, id_hash=self.vault.hash(idn, "id"),
+            phone=phone, phone_enc=self.vault.encrypt(phone, "phone"), phone_hash=phones[0] if phones else None,
+            id_number=idn, id_hash=ids[0] if ids else None, phone_hashes=phones, id_hashes=ids,
             place=merging.place_key(loc.region_code if loc else None, loc.address if loc else None),
             shingles=shingles(body.content),  # the MinHash signature is computed with the group's
         )
@@ -195,19 +204,24 @@ class Registrar:
                       type_="idempotency-conflict")
 
     async def _write_waiting(self, regs: list[Registration]) -> list[TicketCreated | Exception]:
-        """Write a group from the queue (a key used before fails the group: then one by one, to answer each)."""
+        """Write a group from the queue; each request gets its own answer, never another request's failure.
+
+        A request that fails the group's transaction (a key used before, a value the database refuses) is found by
+        halving: each half is written again on its own, down to the one request that fails, alone. A failure of the
+        database itself (unreachable, timed out) answers every request of the group with it.
+        """
         if len(regs) == 1:
-            return [await self._write_one(regs[0])]
+            try:
+                return [await self._write_one(regs[0])]
+            except Exception as exc:
+                return [exc]
         try:
             return list(await self._write(regs, check_existing=False))
-        except IntegrityError:
-            results: list[TicketCreated | Exception] = []
-            for reg in regs:
-                try:
-                    results.append(await self._write_one(reg))
-                except Exception as exc:
-                    results.append(exc)
-            return results
+        except _DATABASE_DOWN as exc:
+            return [exc] * len(regs)
+        except Exception:
+            mid = len(regs) // 2
+            return [*(await self._write_waiting(regs[:mid])), *(await self._write_waiting(regs[mid:]))]
 
     # ------------------------------------------------------------------ one transaction
 
@@ -298,19 +312,24 @@ class Registrar:
             for r, keys in zip(todo, self.index.band_keys(sigs, [r.place for r in todo]), strict=True):
                 r.band_keys = keys
 
-    def _open(self, r: Any) -> OpenTicket:
-        return OpenTicket(r.ticket_no, self.index.shingles_of(r.ticket_no, r.content), r.phone_hash, r.id_hash,
+    def _open(self, r: Any, alias: dict[str, str]) -> OpenTicket:
+        # a stored hash under an older key of the ring reads as the group's hash under the first key
+        phone, idn = r.phone_hash, r.id_hash
+        if alias:
+            phone, idn = alias.get(phone, phone), alias.get(idn, idn)
+        return OpenTicket(r.ticket_no, self.index.shingles_of(r.ticket_no, r.content), phone, idn,
                           r.place_key, r.status, r.received_at)
 
     async def _candidates(self, session: AsyncSession, regs: Sequence[Registration], now: datetime) -> _Candidates:
         c = _Candidates(per_person=self.candidates * 2)
-        phones = sorted({r.phone_hash for r in regs if r.phone_hash})
-        ids = sorted({r.id_hash for r in regs if r.id_hash})
+        phones = sorted({h for r in regs for h in r.phone_hashes})
+        ids = sorted({h for r in regs for h in r.id_hashes})
+        alias = {h: hs[0] for r in regs for hs in (r.phone_hashes, r.id_hashes) for h in hs[1:]}
         if phones or ids:
             params = {"phones": phones, "ids": ids, "since": self.policy.window_start(now)}
             for r in (await session.execute(self._of_person, params)).all():
-                t = self._open(r)
-                for h in (r.phone_hash, r.id_hash):
+                t = self._open(r, alias)
+                for h in (t.phone_hash, t.id_hash):
                     if h:
                         c.by_person.setdefault(h, []).append(t)
         # the index is asked once per request: its answers serve the read here and the decision below
@@ -319,7 +338,7 @@ class Registrar:
         ticket_nos = sorted({t for found in c.place_candidates.values() for t in found})
         if ticket_nos:
             for r in (await session.execute(self._at_places, {"ticket_nos": ticket_nos})).all():
-                c.by_ticket_no[r.ticket_no] = self._open(r)
+                c.by_ticket_no[r.ticket_no] = self._open(r, alias)
         return c
 
     async def _decide(self, uow: UnitOfWork, regs: Sequence[Registration], now: datetime,

@@ -16,8 +16,18 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
+from bancheng_shared.contracts.limits import (
+    ADDRESS_MAX,
+    EXTERNAL_ID_MAX,
+    NAME_MAX,
+    REGION_CODE_MAX,
+    TICKET_NO_MAX,
+    TITLE_MAX,
+    UNIT_CODE_MAX,
+)
 from bancheng_shared.plumbing import BigId, plumbing_tables
 from bancheng_shared.types import UtcDateTime
+from intake_svc.domain.timeline import LABEL_MAX
 
 metadata = MetaData()
 plumbing = plumbing_tables(metadata)
@@ -25,16 +35,16 @@ plumbing = plumbing_tables(metadata)
 tickets = Table(
     "tickets",
     metadata,
-    Column("ticket_no", String(40), primary_key=True),
+    Column("ticket_no", String(TICKET_NO_MAX), primary_key=True),
     Column("channel", String(20), nullable=False),
     Column("platform", String(64), nullable=True),
-    Column("external_id", String(200), nullable=True),
+    Column("external_id", String(EXTERNAL_ID_MAX), nullable=True),
     Column("submitted_by", String(32), nullable=True),
-    Column("title", String(500), nullable=True),
+    Column("title", String(TITLE_MAX), nullable=True),
     Column("content", Text, nullable=False),
     Column("category_hint", String(20), nullable=True),
-    Column("region_code", String(64), nullable=True),
-    Column("address", String(500), nullable=True),
+    Column("region_code", String(REGION_CODE_MAX), nullable=True),
+    Column("address", String(ADDRESS_MAX), nullable=True),
     Column("longitude", Float, nullable=True),
     Column("latitude", Float, nullable=True),
     Column("happened_at", UtcDateTime(), nullable=True),
@@ -46,7 +56,7 @@ tickets = Table(
     Column("phone_hash", String(64), nullable=True),
     Column("id_enc", Text, nullable=True),
     Column("id_hash", String(64), nullable=True),
-    Column("enterprise_name", String(200), nullable=True),
+    Column("enterprise_name", String(NAME_MAX), nullable=True),
     Column("credit_code", String(18), nullable=True),
     Column("attachments", JSON, nullable=True),
     # merging: the MinHash signature and the place it was indexed under
@@ -58,8 +68,8 @@ tickets = Table(
     Column("status_label", String(80), nullable=False),
     Column("tier", String(10), nullable=True),
     Column("category", String(20), nullable=True),
-    Column("unit", String(64), nullable=True),
-    Column("unit_name", String(200), nullable=True),
+    Column("unit", String(UNIT_CODE_MAX), nullable=True),
+    Column("unit_name", String(NAME_MAX), nullable=True),
     Column("deadline", UtcDateTime(), nullable=True),
     Column("alert_level", String(20), nullable=True),
     Column("updated_at", UtcDateTime(), nullable=False),
@@ -79,7 +89,7 @@ submissions = Table(
     Column("idempotency_key", String(200), nullable=True),
     Column("channel", String(20), nullable=False),
     Column("source", String(64), nullable=False, default=""),
-    Column("external_id", String(200), nullable=True),
+    Column("external_id", String(EXTERNAL_ID_MAX), nullable=True),
     Column("request_hash", String(64), nullable=False),
     Column("ticket_no", String(40), nullable=False),
     Column("merged", Boolean, nullable=False, default=False),
@@ -105,7 +115,7 @@ repeats = Table(
     Column("similarity", Float, nullable=False),
     Column("phone_enc", Text, nullable=True),
     Column("phone_hash", String(64), nullable=True),
-    Column("region_code", String(64), nullable=True),
+    Column("region_code", String(REGION_CODE_MAX), nullable=True),
     Column("received_at", UtcDateTime(), nullable=False),
     UniqueConstraint("ticket_no", "seq", name="uq_repeats_seq"),
 )
@@ -128,7 +138,7 @@ timeline = Table(
     Column("ticket_no", String(40), nullable=False),
     Column("at", UtcDateTime(), nullable=False),
     Column("event_type", String(80), nullable=False),
-    Column("label", String(200), nullable=False),
+    Column("label", String(LABEL_MAX), nullable=False),  # every step a published event can make fits
     Column("public", Integer, nullable=False, default=1),
     Column("detail", JSON, nullable=True),
     Index("ix_timeline_ticket", "ticket_no", "at"),
@@ -224,7 +234,7 @@ sms_outbox = Table(
     Column("kind", String(40), nullable=False),  # ticket_registered, alert_reported, ...
     Column("dedupe_key", String(120), nullable=False, unique=True),
     Column("ticket_no", String(40), nullable=False),
-    Column("unit_code", String(64), nullable=True),
+    Column("unit_code", String(UNIT_CODE_MAX), nullable=True),
     Column("recipient_enc", Text, nullable=True),
     Column("recipient_masked", String(40), nullable=True),
     Column("text", Text, nullable=False),
@@ -236,3 +246,17 @@ sms_outbox = Table(
     Index("ix_sms_outbox_status", "status", "id"),
 )
 
+# failed proofs of "this is my ticket" (public lookup, follow-ups) per source address and per ticket: shared by
+# replicas, kept across restarts (domain.throttle)
+proof_attempts = Table(
+    "proof_attempts",
+    metadata,
+    Column("kind", String(10), primary_key=True),  # source, ticket
+    Column("subject", String(64), primary_key=True),  # the client's address, or the ticket number
+    Column("failures", Integer, nullable=False, default=0),
+    Column("window_start", UtcDateTime(), nullable=False),
+    Column("blocked_until", UtcDateTime(), nullable=True),
+    Column("strikes", Integer, nullable=False, default=0),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    Index("ix_proof_attempts_updated", "updated_at"),
+)

@@ -2,37 +2,53 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from pydantic import AfterValidator
 
 from bancheng_shared.app import CorrelationId, RuntimeDep, correlation_id
 from bancheng_shared.auth import Principal, Role, require
+from bancheng_shared.contracts.limits import TicketNo, UnitCode
 from bancheng_shared.contracts.vocab import Category, Channel, Tier
 from bancheng_shared.messagebus import MessageBus
 from intake_svc import queries
 from intake_svc.api.deps import Bus
+from intake_svc.api.params import Cursor, PathTicketNo, Text40, optional_text, source_of
 from intake_svc.context import Intake
+from intake_svc.domain.channels import check_channel
 from intake_svc.domain.commands import AddFollowUp, RegisterBatch, RegisterTicket, ViewTicket
 from intake_svc.domain.problems import field_problem
 from intake_svc.models import FollowUpCreate, TicketBatch, TicketBatchCreated, TicketCreate, TicketCreated
+from intake_svc.models_tickets import FollowUpReceipt, PiiAccessEntry, SmsShown, TicketList, TicketView
 
 router = APIRouter(prefix="/v1", tags=["tickets"])
 
 READERS = (Role.operator, Role.work_team, Role.inspector, Role.supervision_office, Role.business_environment,
            Role.unit, Role.leader)
-Submitter = Annotated[Principal, Depends(require(Role.operator, Role.frontend, Role.platform))]
+# another platform's items come in through the signed route only (api.platforms), not as plain registrations
+Submitter = Annotated[Principal, Depends(require(Role.operator, Role.frontend))]
 Reader = Annotated[Principal, Depends(require(*READERS))]
 PersonsVoice = Annotated[Principal, Depends(require(Role.operator, Role.frontend))]
 Inspector = Annotated[Principal, Depends(require(Role.inspector))]
 SmsReader = Annotated[Principal, Depends(require(Role.operator, Role.work_team))]
 
 
+IdempotencyKey = Annotated[str | None, Header(max_length=200), AfterValidator(optional_text)]
+BatchIdempotencyKey = Annotated[str | None, Header(max_length=190), AfterValidator(optional_text)]  # + "#<i>"
+CHANNELS = ("渠道按角色开放：话务员（及管理员）hotline、window、mailbox、web、app；前端 mailbox、web、app；"
+            "platform 渠道只经签名的平台交办接口。渠道编号（external_id）在提交者自己的范围内唯一。\n\n"
+            "Channels by role: operators (and admins) hotline, window, mailbox, web, app; front ends mailbox, web, "
+            "app; channel `platform` only through the signed platform route (403 naming the channel otherwise). "
+            "A channel id (`external_id`) is unique within its submitter's own scope.")
+
+
 @router.post(
     "/tickets",
     status_code=201,
     response_model=TicketCreated,
+    responses={200: {"model": TicketCreated, "description": "重复提交，返回首次结果 / a repeat: the first answer"}},
     summary="登记诉求 / Register a request",
     description="任何渠道登记一件诉求，立即返回工单编号与查询凭证。"
     "同一人 30 天内或同一地点的相同事项并入未办结工单（并单）。"
@@ -40,14 +56,15 @@ SmsReader = Annotated[Principal, Depends(require(Role.operator, Role.work_team))
     "Register a request from any channel; returns the ticket number and a tracking token at once. A repeat of "
     "an open matter (same person within 30 days, or same place) is merged into that ticket (`merged: true`). "
     "A repeat POST with the same Idempotency-Key or channel id returns the first answer (200); a different "
-    "body under the same key is 409.",
+    "body under the same key is 409.\n\n" + CHANNELS,
 )
 async def create_ticket(
     body: TicketCreate,
     request: Request,
     who: Submitter,
-    idempotency_key: str | None = Header(default=None, max_length=200),
+    idempotency_key: IdempotencyKey = None,
 ) -> Response:
+    check_channel(who.role, body.channel)
     bus: MessageBus[Intake] = request.app.state.bus  # the hot path: one dependency fewer to solve
     created: TicketCreated = await bus.handle(RegisterTicket(
         actor=who, body=body, idempotency_key=idempotency_key, correlation_id=correlation_id(request)))
@@ -67,15 +84,18 @@ async def create_ticket(
     "Hotline or mailbox software, or a platform above, hands in up to 500 requests at once: all are registered "
     "in one transaction or none is. Each is merged or created as it would be alone; a repeated channel id "
     "(or the batch's Idempotency-Key, from which each item gets its own) returns the first answer. One invalid "
-    "item or one key reused with a different body refuses the whole batch (422 / 409 naming `items[i]`).",
+    "item or one key reused with a different body refuses the whole batch (422 / 409 naming `items[i]`).\n\n"
+    + CHANNELS,
 )
 async def create_ticket_batch(
     body: TicketBatch,
     bus: Bus,
     who: Submitter,
     corr: CorrelationId,
-    idempotency_key: str | None = Header(default=None, max_length=190),
+    idempotency_key: BatchIdempotencyKey = None,
 ) -> TicketBatchCreated:
+    for i, item in enumerate(body.items):
+        check_channel(who.role, item.channel, f"items[{i}].channel")
     result: TicketBatchCreated = await bus.handle(RegisterBatch(
         actor=who, items=tuple(body.items), idempotency_key=idempotency_key, correlation_id=corr))
     return result
@@ -83,6 +103,7 @@ async def create_ticket_batch(
 
 @router.get(
     "/tickets",
+    response_model=TicketList,
     summary="工单列表 / List tickets",
     description="按状态、灯色、渠道、承办单位、类别、受理时间筛选，按受理时间倒序，游标分页。承办单位只能看到当前在本单位的工单。\n\n"
     "Filter by status, tier, channel, unit, category and date range; newest first with cursor pagination. "
@@ -91,19 +112,25 @@ async def create_ticket_batch(
 async def list_tickets(
     rt: RuntimeDep,
     who: Reader,
-    status: str | None = Query(default=None, max_length=40),
+    status: Annotated[Text40 | None, Query()] = None,
     tier: Tier | None = None,
     channel: Channel | None = None,
-    unit: str | None = Query(default=None, max_length=64),
+    unit: Annotated[UnitCode | None, Query()] = None,
     category: Category | None = None,
     received_from: datetime | None = Query(default=None, alias="from"),
     received_to: datetime | None = Query(default=None, alias="to"),
-    cursor: str | None = Query(default=None, max_length=100),
+    cursor: Annotated[Cursor | None, Query()] = None,
     limit: int = Query(default=50, ge=1, le=200),
 ) -> dict[str, Any]:
     for name, value in (("from", received_from), ("to", received_to)):
         if value is not None and value.tzinfo is None:
             raise field_problem(name, "give a time zone (e.g. 2026-01-01T00:00:00+08:00)")
+        try:
+            if value is not None:
+                value.astimezone(UTC)
+        except OverflowError as exc:
+            raise field_problem(name, "out of range: with its offset the time falls outside the years 1 to "
+                                "9999") from exc
     return await queries.list_tickets(
         rt, who, status=status, tier=tier.value if tier else None, channel=channel.value if channel else None,
         unit=unit, category=category.value if category else None, received_from=received_from,
@@ -112,6 +139,7 @@ async def list_tickets(
 
 @router.get(
     "/tickets/{ticket_no}",
+    response_model=TicketView,
     summary="查询工单（工作人员）/ Look up a ticket (staff)",
     description="工单全貌：状态（中文）、承办单位、时限、预警、灯色、重复诉求、补充材料与完整时间线。"
     "诉求人信息按角色脱敏，查看完整信息记入审计日志；举报件不向被举报单位提供举报人信息。\n\n"
@@ -119,7 +147,8 @@ async def list_tickets(
     "Complainant data is masked by role; full PII reads are audit-logged; a report never shows its informant "
     "to a unit key.",
 )
-async def get_ticket(ticket_no: str, request: Request, bus: Bus, who: Reader, corr: CorrelationId) -> dict[str, Any]:
+async def get_ticket(ticket_no: PathTicketNo, request: Request, bus: Bus, who: Reader,
+                     corr: CorrelationId) -> dict[str, Any]:
     view: dict[str, Any] = await bus.handle(ViewTicket(actor=who, ticket_no=ticket_no, route=request.url.path,
                                                        correlation_id=corr))
     return view
@@ -128,28 +157,32 @@ async def get_ticket(ticket_no: str, request: Request, bus: Bus, who: Reader, co
 @router.post(
     "/tickets/{ticket_no}/follow-ups",
     status_code=201,
+    response_model=FollowUpReceipt,
     summary="补充诉求 / Add to a ticket",
-    description="诉求人对自己的工单补充内容。前端须提供手机后四位或查询凭证；话务员可直接补充。\n\n"
-    "The person adds to their own ticket. Front ends pass the phone's last four digits or the tracking token; "
-    "operators need neither.",
+    description="诉求人对自己的工单补充内容。前端须提供手机后四位或查询凭证（与公开查询同样按地址与工单限制失败次数，"
+    "超出返回 429）；话务员可直接补充。\n\n"
+    "The person adds to their own ticket. Front ends pass the phone's last four digits or the tracking token "
+    "(failed proofs are limited per address and per ticket as in the public lookup: 429 beyond); operators need "
+    "neither.",
 )
-async def add_follow_up(ticket_no: str, body: FollowUpCreate, bus: Bus, who: PersonsVoice,
-                        corr: CorrelationId) -> dict[str, Any]:
+async def add_follow_up(ticket_no: PathTicketNo, body: FollowUpCreate, request: Request, bus: Bus,
+                        who: PersonsVoice, corr: CorrelationId) -> dict[str, Any]:
     added: dict[str, Any] = await bus.handle(AddFollowUp(
         actor=who, ticket_no=ticket_no, content=body.content, phone_last4=body.phone_last4, token=body.token,
-        correlation_id=corr))
+        source=source_of(request), correlation_id=corr))
     return added
 
 
 @router.get(
     "/pii-access",
+    response_model=list[PiiAccessEntry],
     summary="个人信息查阅日志 / PII access log",
     description="谁在何时查看了哪件工单的完整个人信息。\n\nWho read which ticket's full PII, and when.",
 )
 async def pii_access(
     rt: RuntimeDep,
     _who: Inspector,
-    ticket_no: str | None = Query(default=None, max_length=40),
+    ticket_no: Annotated[TicketNo | None, Query()] = None,
     limit: int = Query(default=100, ge=1, le=1000),
 ) -> list[dict[str, Any]]:
     return await queries.pii_access(rt, ticket_no=ticket_no, limit=limit)
@@ -157,6 +190,7 @@ async def pii_access(
 
 @router.get(
     "/sms",
+    response_model=list[SmsShown],
     summary="短信发件箱 / SMS outbox",
     description="发出的短信（报到短信、受理回执），号码脱敏。未配置短信网关时状态为 recorded。\n\n"
     "Messages sent (alert `reported` to units, receipts to people), numbers masked; `recorded` when no "
@@ -165,8 +199,8 @@ async def pii_access(
 async def list_sms(
     rt: RuntimeDep,
     _who: SmsReader,
-    ticket_no: str | None = Query(default=None, max_length=40),
-    unit: str | None = Query(default=None, max_length=64),
+    ticket_no: Annotated[TicketNo | None, Query()] = None,
+    unit: Annotated[UnitCode | None, Query()] = None,
     limit: int = Query(default=100, ge=1, le=1000),
 ) -> list[dict[str, Any]]:
     return await queries.list_sms(rt, ticket_no=ticket_no, unit_code=unit, limit=limit)

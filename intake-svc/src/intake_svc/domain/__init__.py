@@ -8,7 +8,8 @@
 - timeline.py: how every event about a ticket shows on its timeline and which events intake follows
 - pii.py: who sees complainant data in full, masking, the informant of a 举报 withheld from units
 - access.py: which tickets a caller may see, list scopes, follow-ups on closed tickets
-- public_lookup.py: the person's proof (last four phone digits or the tracking token) and the lookup throttle
+- public_lookup.py: the person's proof (last four phone digits or the tracking token); throttle.py: how often a
+  proof may be tried (per source address and per ticket); channels.py: which role registers on which channel
 - signing.py: signed requests both ways (platforms in, callbacks out)
 - callbacks.py: who receives a callback, retries with backoff, parking
 - sms.py: the texts intake sends (receipts, the `reported` alert)

@@ -52,13 +52,25 @@ class ViewTicket(Command):
 
 @dataclass(frozen=True, kw_only=True)
 class AddFollowUp(Command):
-    """The person adds to their own ticket (front ends pass the person's proof)."""
+    """The person adds to their own ticket (front ends pass the person's proof, counted per `source` address)."""
 
     actor: Principal
     ticket_no: str
     content: str
     phone_last4: str | None = None
     token: str | None = None
+    source: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class LookUpTicket(Command):
+    """The person's own lookup, without a credential: the ticket number with a proof (the last four phone digits or
+    the tracking token), or the token alone (`ticket_no` None); tries are counted per `source` address and ticket."""
+
+    ticket_no: str | None
+    phone_last4: str | None = None
+    token: str | None = None
+    source: str
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -86,7 +98,8 @@ class CreateSubscription(Command):
 
 @dataclass(frozen=True, kw_only=True)
 class UpdateSubscription(Command):
-    """Change a subscription's name, URL, event types, secret or whether it is active (None: unchanged)."""
+    """Change a subscription's name, URL, event types, secret or whether it is active (None: unchanged); a replaced
+    secret keeps signing for `previous_secret_valid_s` (None: the setting's overlap)."""
 
     actor: Principal
     subscription_id: str
@@ -94,6 +107,7 @@ class UpdateSubscription(Command):
     url: str | None = None
     event_types: tuple[str, ...] | None = None
     secret: str | None = None
+    previous_secret_valid_s: int | None = None
     active: bool | None = None
 
 

@@ -20,9 +20,15 @@ def fingerprint(body: dict[str, Any], platform: str | None) -> str:
     return hashlib.sha256(orjson.dumps({"body": body, "platform": platform}, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
+def channel_scope(*, caller: str, platform: str | None) -> str:
+    """Whose channel ids an `external_id` is one of: a platform's items (signed, so the platform is known), else the
+    caller's key. An id is unique within its scope only, so one caller cannot take another's id first."""
+    return platform if platform else f"key:{caller}"
+
+
 def keys_of(*, caller: str, idempotency_key: str | None, channel: str, source: str,
             external_id: str | None) -> list[Key]:
-    """The keys a request is known by: the caller's Idempotency-Key, the channel's own id (per platform)."""
+    """The keys a request is known by: the caller's Idempotency-Key, the channel's own id (within its scope)."""
     keys: list[Key] = []
     if idempotency_key:
         keys.append(("key", caller, idempotency_key))

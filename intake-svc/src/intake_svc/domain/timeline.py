@@ -11,6 +11,11 @@ from typing import Any
 from bancheng_shared.contracts import oversight, sla, triage
 from bancheng_shared.contracts.envelope import EventEnvelope, EventPayload
 from bancheng_shared.contracts.intake import FollowUpAdded, RepeatReceived, TicketReceived
+from bancheng_shared.contracts.limits import NAME_MAX, REASON_MAX
+
+# a step's label: a fixed text around at most one published value (a unit's name, a reason), so this fits them all;
+# a longer value (a producer past the limits) is cut rather than failing the consumer's batch
+LABEL_MAX = max(NAME_MAX, REASON_MAX) + 100
 
 STATUS_LABELS = {
     "received": "已受理",
@@ -185,10 +190,12 @@ def project(events: Iterable[tuple[EventEnvelope, EventPayload]]) -> Projection:
         if fn is not None:
             step = fn(event)
             out.steps.append({"ticket_no": ticket_no, "at": env.occurred_at, "event_type": env.type,
-                              "label": step.label, "public": 1 if step.public else 0, "detail": None})
+                              "label": step.label[:LABEL_MAX], "public": 1 if step.public else 0, "detail": None})
             values = out.changes.setdefault(ticket_no, {})
             if step.changes:
                 values.update(step.changes)
+                if isinstance(values.get("unit_name"), str):
+                    values["unit_name"] = values["unit_name"][:NAME_MAX]
             if step.status:
                 values["status"] = step.status
                 values["status_label"] = STATUS_LABELS.get(step.status, step.status)

@@ -12,6 +12,7 @@ from intake_svc.domain.commands import (
     AddFollowUp,
     CreateSubscription,
     DeleteSubscription,
+    LookUpTicket,
     ReceivePlatformItem,
     RegisterBatch,
     RegisterPlatform,
@@ -21,6 +22,7 @@ from intake_svc.domain.commands import (
     ViewTicket,
 )
 from intake_svc.domain.timeline import FOLLOWED
+from intake_svc.handlers.lookup import look_up_ticket
 from intake_svc.handlers.platforms import (
     create_subscription,
     delete_subscription,
@@ -45,6 +47,7 @@ COMMANDS: dict[type[Command], CommandHandler] = {
     ReceivePlatformItem: receive_platform_item,
     ViewTicket: view_ticket,
     AddFollowUp: add_follow_up,
+    LookUpTicket: look_up_ticket,
     RegisterPlatform: register_platform,
     CreateSubscription: create_subscription,
     UpdateSubscription: update_subscription,

@@ -134,17 +134,20 @@ async def view_ticket(cmd: ViewTicket, uow: UnitOfWork, ctx: Intake) -> dict[str
 async def add_follow_up(cmd: AddFollowUp, uow: UnitOfWork, ctx: Intake) -> dict[str, Any]:
     """The person adds to their own ticket (front ends must pass the person's proof; operators need none)."""
     ticket_no = cmd.ticket_no
+    if access.needs_proof(cmd.actor):
+        # the try counts as a failure before the proof is checked, and is given back when it holds
+        held = await ctx.proofs.reserve(source=cmd.source, ticket_no=ticket_no, by_last4=bool(cmd.phone_last4))
+        async with uow.rt.sm() as session:
+            proven = await stored.proven(session, ctx.vault, ticket_no, phone_last4=cmd.phone_last4, token=cmd.token)
+        if proven is None:
+            raise access.no_proof_match()
+        await ctx.proofs.release_now(held)
     async with uow:
         s = uow.session
-        if access.needs_proof(cmd.actor):
-            row = await stored.proven(s, ctx.vault, ticket_no, phone_last4=cmd.phone_last4, token=cmd.token)
-            if row is None:
-                raise access.no_proof_match()
-        else:
-            row = await stored.ticket(s, ticket_no)
-            if row is None:
-                raise access.unknown_ticket(ticket_no)
-            access.check_visible(cmd.actor, ticket_no, row.unit)
+        row = await stored.ticket(s, ticket_no)
+        if row is None:
+            raise access.unknown_ticket(ticket_no)
+        access.check_visible(cmd.actor, ticket_no, row.unit)
         access.check_takes_follow_ups(ticket_no, row.status, row.status_label, ctx.settings.closed_statuses)
         now = uow.now()
         count = await stored.add_follow_up(s, ticket_no, content=cmd.content, added_by=cmd.actor.key_id, now=now)

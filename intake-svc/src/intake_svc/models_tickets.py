@@ -1,0 +1,181 @@
+"""Response bodies of the ticket routes (staff view, lists, follow-ups, the PII log, the SMS outbox) and of the
+public lookup, as the routes answer them today: the documented schema is the real one."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class TicketSummary(BaseModel):
+    """A ticket as lists show it (never any complainant data)."""
+
+    ticket_no: str = Field(description="工单编号 / ticket number")
+    channel: str = Field(description="渠道 / channel")
+    platform: str | None = Field(description="交办平台（平台渠道）/ the platform an item came from")
+    status: str
+    status_label: str = Field(description="状态（中文）/ status in words")
+    tier: str | None = Field(description="红黄绿灯 / tier")
+    category: str | None = Field(description="类别（分类后；此前为来电人所述）/ category (as triaged, else as stated)")
+    region_code: str | None
+    unit: str | None = Field(description="当前承办单位编码 / the unit the ticket is at")
+    unit_name: str | None
+    deadline: datetime | None = Field(description="办理时限 / resolution deadline")
+    alert_level: str | None = Field(description="预警级别 / alert level")
+    repeat_count: int = Field(description="并入的重复诉求数 / repeats merged into it")
+    received_at: datetime
+    updated_at: datetime
+
+
+class TicketList(BaseModel):
+    """A page of tickets, newest first; `next_cursor` fetches the next page (null: the last one)."""
+
+    items: list[TicketSummary]
+    next_cursor: str | None
+
+
+class ComplainantShown(BaseModel):
+    """The complainant, in full (roles that may see PII; the read is audit-logged) or masked (`masked: true`)."""
+
+    anonymous: bool
+    name: str | None
+    phone: str | None
+    id_number: str | None
+    enterprise: EnterpriseShown | None
+    masked: bool
+
+
+class EnterpriseShown(BaseModel):
+    """The enterprise that asked."""
+
+    name: str
+    credit_code: str | None
+
+
+class ComplainantWithheld(BaseModel):
+    """A report's informant, not shown to the unit reported on."""
+
+    model_config = ConfigDict(extra="forbid")
+    hidden: Literal[True]
+    reason: str
+
+
+class ComplainantAnonymous(BaseModel):
+    """Nobody to show: the person asked anonymously."""
+
+    model_config = ConfigDict(extra="forbid")
+    anonymous: Literal[True]
+
+
+class AttachmentShown(BaseModel):
+    """A file the person attached (a reference to where it is stored)."""
+
+    url: str
+    name: str
+    size: int | None = None
+    sha256: str | None = None
+
+
+class RepeatShown(BaseModel):
+    """A repeat merged into the ticket (并单); its phone per role, as the complainant's."""
+
+    seq: int
+    channel: str
+    content: str
+    same_person: bool
+    similarity: float
+    received_at: datetime
+    phone: str | None
+
+
+class FollowUpShown(BaseModel):
+    """What the person added later."""
+
+    content: str
+    added_at: datetime
+
+
+class StepShown(BaseModel):
+    """One step of the ticket's timeline (`public`: the person sees it in the public lookup too)."""
+
+    at: datetime
+    event: str
+    label: str
+    public: bool
+
+
+class TicketView(TicketSummary):
+    """The whole ticket for staff: the request, the complainant per role, repeats, follow-ups, every step."""
+
+    title: str | None
+    content: str
+    address: str | None
+    longitude: float | None
+    latitude: float | None
+    happened_at: datetime | None
+    external_id: str | None
+    attachments: list[AttachmentShown]
+    complainant: ComplainantShown | ComplainantWithheld | ComplainantAnonymous
+    repeats: list[RepeatShown]
+    follow_ups: list[FollowUpShown]
+    timeline: list[StepShown]
+
+
+class FollowUpReceipt(BaseModel):
+    """A follow-up was added: how many the ticket has now."""
+
+    ticket_no: str
+    follow_ups: int
+    added_at: datetime
+
+
+class PiiAccessEntry(BaseModel):
+    """One full read of a ticket's complainant data: who, when, which fields, through which route."""
+
+    id: int
+    at: datetime
+    key_id: str
+    key_name: str
+    role: str
+    ticket_no: str
+    fields: list[str]
+    route: str
+
+
+class SmsShown(BaseModel):
+    """A text message of the outbox; the number is masked (a unit's message has no number: the gateway finds the
+    unit's contact by `unit_code`)."""
+
+    id: int
+    kind: str = Field(description="ticket_registered, repeat_merged, alert_reported")
+    ticket_no: str
+    unit_code: str | None
+    to: str | None = Field(description="脱敏号码 / the number, masked")
+    text: str
+    status: str = Field(description="recorded, pending, sent, failed")
+    attempts: int
+    last_error: str | None
+    created_at: datetime
+    sent_at: datetime | None
+
+
+class PublicStep(BaseModel):
+    """A step the person may see."""
+
+    at: datetime
+    label: str
+
+
+class PublicTicket(BaseModel):
+    """What the person sees of their ticket: status and public steps, nothing about any person."""
+
+    ticket_no: str
+    status: str
+    status_label: str
+    received_at: datetime
+    steps: list[PublicStep]
+
+
+ComplainantShown.model_rebuild()
