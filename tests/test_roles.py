@@ -36,12 +36,18 @@ def expectations(name: str) -> dict[str, dict[str, Any]]:
 
 
 def cells(doc: dict[str, Any]) -> list[tuple[str, str, str]]:
-    """(method, path with placeholder values, operationId) of every operation."""
+    """(method, path with placeholder values, operationId) of every operation.
+
+    A path parameter with an enum (Open311's `.json`/`.xml`) takes its first value, so the probe reaches the
+    credential check instead of stopping at the format."""
     out = []
     for path, item in doc["paths"].items():
         for method, op in item.items():
             if method in ("get", "post", "put", "patch", "delete"):
-                out.append((method.upper(), re.sub(r"\{[^}]+\}", "probe-0", path), op["operationId"]))
+                enums = {p["name"]: p["schema"]["enum"][0] for p in op.get("parameters", [])
+                         if p.get("in") == "path" and p.get("schema", {}).get("enum")}
+                filled = re.sub(r"\{([^}]+)\}", lambda m, enums=enums: str(enums.get(m.group(1), "probe-0")), path)
+                out.append((method.upper(), filled, op["operationId"]))
     return out
 
 

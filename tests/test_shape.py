@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -72,3 +74,18 @@ def test_one_handler_map_per_service(pkg: str) -> None:
               and any(line.startswith(("COMMANDS =", "EVENTS =", "COMMANDS:", "EVENTS:"))
                       for line in p.read_text("utf-8").splitlines())]
     assert others == []
+
+
+_SLUG = re.compile(r'type_="([a-z0-9-]+)"')
+
+
+@pytest.mark.parametrize("pkg", sorted(PACKAGES))
+def test_every_problem_type_a_service_raises_resolves(pkg: str) -> None:
+    """Each `type_="<slug>"` in a service's code is a registered problem type (so /problems/<slug> answers)."""
+    from bancheng_shared.problem_types import COMMON
+
+    registered = {**COMMON, **importlib.import_module(f"{pkg}.problem_types").PROBLEM_TYPES}
+    used = {(m.group(1), str(path.relative_to(ROOT))) for path in src_of(pkg).rglob("*.py")
+            for m in _SLUG.finditer(path.read_text("utf-8"))}
+    assert used, "the scan found no problem types: the pattern no longer matches how they are raised"
+    assert sorted((slug, where) for slug, where in used if slug not in registered) == []
