@@ -12,7 +12,7 @@ from bancheng_services.testing import Databases, RunningService, run_service
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-PII_KEY = "test-pii-key-0123456789abcdef"
+from hooks_support import PII_KEY
 
 
 @pytest.fixture

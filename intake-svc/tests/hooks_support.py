@@ -13,7 +13,7 @@ from typing import Any
 
 from bancheng_services.testing import Databases, RunningService, run_service
 
-PII_KEY = "test-pii-key-0123456789abcdef"  # as conftest's
+PII_KEY = "test-pii-key-0123456789abcdef"  # the intake tests' passphrase (conftest uses it too)
 
 # the test receivers listen on loopback over http: only this allow-list lets callbacks reach them
 ALLOW_LOCAL = {"callback_allow_http": True, "callback_allowed_targets": ["127.0.0.1/32"]}

@@ -9,7 +9,7 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
-from helpers import publish, ticket
+from intake_helpers import publish, ticket
 from sqlalchemy import func, select
 
 from bancheng_services.testing import RunningService, auth, eventually

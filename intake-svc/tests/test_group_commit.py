@@ -6,7 +6,7 @@ import asyncio
 from collections import Counter
 from typing import Any
 
-from helpers import ticket
+from intake_helpers import ticket
 from merge_corpus import NEAR_MISSES, TRUE_REPEATS
 from sqlalchemy import func, select
 

@@ -11,8 +11,8 @@ from datetime import UTC, datetime
 
 import orjson
 import pytest
-from helpers import REGION, publish
 from hooks_support import Receiver, hooks_service, standard_signatures
+from intake_helpers import REGION, publish
 from sqlalchemy import select
 
 from bancheng_services.testing import Databases, RunningService, auth, eventually

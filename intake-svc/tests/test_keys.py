@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from cryptography.exceptions import InvalidTag
-from helpers import ticket
+from intake_helpers import ticket
 from sqlalchemy import select
 
 from bancheng_services.testing import Databases, RunningService, auth, run_service

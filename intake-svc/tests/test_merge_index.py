@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from helpers import ticket
+from intake_helpers import ticket
 from sqlalchemy import event
 
 from bancheng_services.testing import RunningService, auth

@@ -10,8 +10,8 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from helpers import REGION
 from hooks_support import PII_KEY
+from intake_helpers import REGION
 from sqlalchemy import update
 
 from bancheng_services.testing import Databases, RunningService, auth, run_service

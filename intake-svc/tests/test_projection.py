@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from aiokafka import ConsumerRecord, TopicPartition
-from helpers import ticket
+from intake_helpers import ticket
 from sqlalchemy import select
 
 from bancheng_services.testing import RunningService, auth

@@ -11,10 +11,10 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
-from helpers import ticket
+from hooks_support import PII_KEY
+from intake_helpers import ticket
 
 from bancheng_services.testing import Databases, RunningService, auth, run_service
-from conftest import PII_KEY
 from intake_svc.domain import throttle
 from intake_svc.domain.throttle import Counter, ThrottlePolicy
 

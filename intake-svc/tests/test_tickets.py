@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 import orjson
 import pytest
-from helpers import CREDIT_CODE, ID_NUMBER, REGION, publish, ticket
+from intake_helpers import CREDIT_CODE, ID_NUMBER, REGION, publish, ticket
 from merge_corpus import NEAR_MISSES, TRUE_REPEATS
 
 from bancheng_services.testing import RunningService, auth, eventually
