@@ -24,11 +24,11 @@ async def publish(bootstrap: str, prefix: str, topic: str, *envs: EventEnvelope)
 
 
 def ticket(content: str, phone: str | None = None, region: str | None = REGION, channel: str = "hotline",
-           **extra: object) -> dict:
+           address: str | None = None, **extra: object) -> dict:
     """A registration body."""
     body: dict = {"channel": channel, "content": content, **extra}
     if phone:
         body["complainant"] = {"name": "张三", "phone": phone}
-    if region:
-        body["location"] = {"region_code": region}
+    if region or address:
+        body["location"] = {k: v for k, v in (("region_code", region), ("address", address)) if v}
     return body

@@ -160,14 +160,23 @@ async def test_same_person_repeats_merge_and_near_misses_do_not(intake: RunningS
 async def test_different_people_same_place_merge_and_event_published(intake: RunningService) -> None:
     h = auth("operator")
     first, repeat = TRUE_REPEATS[0]
-    a = (await intake.client.post("/v1/tickets", json=ticket(first, "13811110001"), headers=h)).json()
-    elsewhere = (await intake.client.post("/v1/tickets", json=ticket(repeat, "13811110002", region="339902001"),
-                                          headers=h)).json()
+    site = "城关街道幸福小区东门"
+    a = (await intake.client.post("/v1/tickets", json=ticket(first, "13811110001", address=site), headers=h)).json()
+    elsewhere = (await intake.client.post("/v1/tickets", json=ticket(repeat, "13811110002", region="339902001",
+                                                                     address=site), headers=h)).json()
     assert elsewhere["merged"] is False
-    b = (await intake.client.post("/v1/tickets", json=ticket(repeat, "13811110003"), headers=h)).json()
+    # the same street (region code) but no address, or another building of it: a stranger's own ticket
+    street_only = (await intake.client.post("/v1/tickets", json=ticket(repeat, "13811110004"), headers=h)).json()
+    neighbour = (await intake.client.post("/v1/tickets", json=ticket(repeat, "13811110005",
+                                                                     address="城关街道幸福小区西门"), headers=h)).json()
+    assert street_only["merged"] is False and neighbour["merged"] is False
+    b = (await intake.client.post("/v1/tickets", json=ticket(repeat, "13811110003", address="城关街道 幸福小区 东门"),
+                                  headers=h)).json()
     assert b["merged"] is True and b["ticket_no"] == a["ticket_no"] and b["similarity"] >= 0.45
-    c = (await intake.client.post("/v1/tickets", json=ticket(first, "13811110001"), headers=h)).json()
-    assert c["merged"] is True and c["repeat_count"] == 2
+    # the same person again through the app, much shorter and without an address: merged
+    c = (await intake.client.post("/v1/tickets", json=ticket("幸福小区烧烤摊油烟还是很大", "13811110001",
+                                                             channel="app", region=None), headers=h)).json()
+    assert c["merged"] is True and c["repeat_count"] == 2 and c["ticket_no"] == a["ticket_no"]
     t = (await intake.client.get(f"/v1/tickets/{a['ticket_no']}", headers=h)).json()
     assert t["repeat_count"] == 2
     assert [r["same_person"] for r in t["repeats"]] == [False, True]
@@ -189,7 +198,7 @@ async def test_different_people_same_place_merge_and_event_published(intake: Run
         return r.json()["status"] == "answered"
 
     await eventually(answered)
-    d = (await intake.client.post("/v1/tickets", json=ticket(first, "13811110009"), headers=h)).json()
+    d = (await intake.client.post("/v1/tickets", json=ticket(first, "13811110009", address=site), headers=h)).json()
     assert d["merged"] is False
 
 

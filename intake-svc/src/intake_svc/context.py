@@ -23,6 +23,7 @@ from intake_svc.settings import IntakeSettings
 def merge_policy(settings: IntakeSettings) -> MergePolicy:
     """The merge rule's numbers from settings."""
     return MergePolicy(enabled=settings.merge_enabled, threshold=settings.merge_threshold,
+                       person_threshold=settings.merge_person_threshold,
                        window_days=settings.merge_window_days, closed_statuses=frozenset(settings.closed_statuses))
 
 

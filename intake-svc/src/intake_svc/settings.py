@@ -31,7 +31,8 @@ class IntakeSettings(ServiceSettings):
     accept_max_group: int = Field(default=64, ge=1, le=1000)
     # merging repeats (并单)
     merge_enabled: bool = True
-    merge_threshold: float = 0.45
+    merge_threshold: float = 0.45  # different people at the same exact place (building / ~50 m cell)
+    merge_person_threshold: float = 0.33  # the same person: containment of the shorter text
     merge_window_days: int = 30
     merge_index_days: int = 90
     merge_num_perm: int = 64

@@ -32,7 +32,7 @@ from intake_svc.domain import idempotency, merging, registration, sms
 from intake_svc.domain.merging import MergePolicy, OpenTicket
 from intake_svc.domain.pii import mask_phone
 from intake_svc.domain.public_lookup import token_hash
-from intake_svc.domain.similarity import shingles
+from intake_svc.domain.similarity import matters, shingles
 from intake_svc.domain.ticket_numbers import new_ticket_no
 from intake_svc.domain.timeline import STATUS_LABELS, received_label, repeat_label
 from intake_svc.models import TicketCreate, TicketCreated
@@ -59,6 +59,7 @@ class Registration:
     id_hash: str | None
     place: str | None
     shingles: set[str]
+    matters: frozenset[str] = frozenset()
     # the MinHash signature and the merge index's band keys of it: computed for a whole group at once
     signature: np.ndarray | None = None
     band_keys: list[int] | None = None
@@ -174,7 +175,9 @@ class Registrar:
                                      external_id=body.external_id),
             phone=phone, phone_enc=self.vault.encrypt(phone, "phone"), phone_hash=phones[0] if phones else None,
             id_number=idn, id_hash=ids[0] if ids else None, phone_hashes=phones, id_hashes=ids,
-            place=merging.place_key(loc.region_code if loc else None, loc.address if loc else None),
+            place=merging.place_key(loc.region_code if loc else None, loc.address if loc else None,
+                                    loc.longitude if loc else None, loc.latitude if loc else None),
+            matters=matters(body.content),
             shingles=shingles(body.content),  # the MinHash signature is computed with the group's
         )
 
@@ -318,7 +321,7 @@ class Registrar:
         if alias:
             phone, idn = alias.get(phone, phone), alias.get(idn, idn)
         return OpenTicket(r.ticket_no, self.index.shingles_of(r.ticket_no, r.content), phone, idn,
-                          r.place_key, r.status, r.received_at)
+                          r.place_key, r.status, r.received_at, matters(r.content))
 
     async def _candidates(self, session: AsyncSession, regs: Sequence[Registration], now: datetime) -> _Candidates:
         c = _Candidates(per_person=self.candidates * 2)
@@ -360,7 +363,7 @@ class Registrar:
                 numbers.add(ticket_no)
                 row = self._create(uow, reg, ticket_no, now, g)
                 cands.fresh.append(OpenTicket(ticket_no, reg.shingles, reg.phone_hash, reg.id_hash, reg.place,
-                                              row["status"], now))
+                                              row["status"], now, reg.matters))
                 status, label, count = row["status"], row["status_label"], 0
             else:
                 ticket_no = match.ticket_no

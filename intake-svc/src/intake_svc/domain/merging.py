@@ -1,20 +1,24 @@
 """并单: which open ticket a new request repeats.
 
 A request repeats an open ticket when it is the same person (the keyed hash of the phone or the ID number)
-about the same problem within `window_days`, or the same matter at the same place (the region code, else the
-address) from anyone. "The same" means a similarity of at least `threshold` (domain.similarity). The same
-person is asked first; the best score wins, the earliest candidate on a tie. Different people at different
-places are different tickets, however alike their words.
+about the same problem within `window_days` (the shorter text's shingles contained in the other's at least
+`person_threshold`: a repeat is often a shorter rewording), or the same matter at the same exact place from
+anyone (the normalised address down to the building, else a coordinate cell of about `cell_m` metres; never a
+region code alone, a street holds thousands of unrelated matters) with a similarity of at least `threshold`.
+The same person is asked first; the best score wins, the earliest candidate on a tie. Different people at
+different places are different tickets, however alike their words.
 """
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from intake_svc.domain.similarity import similarity
+from intake_svc.domain.similarity import containment, similarity
 
 
 @dataclass(frozen=True)
@@ -23,6 +27,7 @@ class MergePolicy:
 
     enabled: bool = True
     threshold: float = 0.45
+    person_threshold: float = 0.33
     window_days: int = 30
     closed_statuses: frozenset[str] = field(default_factory=lambda: frozenset({"closed", "answered", "transferred"}))
 
@@ -39,6 +44,7 @@ class Asking(Protocol):
     """A new request as the rule reads it."""
 
     shingles: set[str]
+    matters: frozenset[str]
     phone_hash: str | None
     id_hash: str | None
     place: str | None
@@ -55,6 +61,7 @@ class OpenTicket:
     place: str | None
     status: str
     received_at: datetime
+    matters: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,12 +73,44 @@ class Match:
     same_person: bool
 
 
-def place_key(region_code: str | None, address: str | None) -> str | None:
-    """Where a matter is, for matching different people: the region code, else the normalised address."""
-    if region_code:
-        return f"r:{region_code}"
-    if address:
-        return "a:" + "".join(address.split()).lower()
+_CN_DIGITS = {c: str(i) for i, c in enumerate("零一二三四五六七八九")}
+# room, unit and floor are below the building: neighbours in one building raise one matter together
+_BELOW_BUILDING = re.compile(r"(\d+单元|\d+层|\d+楼(?!栋)|\d+室|\d+户|\d+号房)+$")
+_PUNCT = re.compile(r"[^0-9a-z\u4e00-\u9fff]")
+# a building spelt 幢 / 号楼 / 座 / 栋 is the same building
+_BUILDING = re.compile(r"(\d+)(?:号楼|幢|座|栋)")
+# about 50 m of latitude; a point cell, so two reports of one site a few metres apart meet
+CELL_DEG = 0.0005
+
+
+def _digits(text: str) -> str:
+    """Chinese numerals up to 99 written as digits (三栋 → 3栋, 十二号 → 12号)."""
+    def one(m: re.Match[str]) -> str:
+        t = m.group(0)
+        if "十" not in t:
+            return "".join(_CN_DIGITS[c] for c in t)
+        tens, _, units = t.partition("十")
+        return str(int(_CN_DIGITS.get(tens, "1")) * 10 + int(_CN_DIGITS.get(units, "0") if units else 0))
+    return re.sub(r"[零一二三四五六七八九十]+(?=[号栋幢座单元层楼室弄巷])", one, text)
+
+
+def normalize_address(address: str) -> str:
+    """An address down to its building: NFKC, no spaces or punctuation, digits, one spelling of 栋, no room."""
+    t = _PUNCT.sub("", unicodedata.normalize("NFKC", address).lower())
+    t = _BUILDING.sub(r"\1栋", _digits(t))
+    return _BELOW_BUILDING.sub("", t)
+
+
+def place_key(region_code: str | None, address: str | None, longitude: float | None = None,
+              latitude: float | None = None) -> str | None:
+    """Where a matter is exactly, for matching different people: the building address, else a small cell.
+
+    A region code alone is no place (a street holds thousands of matters); it only scopes an address.
+    """
+    if address and (norm := normalize_address(address)):
+        return f"a:{region_code or ''}:{norm}"
+    if longitude is not None and latitude is not None:
+        return f"g:{round(longitude / CELL_DEG)}:{round(latitude / CELL_DEG)}"
     return None
 
 
@@ -81,10 +120,22 @@ def same_person(req: Asking, ticket: OpenTicket) -> bool:
                 or (req.id_hash and ticket.id_hash == req.id_hash))
 
 
+def person_score(req: Asking, ticket: OpenTicket) -> float:
+    """How surely the same person's request restates this ticket: containment, 0 when they name other matters.
+
+    A short rewording keeps little of the long text but names the matter; two texts that name matters and no
+    common one are different problems of the same person (the roof leaks, and the lift is broken).
+    """
+    if req.matters and ticket.matters and not (req.matters & ticket.matters):
+        return 0.0
+    return containment(req.shingles, ticket.shingles)
+
+
 def _best(req: Asking, tickets: Iterable[OpenTicket], threshold: float, person: bool) -> Match | None:
     best: Match | None = None
     for t in tickets:
-        score = similarity(req.shingles, t.shingles)
+        # the same person's shorter rewording: how much of the shorter text the other holds
+        score = person_score(req, t) if person else similarity(req.shingles, t.shingles)
         if score >= threshold and (best is None or score > best.similarity):
             best = Match(t.ticket_no, score, person or same_person(req, t))
     return best
@@ -103,7 +154,7 @@ def find_repeat(req: Asking, *, persons: Iterable[OpenTicket], places: Iterable[
         since = policy.window_start(now)
         mine = (t for t in persons
                 if same_person(req, t) and policy.is_open(t.status) and t.received_at >= since)
-        found = _best(req, mine, policy.threshold, person=True)
+        found = _best(req, mine, policy.person_threshold, person=True)
         if found is not None:
             return found
     if req.place is None:

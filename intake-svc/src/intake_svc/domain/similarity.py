@@ -48,3 +48,46 @@ def similarity(a: set[str], b: set[str]) -> float:
     jac = inter / (len(a) + len(b) - inter)
     contain = inter / min(len(a), len(b))
     return (jac + contain) / 2
+
+
+def containment(a: set[str], b: set[str]) -> float:
+    """The share of the shorter text's shingles that the other text holds (the same person's rewording)."""
+    if not a or not b:
+        return 0.0
+    return len(a & b) / min(len(a), len(b))
+
+
+# What a request is about, in a caller's words: synonyms → one matter. A general hotline vocabulary (not the
+# test generator's phrases); the same person's short rewording names the matter even when little else remains.
+_MATTER_WORDS: dict[str, tuple[str, ...]] = {
+    "油烟": ("油烟", "烟味", "烧烤", "熏"),
+    "噪音": ("噪音", "噪声", "吵", "扰民", "喇叭", "音响", "轰鸣", "喧哗"),
+    "电梯": ("电梯", "困人", "梯"),
+    "漏水": ("漏水", "渗水", "滴水", "防水", "返潮", "发霉"),
+    "垃圾": ("垃圾", "清运", "臭味", "臭气", "环卫"),
+    "施工": ("施工", "工地", "打桩", "渣土", "混凝土"),
+    "停车": ("停车", "车位", "车库", "挪车"),
+    "路灯": ("路灯", "灯不亮", "太黑", "黑漆漆"),
+    "下水": ("堵塞", "堵了", "下水道", "污水", "返水", "地漏", "疏通", "化粪池", "堵"),
+    "违建": ("违建", "搭建", "私搭", "违章", "乱建", "违规建"),
+    "停水电": ("停水", "停电", "断水", "断电", "水压", "没水"),
+    "宠物": ("狗", "猫", "宠物", "犬"),
+    "欠薪": ("工资", "欠薪", "拖欠"),
+    "退费": ("退费", "退款", "退钱", "跑路"),
+    "物业费": ("物业费", "收费", "涨价", "乱收"),
+    "井盖": ("井盖", "窨井"),
+    "交通": ("红绿灯", "信号灯", "拥堵", "堵车"),
+    "占道": ("占道", "摊贩", "乱停", "共享单车", "堵住"),
+    "养老": ("养老保险", "养老金", "退休金"),
+    "医保": ("医保", "医疗保险", "报销"),
+    "公积金": ("公积金",),
+    "供暖": ("暖气", "供暖", "燃气", "煤气"),
+    "食品": ("过期", "食品", "变质", "卫生"),
+    "绿化": ("绿化", "树木", "砍树", "草坪"),
+}
+
+
+def matters(text: str) -> frozenset[str]:
+    """The matters a text names (keys of the vocabulary), after normalisation."""
+    t = unicodedata.normalize("NFKC", text)
+    return frozenset(m for m, words in _MATTER_WORDS.items() if any(w in t for w in words))
