@@ -23,6 +23,7 @@ EXPECTED: dict[tuple[Action, State], State] = {
     (A.dispatch, S.transferred): S.dispatched,
     (A.sign, S.dispatched): S.signed, (A.deem_signed, S.dispatched): S.signed,
     (A.request_return, S.dispatched): S.return_requested,
+    (A.request_return, S.signed): S.return_requested,
     (A.approve_return, S.return_requested): S.dispatched, (A.reject_return, S.return_requested): S.signed,
     (A.progress, S.signed): S.in_progress, (A.progress, S.in_progress): S.in_progress,
     (A.resolve, S.signed): S.resolved, (A.resolve, S.in_progress): S.resolved,
@@ -57,8 +58,10 @@ def test_reopen_without_a_unit_waits_for_dispatch() -> None:
     assert transition(S.resolved, A.reopen, has_unit=False) == S.triaged
 
 
-def test_return_window_closes_once_signed_or_deemed() -> None:
-    for st in (S.signed, S.in_progress, S.resolved):
+def test_return_window_stays_open_after_signing_and_closes_with_the_work() -> None:
+    # signed: the days after signing are checked in `returns` (签收后2个工作日内); once at work, closed
+    assert transition(S.signed, A.request_return) == S.return_requested
+    for st in (S.in_progress, S.resolved):
         with pytest.raises(TransitionRefused):
             transition(st, A.request_return)
 

@@ -129,3 +129,30 @@ def test_unit_level() -> None:
     assert routing.unit_level(directory(), "3399-gas") == 1
     assert routing.unit_level(directory(), "339901001-local_government") == 3
     assert routing.unit_level(directory(), "gone-unit") == 2
+
+
+def test_a_matter_that_needs_four_units_names_them_and_is_red() -> None:
+    text = ("您好，我是东湖区城关街道幸福家园小区的居民，小区门口的马路被挖开一个月没人管，自来水管道破裂停水三天，"
+            "燃气管道漏气味道很大，路灯电线被挖断停电，建筑渣土乱堆占道，希望尽快处理，谢谢")
+    r = routing.decide(text, "339901001", None, None, catalogue(), directory())
+    assert set(r.decision.department_kinds) >= {"urban_management", "water", "gas", "power"}
+    assert 1 + len(r.co) >= 4 and r.tier.tier == "red"
+    assert any("units must coordinate" in line for line in r.tier.reasons)
+
+
+def test_an_ordinary_matter_keeps_one_unit() -> None:
+    text = ("您好，我是东湖区城关街道的村民，我住的地方比较偏，小区门口那盏路灯坏了一个多星期，"
+            "晚上出门黑漆漆的，希望尽快处理")
+    r = routing.decide(text, "339901001", None, None, catalogue(), directory())
+    assert r.co == [] and r.tier.tier == "green"
+
+
+def test_a_direct_answer_names_the_hotline_centre_for_its_clock() -> None:
+    t = triage.triage("BC2", received("请问办居住证需要什么材料，在哪里办", "339901001"), catalogue=catalogue(),
+                      directory=directory(), now=NOW)
+    assert t.work_order.route == "answer" and t.work_order.response_level == 3
+    triaged = t.events[0]
+    assert isinstance(triaged, TicketTriaged) and triaged.answer_unit == "3399-hotline_center"
+    d = triage.triage("BC3", received("东湖区城关街道一家超市卖过期食品，商家拒绝退款", "339901001"),
+                      catalogue=catalogue(), directory=directory(), now=NOW)
+    assert isinstance(d.events[0], TicketTriaged) and d.events[0].answer_unit is None

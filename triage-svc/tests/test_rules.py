@@ -63,9 +63,11 @@ def test_tier_rules() -> None:
     r = tiers.DEFAULT_TIER_RULES
     assert tiers.evaluate(tiers.TierFacts(content="路灯坏了"), r).tier == Tier.green
     assert tiers.evaluate(tiers.TierFacts(content="x", units=2), r).tier == Tier.yellow
-    assert tiers.evaluate(tiers.TierFacts(content="x", repeats=2), r).tier == Tier.yellow
-    assert tiers.evaluate(tiers.TierFacts(content="x", repeats=1), r).tier == Tier.green
-    assert tiers.evaluate(tiers.TierFacts(content="x", repeats=1, urgent=True), r).tier == Tier.red
+    assert tiers.evaluate(tiers.TierFacts(content="x", repeats=2, own_repeats=2), r).tier == Tier.yellow
+    assert tiers.evaluate(tiers.TierFacts(content="x", repeats=2), r).tier == Tier.green  # other people's
+    assert tiers.evaluate(tiers.TierFacts(content="x", repeats=1, own_repeats=1), r).tier == Tier.green
+    assert tiers.evaluate(tiers.TierFacts(content="x", repeats=1, own_repeats=1, urgent=True), r).tier == Tier.red
+    assert tiers.evaluate(tiers.TierFacts(content="x", repeats=1, urgent=True), r).tier == Tier.green
     assert tiers.evaluate(tiers.TierFacts(content="x", returns=2), r).tier == Tier.yellow
     assert tiers.evaluate(tiers.TierFacts(content="吃拿卡要"), r).tier == Tier.red
     assert tiers.higher(Tier.red, Tier.green) == Tier.red

@@ -29,11 +29,11 @@ def alert(level: AlertLevel, rnd: int = 1) -> AlertRaised:
 def test_a_second_repeat_turns_the_ticket_yellow_and_copies_it_for_joint_scheduling() -> None:
     rules = catalogue().tier_rules
     first = tier_moves.on_repeat(work_order(), repeat(1), rules=rules, directory=directory(), now=NOW)
-    assert first.changes == {"repeat_count": 1, "updated_at": NOW} and first.events == []
+    assert first.changes == {"repeat_count": 1, "own_repeat_count": 1, "updated_at": NOW} and first.events == []
     assert first.log is not None and first.log.action == "repeat" and first.log.detail == {
-        "repeat_count": 1, "tier": "green"}
-    second = tier_moves.on_repeat(work_order(repeat_count=1), repeat(2), rules=rules, directory=directory(),
-                                  now=NOW)
+        "repeat_count": 1, "same_person": True, "own_repeat_count": 1, "tier": "green"}
+    second = tier_moves.on_repeat(work_order(repeat_count=1, own_repeat_count=1), repeat(2), rules=rules,
+                                  directory=directory(), now=NOW)
     assert second.changes["tier"] == "yellow" and second.changes["complex"] is True
     assert second.changes["response_level"] == 2 and second.changes["copies"] == ["yellow:tier"]
     changed, copy = second.events
@@ -44,9 +44,9 @@ def test_a_second_repeat_turns_the_ticket_yellow_and_copies_it_for_joint_schedul
 
 
 def test_a_repeat_never_lowers_the_count_nor_the_tier() -> None:
-    out = tier_moves.on_repeat(work_order(tier="red", repeat_count=5), repeat(0), rules=catalogue().tier_rules,
-                               directory=directory(), now=NOW)
-    assert out.changes == {"repeat_count": 5, "updated_at": NOW} and out.events == []
+    out = tier_moves.on_repeat(work_order(tier="red", repeat_count=5, own_repeat_count=4), repeat(0),
+                               rules=catalogue().tier_rules, directory=directory(), now=NOW)
+    assert out.changes == {"repeat_count": 5, "own_repeat_count": 5, "updated_at": NOW} and out.events == []
 
 
 def test_a_repeat_of_a_closed_ticket_is_refused() -> None:
@@ -58,7 +58,8 @@ def test_a_repeat_of_a_closed_ticket_is_refused() -> None:
 def test_urgent_with_a_repeat_turns_red_and_calls_in_supervision() -> None:
     assert tier_moves.deadline_near(AlertLevel.urgent) and tier_moves.deadline_near(AlertLevel.alarm)
     assert not tier_moves.deadline_near(AlertLevel.reported) and not tier_moves.deadline_near(AlertLevel.warning)
-    out = tier_moves.on_deadline_near(work_order(tier="yellow", repeat_count=1, copies=["yellow:tier"]),
+    out = tier_moves.on_deadline_near(work_order(tier="yellow", repeat_count=1, own_repeat_count=1,
+                                                 copies=["yellow:tier"]),
                                       alert(AlertLevel.urgent), rules=catalogue().tier_rules,
                                       directory=directory(), now=NOW)
     assert out is not None

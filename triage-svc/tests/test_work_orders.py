@@ -134,6 +134,20 @@ async def test_lifecycle(databases: Databases, kafka_bootstrap: str, topic_prefi
         w = await wo(svc, d)
         assert w["lead_unit"] == UNIT and w["return_request"]["decision_reason"] == "食品安全属市场监管职责"
 
+        # --- signed, then asked back within 2 working days after signing (签收后2个工作日内); once rejected, closed
+        e = await receive(svc, "东湖区城关街道一家理发店办的储值卡，老板换人后不认了")
+        await wo(svc, e, state="dispatched")
+        assert (await c.post(f"/v1/work-orders/{e}/sign", headers=auth("unit"))).json()["state"] == "signed"
+        r = await c.post(f"/v1/work-orders/{e}/return-requests", headers=auth("unit"),
+                         json={"reason": "预付卡纠纷属商务部门", "basis": "单用途商业预付卡管理办法"})
+        assert r.status_code == 200 and r.json()["state"] == "return_requested", r.text
+        r = await c.post(f"/v1/work-orders/{e}/return-requests/decision", headers=auth("work_team"),
+                         json={"approved": False, "reason": "消费纠纷属市场监管"})
+        assert r.json()["state"] == "signed"
+        r = await c.post(f"/v1/work-orders/{e}/return-requests", headers=auth("unit"),
+                         json={"reason": "再次申请", "basis": "三定方案"})
+        assert r.status_code == 409 and r.json()["type"].endswith("/return-window-closed")
+
 
 async def test_tiers_and_special_routes(databases: Databases, kafka_bootstrap: str, topic_prefix: str) -> None:
     url = await databases.new("triage")
@@ -150,8 +164,14 @@ async def test_tiers_and_special_routes(databases: Databases, kafka_bootstrap: s
         # repeats → yellow, then urgent with repeats → red; never down automatically
         g = await receive(svc, "东湖区城关街道一家超市卖过期面包")
         assert (await wo(svc, g, state="dispatched"))["tier"] == "green"
-        await inject(svc, g, RepeatReceived(repeat_count=2, content="又买到过期面包", same_person=True,
-                                            channel=Channel.hotline, received_at=NOW), INTAKE_TICKETS)
+        # another person's request merged in: counted, the tier stays; the same person twice: yellow
+        await inject(svc, g, RepeatReceived(repeat_count=1, content="我也在这家超市买到过期面包", same_person=False,
+                                            channel=Channel.app, received_at=NOW), INTAKE_TICKETS)
+        await eventually(lambda: _logged(svc, g, "repeat", 1))
+        assert (await wo(svc, g))["tier"] == "green"
+        for n in (2, 3):
+            await inject(svc, g, RepeatReceived(repeat_count=n, content="又买到过期面包", same_person=True,
+                                                channel=Channel.hotline, received_at=NOW), INTAKE_TICKETS)
         await eventually(lambda: _tier(svc, g, "yellow"))
         await inject(svc, g, AlertRaised(level=AlertLevel.urgent, unit=UNIT, raised_at=NOW, round=1), SLA_CLOCKS)
         await eventually(lambda: _tier(svc, g, "red"))
@@ -159,7 +179,7 @@ async def test_tiers_and_special_routes(databases: Databases, kafka_bootstrap: s
                                             received_at=NOW), INTAKE_TICKETS)
         # wait until that repeat was handled (its log line): it must not have moved the tier, and handled after the
         # lowering below it would raise the tier again (a repeat while urgent earns red)
-        await eventually(lambda: _logged(svc, g, "repeat", 2))
+        await eventually(lambda: _logged(svc, g, "repeat", 4))
         changes = [e["payload"] for e in await events(svc, g) if e["type"] == "TierChanged"]
         assert [(x["old_tier"], x["new_tier"], x["automatic"]) for x in changes] == [
             ("green", "yellow", True), ("yellow", "red", True)]
@@ -176,6 +196,19 @@ async def test_tiers_and_special_routes(databases: Databases, kafka_bootstrap: s
         assert tr and tr[0]["payload"]["to_unit"] == "339901-petition"
         lg = await receive(svc, "法院判决了对方赔偿，到现在也没执行")
         assert (await wo(svc, lg, state="transferred"))["route"] == "legal"
+        # look-alikes stay on the dispatch track: a court building, a threat to sue, an earlier visit to 信访局
+        for text in ("您好，东湖区城关街道法院门口那段路的路灯坏了一个多星期，晚上黑漆漆的，希望尽快修好",
+                     "东湖区城关街道某小区物业说不交钱就起诉我们，可电梯坏了三个月没人修，物业费凭什么照收",
+                     "东湖区城关街道上个月去信访局问过，说归街道管，可我们楼下的垃圾到现在还没人清运"):
+            w = await wo(svc, await receive(svc, text))
+            assert w["route"] == "dispatch" and w["state"] == "dispatched", (text, w["route"])
+        # a kickback asked by an official: red, copied to discipline inspection; many households: at least yellow
+        k = await receive(svc, "东湖区城关街道办事处的工作人员办低保时跟我要了两千块好处费，不给钱就不给办")
+        assert (await wo(svc, k, state="dispatched"))["tier"] == "red"
+        cp = [e for e in await events(svc, k) if e["type"] == "TierCopyIssued"]
+        assert cp and "discipline" in cp[0]["payload"]["to_kinds"]
+        m = await receive(svc, "东湖区城关街道我们小区三十多户居民联名反映，楼下烧烤店油烟直排，家家户户不敢开窗")
+        assert (await wo(svc, m, state="dispatched"))["tier"] in ("yellow", "red")
         # a simple consultation: answered from the knowledge base
         q = await receive(svc, "请问办居住证需要什么材料，在哪里办")
         w = await wo(svc, q, state="awaiting_answer")

@@ -31,4 +31,13 @@ PROBLEM_TYPES: dict[str, ProblemType] = {
     "malformed-csv": ProblemType(
         "Unreadable CSV", "CSV 无法读取",
         "The CSV body of a directory import is not UTF-8 text a CSV reader can read (e.g. it holds a NUL byte)."),
+    "return-window-closed": ProblemType(
+        "Return window closed", "申请退回期限已过",
+        "A unit may ask to return a work order before it signs and within 2 working days after signing "
+        "(签收后2个工作日内); the window has passed, the work order counts as signed (逾期视为签收), or a request of "
+        "this round was rejected."),
+    "calendar-unknown-year": ProblemType(
+        "Working-day calendar does not cover the year", "工作日历未包含该年份",
+        "The working-day calendar does not know the year a computation needs (it is never guessed): the years "
+        "triage-svc knows come from the `chinesecalendar` package at start."),
 }

@@ -17,5 +17,9 @@ class TriageSettings(ServiceSettings):
     max_body_bytes: int = 20_000_000
     # kinds a directory may add beyond the DESIGN.md vocabulary
     extra_kinds: list[str] = []
-    # the return window (working days) is run by sla: its DeemedSigned closes it; kept here for the docs
+    # the return window (working days) before signing is run by sla: its DeemedSigned closes it; kept for the docs
     return_window_working_days: int = 2
+    # a unit may still ask to return a work order this many working days after signing (签收后2个工作日内)
+    return_after_signing_working_days: int = 2
+    # the time zone of working days
+    timezone: str = "Asia/Shanghai"

@@ -27,6 +27,8 @@ class TicketTriaged(EventPayload):
     catalogue_version: int | None = None
     reclassified: bool = False
     reason: str | None = None
+    # the unit that answers a level-3 matter directly (the hotline centre): its 1-working-day clock runs in sla
+    answer_unit: str | None = None
 
 
 @event("TicketDispatched", TRIAGE_WORK_ORDERS)

@@ -1,4 +1,5 @@
-"""The clocks of one round of a work order: started on dispatch (or redo), closed as the work order moves on.
+"""The clocks of one round of a work order: started on dispatch (or redo) or, for a matter answered directly,
+on triage (the hotline centre's level-3 clock, 1 working day); closed as the work order moves on.
 
 A clock is a plain dict (one row of `clocks`). Each rule here takes the clock and the event's facts and answers
 what changes and which events follow; the handlers load and save.
@@ -13,7 +14,8 @@ from typing import Any, Literal
 from bancheng_shared.calendar import UnknownYearError
 from bancheng_shared.contracts.envelope import EventPayload
 from bancheng_shared.contracts.sla import ClockFlagged, ClockStarted, ClockStopped, ReturnVisitDue
-from bancheng_shared.contracts.triage import TicketDispatched
+from bancheng_shared.contracts.triage import TicketDispatched, TicketTriaged
+from bancheng_shared.contracts.vocab import Route
 from sla_svc.domain.calendar_book import CalendarBook
 from sla_svc.domain.deadlines import Policy, compute_deadlines, end_of_day, local_date
 from sla_svc.domain.ladder import ACTIVE, PAUSED, RUNNING, alert
@@ -43,14 +45,15 @@ def on_dispatch(latest: dict[str, Any] | None, event: TicketDispatched) -> Liter
 
 def start_round(*, ticket_no: str, round_: int, unit: str, region_code: str | None, complex_: bool,
                 response_level: int, started_at: datetime, existing: dict[str, Any] | None, now: datetime,
-                book: CalendarBook, policy: Policy) -> Started:
-    """Start (or, for a re-dispatch, restart) a round's clocks: deadlines, `reported`, and their events."""
+                book: CalendarBook, policy: Policy, accepted: bool = False) -> Started:
+    """Start (or, for a re-dispatch, restart) a round's clocks: deadlines, `reported`, and their events.
+    `accepted`: the unit has it from the start (the hotline centre answering directly: no signing step)."""
     days = policy.resolution_days(complex_, response_level)
     c: dict[str, Any] = {
         "ticket_no": ticket_no, "round": round_, "gen": int(existing["gen"]) if existing else 0,
         "unit": unit, "region_code": region_code, "complex": complex_, "response_level": response_level,
         "started_at": started_at, "working_days": days, "extension_days": 0, "paused_days": 0,
-        "paused_at": None, "resume_at": None, "state": RUNNING, "signed": False, "deemed_signed": False,
+        "paused_at": None, "resume_at": None, "state": RUNNING, "signed": accepted, "deemed_signed": False,
         "return_requested": False, "alert_level": "reported", "urged_at": None, "escalated_at": None,
         "resolved_at": None, "return_visit_due": None, "stopped_at": None, "stop_reason": None,
         "updated_at": now,
@@ -77,6 +80,12 @@ def flagged(c: dict[str, Any], now: datetime) -> ClockFlagged:
     """A clock whose deadline needs a calendar year not known yet: flagged, never guessed."""
     return ClockFlagged(unit=c["unit"], reason=c["explanation"], at=now, round=c["round"],
                         years_missing=list(c.get("flagged_years") or []))
+
+
+def on_triaged(latest: dict[str, Any] | None, event: TicketTriaged) -> bool:
+    """Whether a triaged ticket starts the clock of a direct answer: routed to `answer` with the answering unit
+    named, and no clock yet (a dispatch came first, or a replay)."""
+    return latest is None and event.route == Route.answer and bool(event.answer_unit)
 
 
 def stop(c: dict[str, Any], reason: str, at: datetime) -> ClockStopped:

@@ -10,6 +10,7 @@ from bancheng_shared.contracts.triage import (
     TicketReopened,
     TicketSigned,
     TicketTransferred,
+    TicketTriaged,
 )
 from bancheng_shared.messagebus import CommandHandler, EventHandler
 from sla_svc.domain.commands import (
@@ -40,6 +41,7 @@ COMMANDS: dict[type, CommandHandler] = {
 }
 
 EVENTS: dict[type, EventHandler] = {
+    TicketTriaged: clocks.on_triaged,
     TicketDispatched: clocks.on_dispatched,
     TicketReopened: clocks.on_reopened,
     TicketSigned: clocks.on_signed,

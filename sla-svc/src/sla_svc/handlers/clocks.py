@@ -15,6 +15,7 @@ from bancheng_shared.contracts.triage import (
     TicketReopened,
     TicketSigned,
     TicketTransferred,
+    TicketTriaged,
 )
 from bancheng_shared.unit_of_work import UnitOfWork
 from sla_svc.adapters.clocks import ClockStore
@@ -52,7 +53,7 @@ async def close(uow: UnitOfWork, store: ClockStore, c: dict[str, Any], sla: Sla)
 
 async def _start(uow: UnitOfWork, store: ClockStore, sla: Sla, *, round_: int, unit: str, region_code: str | None,
                  complex_: bool, response_level: int, started_at: datetime, existing: dict[str, Any] | None,
-                 supersede: bool) -> None:
+                 supersede: bool, accepted: bool = False) -> None:
     ticket_no = uow.envelope.ticket_no
     now = uow.now()
     if supersede:  # a higher round stops what still runs of the earlier ones
@@ -60,7 +61,7 @@ async def _start(uow: UnitOfWork, store: ClockStore, sla: Sla, *, round_: int, u
             await stop(uow, store, earlier, "superseded", now, sla)
     started = rounds.start_round(ticket_no=ticket_no, round_=round_, unit=unit, region_code=region_code,
                                  complex_=complex_, response_level=response_level, started_at=started_at,
-                                 existing=existing, now=now, book=sla.book, policy=sla.policy)
+                                 existing=existing, now=now, book=sla.book, policy=sla.policy, accepted=accepted)
     c = started.clock
     if existing:
         await store.close_alerts(existing, now)
@@ -83,6 +84,18 @@ async def on_dispatched(event: TicketDispatched, uow: UnitOfWork, sla: Sla) -> N
                  complex_=event.complex, response_level=event.response_level, started_at=event.dispatched_at,
                  existing=latest if decision == "restart" else None,
                  supersede=latest is not None and latest["round"] < event.round)
+
+
+async def on_triaged(event: TicketTriaged, uow: UnitOfWork, sla: Sla) -> None:
+    """A matter answered directly: the answering unit's (hotline centre's) level-3 clock starts, with no signing
+    step; the answer stops it (a later dispatch to a unit restarts it for that unit)."""
+    store = ClockStore(uow.session)
+    latest = await store.get(uow.envelope.ticket_no, lock=True)
+    if not rounds.on_triaged(latest, event) or event.answer_unit is None:
+        return
+    await _start(uow, store, sla, round_=1, unit=event.answer_unit, region_code=event.region_code, complex_=False,
+                 response_level=event.response_level, started_at=uow.envelope.occurred_at, existing=None,
+                 supersede=False, accepted=True)
 
 
 async def on_reopened(event: TicketReopened, uow: UnitOfWork, sla: Sla) -> None:

@@ -53,6 +53,7 @@ work_orders = Table(
     Column("round", Integer, nullable=False, default=1),
     Column("returns_count", Integer, nullable=False, default=0),
     Column("repeat_count", Integer, nullable=False, default=0),
+    Column("own_repeat_count", Integer, nullable=False, default=0, server_default="0"),
     Column("urgent", Boolean, nullable=False, default=False),
     Column("deemed_signed", Boolean, nullable=False, default=False),
     Column("dispatched_at", UtcDateTime(), nullable=True),

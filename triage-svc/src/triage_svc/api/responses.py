@@ -52,6 +52,8 @@ class WorkOrderOut(BaseModel):
     round: int
     returns_count: int
     repeat_count: int
+    own_repeat_count: int = Field(default=0, description="同一人重复诉求次数 / repeats from the same person (they "
+                                  "raise the tier; other people's merged requests are counted in repeat_count only)")
     urgent: bool
     deemed_signed: bool
     dispatched_at: datetime | None = None

@@ -12,7 +12,7 @@ from typing import Any
 from bancheng_shared.contracts.limits import CONTENT_MAX, no_control_characters
 from bancheng_shared.contracts.vocab import Category, Domain, Tier
 from bancheng_shared.errors import Problem
-from triage_svc.domain import classifier, tiers
+from triage_svc.domain import classifier, cues, tiers
 from triage_svc.domain.bounds import KIND_MAX, KNOWLEDGE_ID_MAX
 
 SHIPPED_VERSION = 0  # the catalogue shipped with the service; stored versions count from 1
@@ -23,6 +23,7 @@ _TIERS = {t.value for t in Tier}
 _NUMBERS: dict[str, tuple[float, float]] = {
     "fallback_level": (1, 4), "min_score": (-1e6, 1e6), "model_temperature": (1e-6, 1e6), "model_weight": (0, 1e6),
     "model_c": (1e-6, 1e6), "co_unit_min_score": (-1e6, 1e6), "max_co_units": (0, 10),
+    "clause_co_unit_min_score": (0, 1e6),
     "correction_similarity": (1e-6, 1.0),
 }
 
@@ -79,10 +80,23 @@ def _tier_rule_errors(tr: dict[str, Any]) -> list[dict[str, str]]:
                 err(f"{name}.{i}", f"must be {{\"{count}\": a whole number ≥ 0, \"tier\": green|yellow|red}}")
             elif not isinstance(step.get("urgent", False), bool):
                 err(f"{name}.{i}.urgent", "must be true or false")
-    for name in ("difficulty_words", "conduct_words"):
-        if not _words(tr.get(name, [])):
-            err(name, "must be a list of non-empty strings")
-    for name in ("difficulty_tier", "conduct_tier", "complex_from"):
+            elif not isinstance(step.get("same_person", True), bool):
+                err(f"{name}.{i}.same_person", "must be true or false")
+    for group in tiers.CUE_GROUPS:
+        counting = tr.get(f"{group}_count")
+        if counting is not None and not (isinstance(counting, dict) and _whole(counting.get("min"), 1)
+                                         and _words(counting.get("nouns"))):
+            err(f"{group}_count", "must be {\"min\": a whole number ≥ 1, \"nouns\": [non-empty strings]}")
+        if not _words(tr.get(f"{group}_words", [])):
+            err(f"{group}_words", "must be a list of non-empty strings")
+        for part in ("patterns", "unless"):
+            if (why := cues.pattern_errors(tr.get(f"{group}_{part}", []))) is not None:
+                err(f"{group}_{part}", why)
+    if not _words(tr.get("consult_unless", [])):
+        err("consult_unless", "must be a list of non-empty strings")
+    if "consult_level" in tr and (not _whole(tr["consult_level"], 1) or tr["consult_level"] > 3):
+        err("consult_level", "must be a level 1-3")
+    for name in (*(f"{g}_tier" for g in tiers.CUE_GROUPS), "complex_from", "consult_max_tier"):
         if name in tr and tr[name] not in _TIERS:
             err(name, "must be green, yellow or red")
     levels = tr.get("response_level", {})
@@ -159,8 +173,11 @@ def validate_catalogue(doc: dict[str, Any]) -> list[dict[str, str]]:
         v = doc.get(f, [])
         if not isinstance(v, list) or not all(isinstance(x, str) and x for x in v):
             errs.append({"field": f, "message": "must be a list of non-empty strings"})
-    cues = doc.get("category_cues", [])
-    for i, c in enumerate(cues if isinstance(cues, list) else [None]):
+    for f in ("petition_patterns", "petition_unless", "legal_patterns", "legal_unless"):
+        if (why := cues.pattern_errors(doc.get(f, []))) is not None:
+            errs.append({"field": f, "message": why})
+    category_cues = doc.get("category_cues", [])
+    for i, c in enumerate(category_cues if isinstance(category_cues, list) else [None]):
         if not (isinstance(c, list) and len(c) == 2 and c[0] in {x.value for x in Category} and _words(c[1])):
             errs.append({"field": f"category_cues.{i}", "message": "must be [category, [cues...]]"})
     fallback = doc.get("fallback_kind", "local_government")
@@ -198,9 +215,11 @@ def check_compiles(doc: dict[str, Any]) -> None:
         compiled = classifier.compile_catalogue(doc, -1)
         words = [w for r in doc["rules"] for w in (*r.get("examples", []), *r.get("keywords", []))][:1]
         text = "".join([*words, *compiled.tier_rules.get("difficulty_words", [])[:1],
-                        *compiled.tier_rules.get("conduct_words", [])[:1]])
+                        *compiled.tier_rules.get("conduct_words", [])[:1],
+                        *compiled.tier_rules.get("mass_words", [])[:1],
+                        *compiled.tier_rules.get("corruption_words", [])[:1]])
         classifier.classify(text or "x", compiled)
-        tiers.evaluate(tiers.TierFacts(content=text, units=99, repeats=99, urgent=True, returns=99),
+        tiers.evaluate(tiers.TierFacts(content=text, units=99, repeats=99, urgent=True, returns=99, own_repeats=99),
                        compiled.tier_rules)
         for t in Tier:
             tiers.response_level(t, compiled.tier_rules)

@@ -4,12 +4,14 @@ corrections. Every decision carries its reasons."""
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from bancheng_shared.contracts.vocab import Category, Domain, Route
+from triage_svc.domain import cues as cue_sets
 from triage_svc.domain.tiers import DEFAULT_TIER_RULES
 
 ROUTE_TARGET_KIND = {Route.petition: "petition", Route.legal: "political_legal"}
@@ -142,10 +144,11 @@ class Compiled:
     min_score: float
     model_weight: float
     co_unit_min_score: float
+    clause_co_unit_min_score: float  # a clause this clearly about another kind brings its unit in (0: off)
     max_co_units: int
     category_cues: list[tuple[Category, list[str]]]
-    petition_words: list[str]
-    legal_words: list[str]
+    petition: cue_sets.Cues  # a request about a petition (信访), look-alikes blanked out
+    legal: cue_sets.Cues  # a request about a court case, a judgment or legal proceedings (涉法涉诉)
     knowledge: list[dict[str, Any]]
     tier_rules: dict[str, Any]
     similarity: float
@@ -172,7 +175,8 @@ def compile_catalogue(doc: dict[str, Any], version: int, corrections: list[Corre
         fallback_kind=doc.get("fallback_kind", "local_government"), fallback_level=int(doc.get("fallback_level", 3)),
         min_score=float(doc.get("min_score", 1.0)), model_weight=float(doc.get("model_weight", 1.5)),
         co_unit_min_score=float(doc.get("co_unit_min_score", 3.0)), max_co_units=int(doc.get("max_co_units", 2)),
-        category_cues=cues, petition_words=doc.get("petition_words", []), legal_words=doc.get("legal_words", []),
+        clause_co_unit_min_score=float(doc.get("clause_co_unit_min_score", 0.0)),
+        category_cues=cues, petition=cue_sets.from_doc(doc, "petition"), legal=cue_sets.from_doc(doc, "legal"),
         knowledge=doc.get("knowledge", []), tier_rules=doc.get("tier_rules") or DEFAULT_TIER_RULES,
         similarity=float(doc.get("correction_similarity", 0.55)), corrections=list(corrections or []),
         by_first=by_first,
@@ -241,6 +245,27 @@ def _rule_scores(text: str, c: Compiled) -> dict[str, tuple[float, list[str]]]:
     return out
 
 
+_CLAUSE = re.compile(r"[，,。；;！!？?\n]+")
+
+
+def _clause_kinds(text: str, c: Compiled) -> list[tuple[str, float, str]]:
+    """Kinds some clause of the request is clearly about on its own (its best rule score at least
+    `clause_co_unit_min_score`): a matter that needs several units names each (water, gas, power, roads …)."""
+    if c.clause_co_unit_min_score <= 0:
+        return []
+    out: list[tuple[str, float, str]] = []
+    for clause in _CLAUSE.split(text):
+        scores = _rule_scores(clause, c)
+        if not scores:
+            continue
+        kind, (s, _) = max(scores.items(), key=lambda kv: kv[1][0])
+        # the fallback kind (the local government) is where unclear matters go, never a co-unit by one clause
+        if s >= c.clause_co_unit_min_score and kind != c.fallback_kind \
+                and all(s > o for k, (o, _) in scores.items() if k != kind):
+            out.append((kind, s, clause))
+    return out
+
+
 def _knowledge(text: str, c: Compiled) -> dict[str, Any] | None:
     for entry in c.knowledge:
         if all(any(w in text for w in group) for group in entry.get("all_of", [])):
@@ -292,16 +317,20 @@ def classify(text: str, c: Compiled, category_hint: Category | None = None) -> D
         if k != lead and s >= c.co_unit_min_score and len(kinds) <= c.max_co_units:
             kinds.append(k)
             why.append(f"co-unit kind {k}: rule score {s:.1f} >= {c.co_unit_min_score}")
+    for k, s, clause in _clause_kinds(text, c):
+        if k not in kinds and len(kinds) <= c.max_co_units:
+            kinds.append(k)
+            why.append(f"co-unit kind {k}: the clause '{clause[:30]}' is about it (rule score {s:.1f})")
 
     route = Route.dispatch
-    legal = next((w for w in c.legal_words if w in text), None)
-    petition = next((w for w in c.petition_words if w in text), None)
+    legal = c.legal.find(text)
+    petition = c.petition.find(text)
     if legal:
         route = Route.legal
-        why.append(f"route legal: in litigation or judged ('{legal}')")
+        why.append(f"route legal: in litigation or judged ('{legal[0]}')")
     elif petition:
         route = Route.petition
-        why.append(f"route petition: 信访 matter ('{petition}')")
+        why.append(f"route petition: 信访 matter ('{petition[0]}')")
 
     corr = _nearest_correction(grams, c)
     if corr is not None:
@@ -327,7 +356,8 @@ def classify(text: str, c: Compiled, category_hint: Category | None = None) -> D
     r = c.by_kind.get(kinds[0])
     domain = r.domain if r else Domain.social_management
     level = r.level if r else c.fallback_level
-    conduct = [w for w in c.tier_rules.get("conduct_words", []) if w in text]
+    conduct = [*cue_sets.from_doc(c.tier_rules, "conduct").find(text),
+               *cue_sets.from_doc(c.tier_rules, "corruption").find(text)]
     target = ROUTE_TARGET_KIND.get(route, kinds[0])
     return Decision(category, domain, kinds, route, target, level, kb["id"] if kb else None,
                     kb["answer"] if kb else None, conduct, why,

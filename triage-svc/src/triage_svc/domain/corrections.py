@@ -84,7 +84,8 @@ def reclassify(found: WorkOrder | None, who: Principal, *, kind: str | None, cat
             lead = idx.choose(kind, wo.region_code, r.level if r else 4)
             if lead is not None:
                 rnd = wo.round + (1 if wo.lead_unit else 0)
-                level = tiers.level_for_unit(wo.response_level, Tier(wo.tier), b.tier_rules)
+                level = tiers.level_for_unit(wo.response_level, Tier(wo.tier), b.tier_rules, wo.category,
+                                             wo.content)
                 events.append(TicketDispatched(
                     lead_unit=lead.code, lead_unit_name=bounds.name(lead.name), co_units=[], unit_level=lead.level,
                     region_code=wo.region_code, tier=Tier(wo.tier), response_level=level, complex=wo.complex,

@@ -39,8 +39,8 @@ def dispatch(found: WorkOrder | None, who: Principal, *, lead_unit: str, co_unit
     tier_upd, tier_events = raise_for_units(wo, rules=rules, directory=directory, now=now, lead_unit=lead.code,
                                             co_units=cos)
     tier = Tier(tier_upd.get("tier", wo.tier))
-    # by the default tier rules: the catalogue's own apply when the tier moves (tier_upd)
-    level = tier_upd.get("response_level", tiers.level_for_unit(wo.response_level, tier))
+    level = tier_upd.get("response_level", tiers.level_for_unit(wo.response_level, tier, rules, wo.category,
+                                                                        wo.content))
     events: list[EventPayload] = [
         TicketDispatched(lead_unit=lead.code, lead_unit_name=bounds.name(lead.name), co_units=cos,
                          unit_level=lead.level, region_code=wo.region_code, tier=tier, response_level=level,

@@ -54,8 +54,9 @@ TRANSITIONS: dict[Action, dict[State, State]] = {
     Action.dispatch: {S.triaged: S.dispatched, S.awaiting_answer: S.dispatched, S.transferred: S.dispatched},
     Action.sign: {S.dispatched: S.signed},
     Action.deem_signed: {S.dispatched: S.signed},
-    # The return window is open while the unit has not signed and sla has not deemed it signed.
-    Action.request_return: {S.dispatched: S.return_requested},
+    # The return window is open while the unit has not signed and sla has not deemed it signed, and for two
+    # working days after signing (签收后2个工作日内; the days are checked in `returns`).
+    Action.request_return: {S.dispatched: S.return_requested, S.signed: S.return_requested},
     Action.approve_return: {S.return_requested: S.dispatched},
     # A rejected return leaves the matter with the unit, which goes on (counted as signed).
     Action.reject_return: {S.return_requested: S.signed},

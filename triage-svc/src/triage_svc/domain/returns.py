@@ -1,21 +1,26 @@
 """Return requests (申请退回) and the work team's ruling (pure).
 
-The window: a unit may ask to return a work order outside its remit while it has not signed for it and sla has
-not deemed it signed (sla's DeemedSigned, 2 working days after delivery, closes it: `return_window_working_days`).
-A request asked in time is still ruled on after the window passed. Approved → re-dispatched to the unit the work
+The window (签收后2个工作日内申请退回, 逾期视为签收): a unit may ask to return a work order outside its remit while
+it has not signed for it and sla has not deemed it signed (sla's DeemedSigned, 2 working days after delivery), and
+within `return_after_signing_working_days` (2) working days after it signed, by the working-day calendar: until
+the end of that working day, local time. A deemed signing or a rejected request closes it. A request asked in
+time is still ruled on after the window passed. Approved → re-dispatched to the unit the work
 team names (or the next kind of the decision, or the local government of the place), a new round and clock;
 rejected → the unit goes on with it, counted as signed.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from bancheng_shared.calendar import UnknownYearError, WorkingCalendar
 from bancheng_shared.contracts.envelope import EventPayload
 from bancheng_shared.contracts.sla import DeemedSigned
 from bancheng_shared.contracts.triage import ReturnDecided, ReturnRequested, TicketDispatched, TicketSigned
 from bancheng_shared.contracts.vocab import Tier
+from bancheng_shared.errors import Problem
 from bancheng_shared.principal import Principal
 from triage_svc.domain import bounds, routing
 from triage_svc.domain.directory import DirectoryIndex
@@ -23,11 +28,44 @@ from triage_svc.domain.lifecycle import WAITS_FOR_RULING, Action, State, transit
 from triage_svc.domain.tier_moves import raise_for_units
 from triage_svc.domain.work_order import LogLine, Outcome, WorkOrder, acted, admit
 
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def last_day_after_signing(signed_at: datetime, calendar: WorkingCalendar, days: int,
+                           tz: ZoneInfo = SHANGHAI) -> date:
+    """The last local day a signed work order may still be asked back: the `days`-th working day after signing
+    (UnknownYearError when the calendar does not know the year: never guessed)."""
+    return calendar.add_working_days(signed_at.astimezone(tz).date(), days)
+
+
+def window_closed(wo: WorkOrder, now: datetime, calendar: WorkingCalendar, days: int,
+                  tz: ZoneInfo = SHANGHAI) -> str | None:
+    """Why the return window of a work order is closed at `now`, or None while it is open."""
+    if State(wo.state) != State.signed:
+        return None  # dispatched: open until sla deems it signed; other states: the state machine answers
+    if wo.deemed_signed or wo.signed_at is None:
+        return "the work order counts as signed (逾期视为签收): no return request any more"
+    rr = wo.return_request or {}
+    if rr.get("round") == wo.round and rr.get("decision") == "rejected":
+        return "a return request of this round was rejected: the unit goes on with it"
+    try:
+        last = last_day_after_signing(wo.signed_at, calendar, days, tz)
+    except UnknownYearError as exc:
+        raise Problem(409, f"the return window cannot be computed: {exc}", type_="calendar-unknown-year") from None
+    if now.astimezone(tz).date() > last:
+        return (f"the return window closed on {last.isoformat()} ({days} working days after signing, "
+                "签收后2个工作日内)")
+    return None
+
 
 def request_return(found: WorkOrder | None, who: Principal, *, reason: str, basis: str, ticket_no: str,
-                   now: datetime) -> Outcome:
-    """The lead unit asks to return the work order, with the reason and the basis (三定方案, a regulation)."""
+                   now: datetime, calendar: WorkingCalendar, window_days: int, tz: ZoneInfo = SHANGHAI) -> Outcome:
+    """The lead unit asks to return the work order, with the reason and the basis (三定方案, a regulation),
+    before it signs or within the window after signing."""
     wo, to = admit(found, who, Action.request_return, ticket_no=ticket_no)
+    why = window_closed(wo, now, calendar, window_days, tz)
+    if why is not None:
+        raise Problem(409, why, type_="return-window-closed", state=wo.state, action=Action.request_return.value)
     req = {"unit": wo.lead_unit, "reason": reason, "basis": basis, "requested_at": now.isoformat(),
            "round": wo.round}
     event = ReturnRequested(unit=wo.lead, reason=reason, basis=basis, requested_at=now, round=wo.round)
@@ -46,7 +84,8 @@ def decide_return(found: WorkOrder | None, who: Principal, *, approved: bool, re
             ReturnDecided(unit=wo.lead, approved=False, reason=reason, decided_at=now, round=wo.round),
             # the unit goes on with it: counted as signed so the acceptance clock stops
             TicketSigned(unit=wo.lead, signed_at=now, deemed=True, round=wo.round, via="return_rejected")]
-        changes: dict[str, Any] = {"signed_at": now, "return_request": {
+        # a unit that signed keeps its signing time (its window runs from it); else it counts as signed now
+        changes: dict[str, Any] = {"signed_at": wo.signed_at or now, "return_request": {
             **(wo.return_request or {}), "decision": "rejected", "decision_reason": reason}}
         return acted(wo, who, action, to, now=now, changes=changes, events=events,
                      view={"decision": "rejected", "reason": reason}, detail={"reason": reason})

@@ -62,7 +62,7 @@ def decide(text: str, region_code: str | None, address: str | None, hint: Catego
             if u is not None and lead is not None and u.code != lead.code:
                 co.append(u)
     t = tiers.evaluate(tiers.TierFacts(content=text, units=1 + len(co)), b.tier_rules)
-    level = tiers.level_of(d.route, t.tier, b.tier_rules)
+    level = tiers.level_of(d.route, t.tier, b.tier_rules, d.category.value, text)
     d.explanation.extend(t.reasons or ["tier green: no tier rule fired"])
     d.explanation.append(f"response level {level}")
     d.explanation = bounds.lines(d.explanation)  # a correction's reason, a place's names: bounded for consumers

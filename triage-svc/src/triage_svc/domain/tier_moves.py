@@ -69,13 +69,17 @@ def raise_for_units(wo: WorkOrder, *, rules: dict[str, Any], directory: Director
 
 def on_repeat(wo: WorkOrder, event: RepeatReceived, *, rules: dict[str, Any], directory: DirectoryIndex,
               now: datetime) -> Outcome:
-    """intake merged a repeat: counted (never down), the tier re-evaluated; TransitionRefused once closed."""
+    """intake merged a repeat: counted (never down), the tier re-evaluated on the same person's repeats (another
+    person's request raises the count, not the tier); TransitionRefused once closed."""
     transition(wo.state, Action.change_tier)
     count = max(wo.repeat_count or 0, event.repeat_count)
-    upd, events = raise_tier(wo, tier_facts(wo, repeats=count), rules=rules, directory=directory, now=now)
+    own = (wo.own_repeat_count or 0) + (1 if event.same_person else 0)
+    upd, events = raise_tier(wo, tier_facts(wo, repeats=count, own_repeats=own), rules=rules, directory=directory,
+                             now=now)
     line = LogLine("repeat", "intake", wo.round, wo.state, wo.state,
-                   {"repeat_count": count, "tier": upd.get("tier", wo.tier)})
-    return Outcome({"repeat_count": count, "updated_at": now, **upd}, events, line)
+                   {"repeat_count": count, "same_person": event.same_person, "own_repeat_count": own,
+                    "tier": upd.get("tier", wo.tier)})
+    return Outcome({"repeat_count": count, "own_repeat_count": own, "updated_at": now, **upd}, events, line)
 
 
 def deadline_near(level: AlertLevel) -> bool:
@@ -85,7 +89,8 @@ def deadline_near(level: AlertLevel) -> bool:
 
 def on_deadline_near(wo: WorkOrder, event: AlertRaised, *, rules: dict[str, Any], directory: DirectoryIndex,
                      now: datetime) -> Outcome | None:
-    """sla's urgent (or alarm) alert of the current round: remembered, and with repeats the ticket turns red.
+    """sla's urgent (or alarm) alert of the current round: remembered, and with the same person's repeats the ticket
+    turns red.
     None for another round; TransitionRefused once closed."""
     transition(wo.state, Action.change_tier)
     if event.round != wo.round:

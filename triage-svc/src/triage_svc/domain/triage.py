@@ -8,12 +8,15 @@ from datetime import datetime
 from bancheng_shared.contracts.envelope import EventPayload
 from bancheng_shared.contracts.intake import TicketReceived
 from bancheng_shared.contracts.triage import TicketDispatched, TicketTransferred, TicketTriaged
+from bancheng_shared.contracts.vocab import Route
 from triage_svc.domain import bounds, lifecycle, routing
 from triage_svc.domain.classifier import Compiled
 from triage_svc.domain.directory import DirectoryIndex
 from triage_svc.domain.lifecycle import State
 from triage_svc.domain.tier_moves import copies_for
 from triage_svc.domain.work_order import LogLine, WorkOrder
+
+ANSWER_KIND = "hotline_center"  # the kind of unit that answers level-3 matters directly
 
 
 @dataclass
@@ -33,12 +36,14 @@ def triage(ticket_no: str, ticket: TicketReceived, *, catalogue: Compiled, direc
                        directory)
     d = t.decision
     tier = t.tier.tier
+    # a matter answered directly is the hotline centre's, on the level-3 clock (1 working day)
+    answering = directory.choose(ANSWER_KIND, t.region_code) if d.route == Route.answer else None
     # the event carries the explanation as decided; the work order's may get one more line below
     events: list[EventPayload] = [TicketTriaged(
         category=d.category, domain=d.domain, department_kinds=d.department_kinds, tier=tier,
         response_level=t.response_level, route=d.route, region_code=t.region_code, complex=t.complex,
         explanation=list(d.explanation), lead_kind=d.target_kind, place_source=t.place_source,
-        catalogue_version=catalogue.version)]
+        catalogue_version=catalogue.version, answer_unit=answering.code if answering else None)]
     copy_events, copies = copies_for(directory, tier, on="tier", rules=catalogue.tier_rules,
                                      region_code=t.region_code, copies=[], rnd=1, reason="; ".join(t.tier.reasons),
                                      now=now)

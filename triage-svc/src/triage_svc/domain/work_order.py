@@ -38,6 +38,7 @@ class WorkOrder:
     round: int = 1
     returns_count: int = 0
     repeat_count: int = 0
+    own_repeat_count: int = 0  # repeats from the person who asked first (what raises the tier)
     urgent: bool = False
     deemed_signed: bool = False
     dispatched_at: datetime | None = None
@@ -124,7 +125,7 @@ def tier_facts(wo: WorkOrder, **over: Any) -> TierFacts:
     """What the tier rules look at on a work order (units: the lead and co-units, at least one)."""
     units_n = (1 if wo.lead_unit else 0) + len(wo.co_units or [])
     facts = TierFacts(content=wo.content, units=max(1, units_n), repeats=wo.repeat_count or 0,
-                      urgent=bool(wo.urgent), returns=wo.returns_count or 0)
+                      urgent=bool(wo.urgent), returns=wo.returns_count or 0, own_repeats=wo.own_repeat_count or 0)
     for k, v in over.items():
         setattr(facts, k, v)
     return facts

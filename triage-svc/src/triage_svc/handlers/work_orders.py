@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from bancheng_shared.calendar import UnknownYearError
+from bancheng_shared.errors import Problem
 from bancheng_shared.unit_of_work import UnitOfWork
 from triage_svc.adapters.catalogue import Catalogues
 from triage_svc.adapters.work_orders import WorkOrders
@@ -50,12 +52,20 @@ async def sign(cmd: Sign, uow: UnitOfWork, ctx: Triage) -> Body:
 
 
 async def request_return(cmd: RequestReturn, uow: UnitOfWork, ctx: Triage) -> Body:
-    """The lead unit asks to return a work order outside its remit (before it is signed or deemed signed)."""
+    """The lead unit asks to return a work order outside its remit (before it is signed or deemed signed, or
+    within the working days after signing)."""
     async with uow:
         orders = WorkOrders(uow.session)
         wo = await orders.get(cmd.ticket_no, lock=True)
+        now = uow.now()
+        signed_year = (wo.signed_at if wo and wo.signed_at else now).astimezone(ctx.tz).year
+        try:
+            calendar = ctx.calendar(signed_year)
+        except UnknownYearError as exc:
+            raise Problem(409, f"the return window cannot be computed: {exc}", type_="calendar-unknown-year") from None
         outcome = returns.request_return(wo, cmd.actor, reason=cmd.reason, basis=cmd.basis, ticket_no=cmd.ticket_no,
-                                         now=uow.now())
+                                         now=now, calendar=calendar,
+                                         window_days=ctx.settings.return_after_signing_working_days, tz=ctx.tz)
         await save(uow, orders, cmd.ticket_no, outcome)
     return outcome.view
 
