@@ -226,6 +226,10 @@ def parser() -> argparse.ArgumentParser:
                        help="replay each service this many times; the median CPU per ticket is reported")
     bench.add_argument("--json", default="", help="also write the figures to this file")
     bench.set_defaults(fn=cmd_bench)
+
+    from bancheng_services.simulate import run as simulate
+
+    simulate.add_parser(sub)
     return p
 
 

@@ -5,24 +5,27 @@ from __future__ import annotations
 import gc
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Path, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 from fastapi_offline import FastAPIOffline
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import text
 
-from bancheng_shared.auth import ApiKeyStore
+from bancheng_shared.auth import ApiKeyStore, require
 from bancheng_shared.contracts import json_schemas
 from bancheng_shared.errors import Problem
 from bancheng_shared.observability import RequestContextMiddleware
 from bancheng_shared.openapi_docs import ProblemTypeOut, document_problems
+from bancheng_shared.principal import Role
 from bancheng_shared.problem_types import COMMON, ProblemType
 from bancheng_shared.problems import BodyLimitMiddleware, install_problem_handlers, problem_response
 from bancheng_shared.runtime import Runtime
 from bancheng_shared.settings import ServiceSettings
+from bancheng_shared.unit_of_work import SimulatedClock
 
 Hook = Callable[[Runtime], Awaitable[None]]
 
@@ -130,7 +133,63 @@ def create_service_app(
     app.include_router(ops)
     for r in routers:
         app.include_router(r)
+    if runtime.settings.simulated_time_allowed and not any(
+            getattr(r, "path", "") == "/v1/clock" for r in app.routes):
+        app.include_router(_clock_router(runtime))
     return app
+
+
+class SimulatedTimeIn(BaseModel):
+    """The simulated time to set (the contract of sla's PUT /v1/clock)."""
+
+    model_config = ConfigDict(extra="forbid")
+    now: datetime = Field(description="with an offset, e.g. 2026-10-08T09:00:00+08:00 (years 1949..2200)")
+    running: bool = Field(False, description="false: frozen at `now`; true: runs on from `now`")
+
+
+class SimulatedTime(BaseModel):
+    """The service's time and whether it is simulated."""
+
+    now: datetime
+    simulated: bool
+    simulated_time_allowed: bool
+
+
+def _clock_router(runtime: Runtime) -> APIRouter:
+    """GET/PUT/DELETE /v1/clock for a service in training/test mode (SIMULATED_TIME_ALLOWED, never production)."""
+    router = APIRouter(prefix="/v1", tags=["time"])
+    work_team = Depends(require(Role.work_team))
+
+    def view() -> SimulatedTime:
+        clock = runtime.clock
+        return SimulatedTime(now=clock.now(), simulated=bool(getattr(clock, "simulated", False)),
+                             simulated_time_allowed=runtime.settings.simulated_time_allowed)
+
+    @router.get("/clock", summary="服务当前时间 / The service's current time", dependencies=[work_team])
+    async def get_service_time() -> SimulatedTime:
+        """The time the service uses and whether it is simulated."""
+        return view()
+
+    @router.put("/clock", summary="设置模拟时间 / Set the simulated time", dependencies=[work_team])
+    async def put_service_time(body: SimulatedTimeIn) -> SimulatedTime:
+        """Set the simulated time (training and test mode only; years 1949..2200)."""
+        if not 1949 <= body.now.year <= 2200 or body.now.tzinfo is None:
+            raise Problem(422, "now: needs an offset and a year in 1949..2200", type_="validation",
+                          errors=[{"field": "now", "message": "an aware time in 1949..2200"}])
+        clock = runtime.clock
+        if not isinstance(clock, SimulatedClock):
+            raise Problem(409, "simulated time is not allowed on this service", type_="conflict")
+        clock.set(body.now, body.running)
+        return view()
+
+    @router.delete("/clock", summary="恢复真实时间 / Back to real time", dependencies=[work_team])
+    async def delete_service_time() -> SimulatedTime:
+        """Clear the simulated time."""
+        if isinstance(runtime.clock, SimulatedClock):
+            runtime.clock.set(None)
+        return view()
+
+    return router
 
 
 class Liveness(BaseModel):

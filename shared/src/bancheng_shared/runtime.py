@@ -18,7 +18,7 @@ from bancheng_shared.outbox import OutboxRelay
 from bancheng_shared.plumbing import Plumbing
 from bancheng_shared.settings import ServiceSettings
 from bancheng_shared.topics import SERVICE_TOPIC
-from bancheng_shared.unit_of_work import Clock, SystemClock, UnitOfWork
+from bancheng_shared.unit_of_work import Clock, SimulatedClock, SystemClock, UnitOfWork
 
 log = structlog.get_logger("bancheng.runtime")
 
@@ -34,7 +34,7 @@ class Runtime:
     sm: async_sessionmaker[AsyncSession]
     relay: OutboxRelay
     topic: str = ""  # the topic this service publishes on
-    clock: Clock = field(default_factory=SystemClock)  # sla sets its simulated time here
+    clock: Clock = field(default_factory=SystemClock)  # simulated (PUT /v1/clock) where allowed
     consumers: list[IdempotentConsumer] = field(default_factory=list)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
@@ -55,8 +55,9 @@ class Runtime:
             epoch_check_s=settings.broker_epoch_check_s,
             partitions=settings.topic_partitions,
         )
+        clock: Clock = SimulatedClock() if settings.simulated_time_allowed else SystemClock()
         return cls(service=service, settings=settings, plumbing=plumbing, engine=engine, sm=sm, relay=relay,
-                   topic=SERVICE_TOPIC.get(service, ""))
+                   topic=SERVICE_TOPIC.get(service, ""), clock=clock)
 
     def add_consumer(self, name: str, topics: list[str], handlers: dict[str, Handler],
                      batch_handler: BatchHandler | None = None) -> IdempotentConsumer:

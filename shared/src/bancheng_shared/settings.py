@@ -1,5 +1,6 @@
 """Settings common to every service; each service subclasses with its own env prefix."""
 
+from pydantic import model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -34,3 +35,14 @@ class ServiceSettings(BaseSettings):
     api_key_cache_s: float = 30.0
     # SQLite statements on the loop's thread instead of a worker thread (see bancheng_shared.sqlite_inline)
     sqlite_inline: bool = True
+    # a production deployment: refuses training/test modes such as simulated time
+    production: bool = False
+    # simulated time (tests, training): the service follows PUT /v1/clock; refused together with production
+    simulated_time_allowed: bool = False
+
+    @model_validator(mode="after")
+    def _no_simulated_time_in_production(self) -> "ServiceSettings":
+        """Simulated time is a training and test mode: refused when the production setting is on."""
+        if self.production and self.simulated_time_allowed:
+            raise ValueError("simulated_time_allowed is refused when production is on (a training/test mode)")
+        return self

@@ -15,9 +15,10 @@ event), and the consumer commits the batch.
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -44,6 +45,36 @@ class SystemClock:
     def now(self) -> datetime:
         """The current time, UTC and aware."""
         return datetime.now(UTC)
+
+
+class SimulatedClock:
+    """Real time until a simulated time is set (frozen, or running on from it); training and test mode only."""
+
+    simulated_time_allowed = True
+
+    def __init__(self) -> None:
+        self._sim: datetime | None = None
+        self._running = False
+        self._mono = 0.0
+
+    @property
+    def simulated(self) -> bool:
+        """Whether a simulated time is in force."""
+        return self._sim is not None
+
+    def now(self) -> datetime:
+        """The current time, UTC and aware."""
+        if self._sim is None:
+            return datetime.now(UTC)
+        if self._running:
+            return self._sim + timedelta(seconds=time.monotonic() - self._mono)
+        return self._sim
+
+    def set(self, now: datetime | None, running: bool = False) -> None:
+        """Adopt a simulated time (None: back to real time)."""
+        self._sim = now.astimezone(UTC) if now is not None else None
+        self._running = running
+        self._mono = time.monotonic()
 
 
 _UNSET: Any = object()  # "the unit's cause" (None is a cause too: none)

@@ -1,0 +1,1 @@
+"""`bancheng simulate`: a labelled city day played through a running stack, and its scorecard."""
