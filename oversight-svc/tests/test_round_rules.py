@@ -63,6 +63,12 @@ def test_a_sign_after_a_rejected_return_is_in_time_when_ruled_in_the_window() ->
     assert ruled_in_time.counts[0][2]["deemed_signed"] == 1  # still a deemed sign
 
 
+def test_an_organ_acknowledging_a_transfer_is_not_a_units_response() -> None:
+    # nothing was dispatched to the 信访 / 政法 organ: its receipt must not enter the response rate
+    assert rounds.signed(WINDOW, unit="3399-petition", at=at(hours=3), deemed=False, via="transfer", tz=TZ) is None
+    assert rounds.signed(WINDOW, unit=UNIT, at=at(hours=3), deemed=False, via="other", tz=TZ) is not None
+
+
 def test_the_clock_takes_back_provisional_counts() -> None:
     # signed at 72 h before sla's clock was known: counted in time provisionally; the window was 2 days
     signed = Round(signed_at=at(hours=72), sign_unit=UNIT, sign_in_time=True, resolved_at=at(days=8),

@@ -40,8 +40,13 @@ def test_a_new_kind_is_kept_and_the_dispatched_work_order_goes_to_that_kind_in_a
 def test_a_petition_correction_transfers_it_to_the_petition_office() -> None:
     out, _ = correct(work_order(), route=Route.petition)
     assert out.changes["state"] == "transferred" and out.changes["lead_unit"] is None
+    assert out.changes["transfer_unit"] == "339901-petition"
     transfer = out.events[-1]
     assert isinstance(transfer, TicketTransferred) and transfer.to_unit == "339901-petition"
+    # taken back from the transfer track to a unit: the organ no longer has it
+    back, _ = correct(work_order(state="transferred", route="petition", lead_unit=None,
+                                 transfer_unit="339901-petition"), kind="emergency", route=Route.dispatch)
+    assert back.changes["state"] == "dispatched" and back.changes["transfer_unit"] is None
 
 
 def test_a_signed_work_order_is_not_re_routed() -> None:

@@ -18,11 +18,19 @@ from triage_helpers import (
 )
 
 from bancheng_shared.contracts.oversight import RedoOrdered, ReturnVisitRecorded
-from bancheng_shared.contracts.triage import TicketAnswered, TicketDispatched, TicketReopened, TierCopyIssued
+from bancheng_shared.contracts.triage import (
+    TicketAnswered,
+    TicketDispatched,
+    TicketReopened,
+    TicketSigned,
+    TierCopyIssued,
+)
 from bancheng_shared.contracts.vocab import Satisfaction
 from bancheng_shared.errors import Problem
+from bancheng_shared.principal import Principal, Role
 from triage_svc.domain import handling
 from triage_svc.domain.lifecycle import TransitionRefused
+from triage_svc.domain.work_order import WorkOrder
 
 NO = "BC20250303000001"
 
@@ -141,3 +149,57 @@ def test_the_work_team_closes_as_ruled() -> None:
     out = handling.close(work_order(state="transferred", lead_unit=None), WORK_TEAM, reason="已转信访程序",
                          ticket_no=NO, now=NOW)
     assert out.changes["state"] == "closed" and out.changes["closed_at"] == NOW
+
+
+PETITION = Principal(key_id="k-p", name="东湖区信访局", role=Role.unit, unit_code="339901-petition")
+
+
+def transferred(**over: object) -> WorkOrder:
+    return work_order(**{"state": "transferred", "route": "petition", "lead_unit": None, "lead_unit_name": None,
+                         "co_units": [], "transfer_unit": "339901-petition", **over})
+
+
+def test_the_receiving_organ_signs_for_a_transferred_work_order() -> None:
+    out = handling.sign(transferred(round=2), PETITION, ticket_no=NO, now=NOW)
+    assert out.changes["state"] == "transfer_received" and out.changes["signed_at"] == NOW
+    (event,) = out.events
+    assert isinstance(event, TicketSigned)
+    assert (event.unit, event.via, event.round, event.deemed) == ("339901-petition", "transfer", 2, False)
+    assert out.view == {"ticket_no": NO, "state": "transfer_received", "signed_at": NOW,
+                        "transfer_unit": "339901-petition"}
+    # the work team may record the organ's receipt for it (e.g. confirmed by phone): still the organ's sign
+    by_team = handling.sign(transferred(), WORK_TEAM, ticket_no=NO, now=NOW)
+    assert isinstance(by_team.events[0], TicketSigned) and by_team.events[0].unit == "339901-petition"
+    assert by_team.log is not None and by_team.log.detail == {"unit": "339901-petition"}
+
+
+def test_no_one_else_signs_for_a_transfer_nor_twice() -> None:
+    # another unit does not even see it; the lead unit's sign rules do not apply to a transfer
+    with pytest.raises(Problem) as info:
+        handling.sign(transferred(), UNIT, ticket_no=NO, now=NOW)
+    assert (info.value.status, info.value.type_) == (404, "unknown-ticket")
+    # a unit that sees it otherwise (a co-unit of an earlier dispatch) but is not the organ: 403
+    with pytest.raises(Problem) as info:
+        handling.sign(transferred(co_units=[UNIT.unit_code]), UNIT, ticket_no=NO, now=NOW)
+    assert (info.value.status, info.value.type_) == (403, "forbidden")
+    assert "receiving organ 339901-petition" in info.value.detail
+    # signed already: 409, nothing more to sign
+    with pytest.raises(Problem) as info:
+        handling.sign(transferred(state="transfer_received"), PETITION, ticket_no=NO, now=NOW)
+    assert (info.value.status, info.value.type_) == (409, "invalid-transition")
+    assert info.value.extra["allowed_actions"] == ["close", "reclassify", "change_tier"]
+    # no organ in the directory: nobody can sign; the work team re-routes or dispatches it
+    with pytest.raises(Problem) as info:
+        handling.sign(transferred(transfer_unit=None), WORK_TEAM, ticket_no=NO, now=NOW)
+    assert (info.value.status, info.value.type_) == (409, "no-receiving-organ")
+    # the organ has no say over a dispatched work order
+    with pytest.raises(Problem) as info:
+        handling.sign(work_order(), PETITION, ticket_no=NO, now=NOW)
+    assert info.value.status == 404
+
+
+def test_a_dispatch_takes_a_transfer_back_from_the_organ() -> None:
+    out = handling.dispatch(transferred(), WORK_TEAM, lead_unit="339901-urban_management", co_units=[],
+                            reason="非信访事项", ticket_no=NO, rules=catalogue().tier_rules, directory=directory(),
+                            now=NOW)
+    assert out.changes["state"] == "dispatched" and out.changes["transfer_unit"] is None

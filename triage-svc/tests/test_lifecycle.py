@@ -22,6 +22,7 @@ EXPECTED: dict[tuple[Action, State], State] = {
     (A.dispatch, S.triaged): S.dispatched, (A.dispatch, S.awaiting_answer): S.dispatched,
     (A.dispatch, S.transferred): S.dispatched,
     (A.sign, S.dispatched): S.signed, (A.deem_signed, S.dispatched): S.signed,
+    (A.sign, S.transferred): S.transfer_received,  # the receiving organ signs for a transfer
     (A.request_return, S.dispatched): S.return_requested,
     (A.request_return, S.signed): S.return_requested,
     (A.approve_return, S.return_requested): S.dispatched, (A.reject_return, S.return_requested): S.signed,
@@ -30,6 +31,7 @@ EXPECTED: dict[tuple[Action, State], State] = {
     (A.answer, S.awaiting_answer): S.answered, (A.answer, S.triaged): S.answered,
     (A.reopen, S.resolved): S.dispatched, (A.reopen, S.answered): S.triaged, (A.reopen, S.closed): S.dispatched,
     (A.close, S.resolved): S.closed, (A.close, S.answered): S.closed, (A.close, S.transferred): S.closed,
+    (A.close, S.transfer_received): S.closed,
     **{(A.reclassify, s): s for s in State if s != S.closed},
     **{(A.change_tier, s): s for s in State if s != S.closed},
 }

@@ -63,6 +63,7 @@ def test_petition_goes_to_the_petition_office_off_the_track() -> None:
     assert (t.work_order.state, t.work_order.route, t.work_order.lead_unit) == ("transferred", "petition", None)
     transfer = t.events[-1]
     assert isinstance(transfer, TicketTransferred) and transfer.to_unit == "339901-petition"
+    assert t.work_order.transfer_unit == "339901-petition"  # the receiving organ, which signs for it
     assert transfer.reason.startswith("route petition")
 
 
@@ -72,7 +73,7 @@ def test_matters_in_litigation_go_to_the_political_legal_organs() -> None:
     t = triage.triage("BC3", received("法院判决了对方赔偿，到现在也没执行"), catalogue=catalogue(),
                       directory=directory(), now=NOW)
     transfer = t.events[-1]
-    assert t.work_order.state == "transferred"
+    assert t.work_order.state == "transferred" and t.work_order.transfer_unit == "3399-political_legal"
     assert isinstance(transfer, TicketTransferred) and transfer.to_unit == "3399-political_legal"
 
 

@@ -10,6 +10,7 @@ import orjson
 from sqlalchemy import select
 
 from bancheng_services.demo import seed_directory
+from bancheng_services.stack import seed_keys
 from bancheng_services.testing import Databases, RunningService, auth, eventually, run_service
 from bancheng_shared.contracts import EventPayload, make_event
 from bancheng_shared.contracts.intake import RepeatReceived, TicketReceived
@@ -251,3 +252,53 @@ async def test_reclassify_learns(databases: Databases, kafka_bootstrap: str, top
         assert w2["department_kinds"][0] == target
         assert any("correction #" in x for x in w2["explanation"])
         assert (await c.get("/v1/corrections", headers=auth("work_team"))).json()[0]["kind"] == target
+
+
+PETITION = "339901-petition"
+PETITION_KEY = {"Authorization": "Bearer test-petition-key"}
+
+
+async def test_the_receiving_organ_signs_for_a_transfer(databases: Databases, kafka_bootstrap: str,
+                                                        topic_prefix: str) -> None:
+    url = await databases.new("triage")
+    await seed_directory(url)
+    await seed_keys(url, "triage_svc", [{"name": "test petition office", "role": "unit", "unit": PETITION,
+                                         "key": "test-petition-key"}])
+    async with run_service("triage", database_url=url, kafka_bootstrap=kafka_bootstrap,
+                           topic_prefix=topic_prefix) as svc:
+        c = svc.client
+        p = await receive(svc, "我的宅基地问题在区信访局反映了三年没有结果")
+        w = await wo(svc, p, state="transferred")
+        assert (w["transfer_unit"], w["lead_unit"]) == (PETITION, None) and "sign" in w["allowed_actions"]
+        # the organ sees it (and finds it in its list); other units do not, and may not sign for it
+        assert (await c.get(f"/v1/work-orders/{p}", headers=PETITION_KEY)).status_code == 200
+        listed = (await c.get("/v1/work-orders", headers=PETITION_KEY)).json()
+        assert [(x["ticket_no"], x["transfer_unit"]) for x in listed] == [(p, PETITION)]
+        for who in ("unit", "other_unit"):
+            r = await c.post(f"/v1/work-orders/{p}/sign", headers=auth(who))
+            assert r.status_code == 404 and r.headers["content-type"].startswith("application/problem+json")
+        assert (await c.post(f"/v1/work-orders/{p}/sign", headers=auth("operator"))).status_code == 403
+        # the petition office signs for it (签收): recorded as its sign, via the transfer
+        r = await c.post(f"/v1/work-orders/{p}/sign", headers=PETITION_KEY)
+        assert r.status_code == 200, r.text
+        assert (r.json()["state"], r.json()["transfer_unit"]) == ("transfer_received", PETITION)
+        w = await wo(svc, p, state="transfer_received")
+        assert w["signed_at"] and w["allowed_actions"] == ["close", "reclassify", "change_tier"]
+        assert w["log"][-1]["action"] == "sign" and w["log"][-1]["actor"].startswith("unit:")
+        signed = [e["payload"] for e in await events(svc, p) if e["type"] == "TicketSigned"]
+        assert [(s["unit"], s["via"], s["round"]) for s in signed] == [(PETITION, "transfer", 1)]
+        # once only
+        r = await c.post(f"/v1/work-orders/{p}/sign", headers=PETITION_KEY)
+        assert r.status_code == 409 and r.json()["type"].endswith("invalid-transition")
+        # the work team closes it once the organ's procedure took it over
+        r = await c.post(f"/v1/work-orders/{p}/close", headers=auth("work_team"), json={"reason": "已转信访程序办理"})
+        assert r.status_code == 200 and r.json()["state"] == "closed"
+        # a transfer the work team takes back goes to a unit: the organ no longer has it
+        p2 = await receive(svc, "我的宅基地问题在区信访局反映了三年没有结果")
+        await wo(svc, p2, state="transferred")
+        r = await c.post(f"/v1/work-orders/{p2}/dispatch", headers=auth("work_team"),
+                         json={"lead_unit": UNIT, "reason": "属市场监管"})
+        assert r.status_code == 200, r.text
+        w = await wo(svc, p2, state="dispatched")
+        assert w["transfer_unit"] is None
+        assert (await c.post(f"/v1/work-orders/{p2}/sign", headers=PETITION_KEY)).status_code == 404

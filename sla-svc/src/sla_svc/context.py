@@ -20,6 +20,7 @@ def policy_of(s: SlaSettings) -> Policy:
     """The rule numbers from the settings."""
     return Policy(tz=ZoneInfo(s.timezone), accept_days=s.accept_working_days, resolve_days=s.resolve_working_days,
                   resolve_days_complex=s.resolve_working_days_complex, answer_days=s.answer_working_days,
+                  transfer_days=s.transfer_working_days,
                   urgent_days=s.urgent_working_days, escalate_days=s.escalate_after_working_days,
                   return_visit_days=s.return_visit_working_days, max_extension_days=s.max_extension_working_days,
                   max_pauses=s.max_pauses_per_round, max_paused_days=s.max_paused_working_days)

@@ -10,7 +10,8 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 
 from bancheng_shared.contracts.limits import Name, Reason, no_control_characters
 
-TicketState = Literal["running", "paused", "resolved", "answered", "transferred", "closed", "returned", "superseded"]
+TicketState = Literal["running", "paused", "resolved", "answered", "transferred", "transfer_received", "closed",
+                      "returned", "superseded"]
 AlertLevelName = Literal["reported", "warning", "urgent", "alarm"]
 RequestState = Literal["pending", "approved", "rejected"]
 RequestId = Annotated[str, StringConstraints(max_length=64, pattern=r"^[0-9A-Za-z_-]+$")]
@@ -150,6 +151,9 @@ class Clock(BaseModel):
     flagged: bool = Field(description="a needed calendar year is unknown: no deadline was guessed")
     flagged_years: list[int]
     restarts: list[Restart]
+    transfer_route: Literal["petition", "legal"] | None = Field(
+        None, description="a transfer's clock (信访 / 涉法涉诉): `unit` is the receiving organ, due to sign for it "
+        "(stopped with `transfer_received`); null on a unit's round")
     resolve_due_local: str | None = Field(None, description="the deadline in Asia/Shanghai (absent while flagged)")
     overdue: bool | None = Field(None, description="running past the deadline (absent while flagged)")
 

@@ -18,6 +18,8 @@ class SlaSettings(ServiceSettings):
     resolve_working_days: int = 5
     resolve_working_days_complex: int = 10  # complex matters and response level 1
     answer_working_days: int = 1  # response level 3
+    # a transfer to 信访 / 涉法涉诉: the receiving organ signs for it (签收) within this (the window a unit has to sign)
+    transfer_working_days: int = 2
     urgent_working_days: int = 2  # `urgent` when this many working days remain (deadline day included)
     escalate_after_working_days: int = 3  # unresolved this many working days after the urge -> supervision
     return_visit_working_days: int = 3  # return visit due this many working days after the result

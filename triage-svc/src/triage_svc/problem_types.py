@@ -36,6 +36,10 @@ PROBLEM_TYPES: dict[str, ProblemType] = {
         "A unit may ask to return a work order before it signs and within 2 working days after signing "
         "(签收后2个工作日内); the window has passed, the work order counts as signed (逾期视为签收), or a request of "
         "this round was rejected."),
+    "no-receiving-organ": ProblemType(
+        "No receiving organ to sign", "转办无接收机关",
+        "The work order was transferred to 信访 or 涉法涉诉 but the directory has no petition office or "
+        "political-legal unit for its place, so no one can sign for it; the work team re-routes or dispatches it."),
     "calendar-unknown-year": ProblemType(
         "Working-day calendar does not cover the year", "工作日历未包含该年份",
         "The working-day calendar does not know the year a computation needs (it is never guessed): the years "

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from bancheng_shared.errors import Problem
 from bancheng_shared.principal import Principal, Role
@@ -36,14 +36,14 @@ async def get_work_order(rt: Runtime, ticket_no: str, who: Principal) -> Body:
 
 async def list_work_orders(rt: Runtime, who: Principal, *, state: str | None, unit: str | None, tier: str | None,
                            limit: int, offset: int) -> list[Body]:
-    """Work orders by filters, the latest changed first; a unit key sees only those it leads."""
-    q = select(work_orders.c.ticket_no, work_orders.c.state, work_orders.c.tier, work_orders.c.category,
-               work_orders.c.route, work_orders.c.lead_unit, work_orders.c.lead_unit_name, work_orders.c.round,
-               work_orders.c.response_level, work_orders.c.updated_at).order_by(work_orders.c.updated_at.desc())
-    if who.role == Role.unit:
-        q = q.where(work_orders.c.lead_unit == who.unit_code)
-    elif unit:
-        q = q.where(work_orders.c.lead_unit == unit)
+    """Work orders by filters, the latest changed first; a unit key sees only those it leads or receives as a
+    transfer (信访 / 涉法涉诉: it signs for them)."""
+    t = work_orders
+    q = select(t.c.ticket_no, t.c.state, t.c.tier, t.c.category, t.c.route, t.c.lead_unit, t.c.lead_unit_name,
+               t.c.transfer_unit, t.c.round, t.c.response_level, t.c.updated_at).order_by(t.c.updated_at.desc())
+    if who.role == Role.unit or unit:
+        of_unit = (who.unit_code or "") if who.role == Role.unit else unit  # a unit key: its own, never all
+        q = q.where(or_(t.c.lead_unit == of_unit, t.c.transfer_unit == of_unit))
     if state:
         q = q.where(work_orders.c.state == state)
     if tier:

@@ -50,6 +50,11 @@ def dispatched(lead: str, co_units: list[str], day: date) -> list[Count]:
     return [(lead, day, {"received": 1, "dispatched": 1}), *((co, day, {"received": 1}) for co in co_units)]
 
 
+# triage's TicketSigned via="transfer": the 信访 / 政法 organ acknowledged a transfer. That is no unit's response to
+# a dispatch (nothing was dispatched to it), so it does not count in the three rates; sla keeps its clock.
+TRANSFER_RECEIPT = "transfer"
+
+
 def signed(r: RoundFacts, *, unit: str, at: datetime, deemed: bool, via: str | None,
            tz: ZoneInfo) -> RoundChange | None:
     """A sign (by the unit, or deemed): once per round; in time when the unit itself signed by the deadline.
@@ -60,7 +65,7 @@ def signed(r: RoundFacts, *, unit: str, at: datetime, deemed: bool, via: str | N
     acceptance deadline, late after it. Without a known deadline the count is provisional (`clock_known`
     takes it back when late). It stays a deemed sign either way.
     """
-    if r.signed_at is not None:
+    if r.signed_at is not None or via == TRANSFER_RECEIPT:
         return None
     by_ruling = via == "return_rejected"
     in_time = (not deemed or by_ruling) and (r.accept_due is None or at <= r.accept_due)

@@ -74,6 +74,8 @@ clocks = Table(
     Column("accept_explanation", Text, nullable=False, default=""),
     Column("updated_at", UtcDateTime(), nullable=True),
     Column("detail", JSON, nullable=True),
+    # set on a transfer's clock (petition / legal): the receiving organ (`unit`) is due to sign for it
+    Column("transfer_route", String(20), nullable=True),
     Index("ix_clocks_flagged", "unknown_year", "state"),
     Index("ix_clocks_unit", "unit", "state"),
 )

@@ -40,6 +40,7 @@ class Policy:
     resolve_days: int = 5
     resolve_days_complex: int = 10
     answer_days: int = 1
+    transfer_days: int = 2  # the receiving organ of a transfer (信访 / 涉法涉诉) signs for it within this
     urgent_days: int = 2
     escalate_days: int = 3
     return_visit_days: int = 3

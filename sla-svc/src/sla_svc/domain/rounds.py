@@ -1,5 +1,6 @@
-"""The clocks of one round of a work order: started on dispatch (or redo) or, for a matter answered directly,
-on triage (the hotline centre's level-3 clock, 1 working day); closed as the work order moves on.
+"""The clocks of one round of a work order: started on dispatch (or redo); for a matter answered directly, on
+triage (the hotline centre's level-3 clock, 1 working day); for a transfer to 信访 / 涉法涉诉, on the transfer (the
+receiving organ signs for it within N working days); closed as the work order moves on.
 
 A clock is a plain dict (one row of `clocks`). Each rule here takes the clock and the event's facts and answers
 what changes and which events follow; the handlers load and save.
@@ -14,7 +15,7 @@ from typing import Any, Literal
 from bancheng_shared.calendar import UnknownYearError
 from bancheng_shared.contracts.envelope import EventPayload
 from bancheng_shared.contracts.sla import ClockFlagged, ClockStarted, ClockStopped, ReturnVisitDue
-from bancheng_shared.contracts.triage import TicketDispatched, TicketTriaged
+from bancheng_shared.contracts.triage import TicketDispatched, TicketTransferred, TicketTriaged
 from bancheng_shared.contracts.vocab import Route
 from sla_svc.domain.calendar_book import CalendarBook
 from sla_svc.domain.deadlines import Policy, compute_deadlines, end_of_day, local_date
@@ -37,6 +38,9 @@ def on_dispatch(latest: dict[str, Any] | None, event: TicketDispatched) -> Liter
         return "ignore"
     if latest is None or latest["round"] < event.round:
         return "start"
+    if latest["state"] == "transferred" or latest.get("transfer_route"):
+        # taken back from the transfer track (the work team dispatches it): the round runs again for the unit
+        return "ignore" if latest["started_at"] == event.dispatched_at else "restart"
     same = latest["unit"] == event.lead_unit and (not event.redispatch or latest["started_at"] == event.dispatched_at)
     if same or latest["state"] not in (RUNNING, PAUSED, "returned"):
         return "ignore"
@@ -45,10 +49,12 @@ def on_dispatch(latest: dict[str, Any] | None, event: TicketDispatched) -> Liter
 
 def start_round(*, ticket_no: str, round_: int, unit: str, region_code: str | None, complex_: bool,
                 response_level: int, started_at: datetime, existing: dict[str, Any] | None, now: datetime,
-                book: CalendarBook, policy: Policy, accepted: bool = False) -> Started:
+                book: CalendarBook, policy: Policy, accepted: bool = False,
+                transfer_route: str | None = None) -> Started:
     """Start (or, for a re-dispatch, restart) a round's clocks: deadlines, `reported`, and their events.
-    `accepted`: the unit has it from the start (the hotline centre answering directly: no signing step)."""
-    days = policy.resolution_days(complex_, response_level)
+    `accepted`: the unit has it from the start (the hotline centre answering directly: no signing step);
+    `transfer_route`: a transfer's clock, due when the receiving organ signs for it (its own working days)."""
+    days = policy.transfer_days if transfer_route else policy.resolution_days(complex_, response_level)
     c: dict[str, Any] = {
         "ticket_no": ticket_no, "round": round_, "gen": int(existing["gen"]) if existing else 0,
         "unit": unit, "region_code": region_code, "complex": complex_, "response_level": response_level,
@@ -56,7 +62,7 @@ def start_round(*, ticket_no: str, round_: int, unit: str, region_code: str | No
         "paused_at": None, "resume_at": None, "state": RUNNING, "signed": accepted, "deemed_signed": False,
         "return_requested": False, "alert_level": "reported", "urged_at": None, "escalated_at": None,
         "resolved_at": None, "return_visit_due": None, "stopped_at": None, "stop_reason": None,
-        "updated_at": now,
+        "updated_at": now, "transfer_route": transfer_route,
         "detail": {"restarts": [*((existing.get("detail") or {}).get("restarts", [])),
                                 {"unit": existing["unit"], "started_at": existing["started_at"].isoformat()}]}
         if existing else None,
@@ -88,8 +94,42 @@ def on_triaged(latest: dict[str, Any] | None, event: TicketTriaged) -> bool:
     return latest is None and event.route == Route.answer and bool(event.answer_unit)
 
 
+Transfer = Literal["ignore", "start", "restart", "no_organ"]
+
+
+def on_transfer(latest: dict[str, Any] | None, event: TicketTransferred) -> Transfer:
+    """What a transfer does after the clocks running so far stop: the receiving organ's clock starts (in the
+    ticket's latest round, restarted in place when it has one, so the organ's receipt names the work order's round);
+    with no organ named there is no one to run it for (`no_organ`: flagged); a replay is ignored."""
+    if latest is not None and latest.get("transfer_route") == event.route.value and latest["unit"] == event.to_unit \
+            and latest["started_at"] == event.transferred_at:
+        return "ignore"
+    if not event.to_unit:
+        return "no_organ"
+    return "start" if latest is None else "restart"
+
+
+def no_organ(event: TicketTransferred, round_: int, now: datetime) -> ClockFlagged:
+    """A transfer with no receiving organ in the directory: no clock can run, so it is flagged for the work team
+    (never left silently without a clock)."""
+    return ClockFlagged(unit="", round=round_, at=now,
+                        reason=f"transferred to {event.route.value} with no receiving organ in the directory: no "
+                               "transfer clock runs until the work team names one (re-route or dispatch)")
+
+
+def on_signed(c: dict[str, Any] | None, unit: str) -> Literal["ignore", "sign", "received"]:
+    """What a sign does: on a transfer's running clock, the receiving organ's receipt (签收) stops it; on a unit's
+    round, it closes the acceptance window; anything else (another unit, a stopped clock) is ignored."""
+    if c is None or not is_running_for(c, unit):
+        return "ignore"
+    if c.get("transfer_route"):
+        return "received"
+    return "sign" if not c["signed"] else "ignore"
+
+
 def stop(c: dict[str, Any], reason: str, at: datetime) -> ClockStopped:
-    """Stop a round's clocks (resolved, answered, transferred, closed, returned, superseded): no more steps."""
+    """Stop a round's clocks (resolved, answered, transferred, transfer_received, closed, returned, superseded):
+    no more steps."""
     c.update(state=reason, stopped_at=at, stop_reason=reason)
     met = None if c.get("resolve_due") is None else at <= c["resolve_due"]
     return ClockStopped(unit=c["unit"], round=c["round"], reason=reason, at=at, resolve_due=c.get("resolve_due"),

@@ -53,7 +53,7 @@ async def close(uow: UnitOfWork, store: ClockStore, c: dict[str, Any], sla: Sla)
 
 async def _start(uow: UnitOfWork, store: ClockStore, sla: Sla, *, round_: int, unit: str, region_code: str | None,
                  complex_: bool, response_level: int, started_at: datetime, existing: dict[str, Any] | None,
-                 supersede: bool, accepted: bool = False) -> None:
+                 supersede: bool, accepted: bool = False, transfer_route: str | None = None) -> None:
     ticket_no = uow.envelope.ticket_no
     now = uow.now()
     if supersede:  # a higher round stops what still runs of the earlier ones
@@ -61,7 +61,8 @@ async def _start(uow: UnitOfWork, store: ClockStore, sla: Sla, *, round_: int, u
             await stop(uow, store, earlier, "superseded", now, sla)
     started = rounds.start_round(ticket_no=ticket_no, round_=round_, unit=unit, region_code=region_code,
                                  complex_=complex_, response_level=response_level, started_at=started_at,
-                                 existing=existing, now=now, book=sla.book, policy=sla.policy, accepted=accepted)
+                                 existing=existing, now=now, book=sla.book, policy=sla.policy, accepted=accepted,
+                                 transfer_route=transfer_route)
     c = started.clock
     if existing:
         await store.close_alerts(existing, now)
@@ -112,10 +113,15 @@ async def on_reopened(event: TicketReopened, uow: UnitOfWork, sla: Sla) -> None:
 
 
 async def on_signed(event: TicketSigned, uow: UnitOfWork, sla: Sla) -> None:
-    """The unit signed: the acceptance window is closed."""
+    """The unit signed: the acceptance window is closed; a transfer's receiving organ signed: its clock stops."""
     store = ClockStore(uow.session)
     c = await store.get(uow.envelope.ticket_no, event.round, lock=True)
-    if c is not None and rounds.sign(c, event.unit):
+    decision = rounds.on_signed(c, event.unit)
+    if c is None or decision == "ignore":
+        return
+    if decision == "received":
+        await stop(uow, store, c, "transfer_received", event.signed_at, sla)
+    elif rounds.sign(c, event.unit):
         await replan_and_save(store, c, sla, uow.now())
 
 
@@ -163,8 +169,26 @@ async def on_answered(event: TicketAnswered, uow: UnitOfWork, sla: Sla) -> None:
 
 
 async def on_transferred(event: TicketTransferred, uow: UnitOfWork, sla: Sla) -> None:
-    """Transferred to another procedure: every running clock stops."""
+    """Transferred to 信访 / 涉法涉诉: the clocks running so far stop and the receiving organ's clock starts (it is
+    due to sign for the item within the transfer's working days); with no organ named, the transfer is flagged."""
+    store = ClockStore(uow.session)
+    ticket_no = uow.envelope.ticket_no
+    latest = await store.get(ticket_no, lock=True)
+    decision = rounds.on_transfer(latest, event)
+    if decision == "ignore":
+        return
     await _stop_all(uow, sla, "transferred", event.transferred_at)
+    latest = await store.get(ticket_no, lock=True)  # as stopped just now
+    if decision == "no_organ" or event.to_unit is None:
+        uow.emit(rounds.no_organ(event, latest["round"] if latest else 1, uow.now()), ticket_no=ticket_no)
+        return
+    await _start(uow, store, sla, round_=latest["round"] if latest else 1, unit=event.to_unit,
+                 region_code=latest["region_code"] if latest else None,
+                 complex_=bool(latest["complex"]) if latest else False,
+                 response_level=int(latest["response_level"]) if latest else 2, started_at=event.transferred_at,
+                 # the organ's receipt is the one step it is due for: no separate signing window (no warning, no
+                 # deemed signing); the ladder's urgent and alarm apply
+                 existing=latest, supersede=False, accepted=True, transfer_route=event.route.value)
 
 
 async def on_closed(event: TicketClosed, uow: UnitOfWork, sla: Sla) -> None:

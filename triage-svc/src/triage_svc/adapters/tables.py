@@ -50,6 +50,8 @@ work_orders = Table(
     Column("lead_unit", String(UNIT_CODE_MAX), nullable=True),
     Column("lead_unit_name", String(NAME_MAX), nullable=True),
     Column("co_units", JSON, nullable=True),
+    # the receiving organ of a transfer to 信访 / 涉法涉诉 (it signs for it); none when no organ was found
+    Column("transfer_unit", String(UNIT_CODE_MAX), nullable=True),
     Column("round", Integer, nullable=False, default=1),
     Column("returns_count", Integer, nullable=False, default=0),
     Column("repeat_count", Integer, nullable=False, default=0),
@@ -70,6 +72,7 @@ work_orders = Table(
     Column("created_at", UtcDateTime(), nullable=False),
     Column("updated_at", UtcDateTime(), nullable=False),
     Index("ix_work_orders_lead_state", "lead_unit", "state"),
+    Index("ix_work_orders_transfer_unit", "transfer_unit"),
     Index("ix_work_orders_state", "state"),
 )
 

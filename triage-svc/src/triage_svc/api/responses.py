@@ -49,6 +49,9 @@ class WorkOrderOut(BaseModel):
     lead_unit: str | None = None
     lead_unit_name: str | None = None
     co_units: list[str] | None = None
+    transfer_unit: str | None = Field(default=None, description="转办接收机关（信访部门 / 政法机关）：它签收 / the "
+                                      "receiving organ of a transfer (petition office, political-legal organs); "
+                                      "it signs for the item")
     round: int
     returns_count: int
     repeat_count: int
@@ -83,6 +86,7 @@ class WorkOrderSummary(BaseModel):
     route: Route
     lead_unit: str | None = None
     lead_unit_name: str | None = None
+    transfer_unit: str | None = None
     round: int
     response_level: int
     updated_at: datetime
@@ -103,9 +107,10 @@ class DispatchedOut(ActedOut):
 
 
 class SignedOut(ActedOut):
-    """Signed for."""
+    """Signed for (by the lead unit, or by the receiving organ of a transfer)."""
 
     signed_at: datetime
+    transfer_unit: str | None = Field(default=None, description="the receiving organ, when it signed for a transfer")
 
 
 class ReturnRequestOut(BaseModel):

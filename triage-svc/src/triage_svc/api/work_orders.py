@@ -66,8 +66,9 @@ Body_ = dict[str, Any]
 
 @router.get("/work-orders", response_model=list[WorkOrderSummary],
             **_wo("工单列表 / List work orders",
-                  "按状态、单位、灯色筛选，最近变动的在前；承办单位只看到本单位主办的工单。\n\n"
-                  "Filter by state, unit and tier, the latest changed first; a unit key sees only those it leads."))
+                  "按状态、单位、灯色筛选，最近变动的在前；承办单位只看到本单位主办或作为转办接收机关的工单。\n\n"
+                  "Filter by state, unit and tier, the latest changed first; a unit key sees only those it leads or "
+                  "receives as a transfer."))
 async def list_work_orders(
     rt: RuntimeDep, who: Reader, state: StateFilter = None, unit: UnitFilter = None, tier: Tier | None = None,
     limit: int = Query(default=100, ge=1, le=1000), offset: Offset = 0,
@@ -78,9 +79,10 @@ async def list_work_orders(
 
 @router.get("/work-orders/{ticket_no}", response_model=WorkOrderOut,
             **_wo("查看工单 / Get a work order",
-                  "分类、灯色、响应级别、派单及每一步的理由与操作记录；承办单位只能查看本单位主办或协办的工单。\n\n"
-                  "Classification, tier, level, routing, the reasons and the log; a unit sees the ones it leads or "
-                  "assists on."))
+                  "分类、灯色、响应级别、派单及每一步的理由与操作记录；承办单位只能查看本单位主办、协办或作为转办"
+                  "接收机关的工单。\n\n"
+                  "Classification, tier, level, routing, the reasons and the log; a unit sees the ones it leads, "
+                  "assists on or receives as a transfer."))
 async def get_work_order(ticket_no: TicketNoPath, rt: RuntimeDep, who: Reader) -> Body_:
     return await queries.get_work_order(rt, ticket_no, who)
 
@@ -96,8 +98,11 @@ async def dispatch(ticket_no: TicketNoPath, body: DispatchIn, bus: Bus, who: Wor
 
 @router.post("/work-orders/{ticket_no}/sign", response_model=SignedOut,
              **_wo("签收 / Sign for a work order",
-                   "主办单位签收；签收后不能再申请退回。\n\n"
-                   "The lead unit signs; afterwards it can no longer return it."))
+                   "主办单位签收（签收后 2 个工作日内仍可申请退回）；转办至信访或涉法涉诉的工单由接收机关"
+                   "（`transfer_unit`）签收，其转办时限随之停止。\n\n"
+                   "The lead unit signs (it may still ask to return it within 2 working days); a work order "
+                   "transferred to 信访 / 涉法涉诉 is signed for by its receiving organ (`transfer_unit`), which stops "
+                   "the transfer's clock."))
 async def sign(ticket_no: TicketNoPath, bus: Bus, who: UnitOrWorkTeam, corr: CorrelationId) -> Body_:
     return await bus.handle(Sign(actor=who, ticket_no=ticket_no, correlation_id=corr))
 

@@ -76,7 +76,7 @@ def reclassify(found: WorkOrder | None, who: Principal, *, kind: str | None, cat
                                             reason=bounds.reason(reason),
                                             transferred_at=now))
             upd.update(state=lifecycle.reroute(wo.state, State.transferred).value, lead_unit=None,
-                       lead_unit_name=None, co_units=[])
+                       lead_unit_name=None, co_units=[], transfer_unit=target.code if target else None)
             rerouted = True
         elif new_route == Route.dispatch and kind and (kind != (idx.by_code[wo.lead_unit].kind
                                                                if wo.lead_unit in idx.by_code else None)):
@@ -92,7 +92,7 @@ def reclassify(found: WorkOrder | None, who: Principal, *, kind: str | None, cat
                     round=rnd, redispatch=bool(wo.lead_unit), dispatched_at=now))
                 upd.update(state=lifecycle.reroute(wo.state, State.dispatched).value, lead_unit=lead.code,
                            lead_unit_name=lead.name, co_units=[], round=rnd, dispatched_at=now, signed_at=None,
-                           deemed_signed=False, urgent=False)
+                           deemed_signed=False, urgent=False, transfer_unit=None)
                 if wo.response_level == tiers.ANSWERED_LEVEL:
                     upd["response_level"] = level
                 rerouted = True

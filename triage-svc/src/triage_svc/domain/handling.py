@@ -47,18 +47,33 @@ def dispatch(found: WorkOrder | None, who: Principal, *, lead_unit: str, co_unit
                          complex=tier_upd.get("complex", wo.complex), round=wo.round, dispatched_at=now),
         *tier_events]
     changes = {"lead_unit": lead.code, "lead_unit_name": lead.name, "co_units": cos, "dispatched_at": now,
-               "route": Route.dispatch.value, "response_level": level,
+               "route": Route.dispatch.value, "response_level": level, "transfer_unit": None,
                **{k: v for k, v in tier_upd.items() if k != "response_level"}}
     return acted(wo, who, Action.dispatch, to, now=now, changes=changes, events=events,
                  view={"lead_unit": lead.code, "co_units": cos}, detail={"reason": reason, "lead_unit": lead.code})
 
 
 def sign(found: WorkOrder | None, who: Principal, *, ticket_no: str, now: datetime) -> Outcome:
-    """The lead unit signs for its work order (签收); the return window closes."""
+    """The lead unit signs for its work order (签收; the return window closes), or the receiving organ signs for a
+    transferred one (its transfer clock stops)."""
     wo, to = admit(found, who, Action.sign, ticket_no=ticket_no)
+    if to == State.transfer_received:
+        return receive_transfer(wo, who, to, now=now)
     event = TicketSigned(unit=wo.lead, signed_at=now, round=wo.round)
     return acted(wo, who, Action.sign, to, now=now, changes={"signed_at": now}, events=[event],
                  view={"signed_at": now})
+
+
+def receive_transfer(wo: WorkOrder, who: Principal, to: State, *, now: datetime) -> Outcome:
+    """The receiving organ (or the work team for it) signs for a transferred work order: recorded as its sign
+    (`via="transfer"`), which stops the transfer's clock; 409 when no organ was found to receive it."""
+    if wo.transfer_unit is None:
+        raise Problem(409, f"ticket {wo.ticket_no}: transferred to {wo.route} with no receiving organ in the "
+                           "directory; the work team re-routes or dispatches it", type_="no-receiving-organ",
+                      state=wo.state)
+    event = TicketSigned(unit=wo.transfer_unit, signed_at=now, round=wo.round, via="transfer")
+    return acted(wo, who, Action.sign, to, now=now, changes={"signed_at": now}, events=[event],
+                 view={"signed_at": now, "transfer_unit": wo.transfer_unit}, detail={"unit": wo.transfer_unit})
 
 
 def progress(found: WorkOrder | None, who: Principal, *, note: str, ticket_no: str, now: datetime) -> Outcome:

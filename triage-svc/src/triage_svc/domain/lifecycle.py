@@ -19,7 +19,8 @@ class State(StrEnum):
 
     triaged = "triaged"  # classified; waits for a manual dispatch (no unit found, or by the work team)
     awaiting_answer = "awaiting_answer"  # response level 3: the operator answers from the knowledge base
-    transferred = "transferred"  # petition / legal: left the dispatch track
+    transferred = "transferred"  # petition / legal: left the dispatch track, the receiving organ to sign for it
+    transfer_received = "transfer_received"  # the receiving organ signed for the transferred item (签收)
     dispatched = "dispatched"  # with the lead unit, not yet signed
     return_requested = "return_requested"  # the unit asked to return it; the work team rules
     signed = "signed"  # signed for (or deemed signed, or the return was rejected)
@@ -52,7 +53,9 @@ OPEN_STATES = frozenset(s for s in State if s != State.closed)
 
 TRANSITIONS: dict[Action, dict[State, State]] = {
     Action.dispatch: {S.triaged: S.dispatched, S.awaiting_answer: S.dispatched, S.transferred: S.dispatched},
-    Action.sign: {S.dispatched: S.signed},
+    # The lead unit signs for a dispatched work order; the receiving organ (petition office, political-legal
+    # organs) signs for a transferred one, which stops the transfer's clock in sla.
+    Action.sign: {S.dispatched: S.signed, S.transferred: S.transfer_received},
     Action.deem_signed: {S.dispatched: S.signed},
     # The return window is open while the unit has not signed and sla has not deemed it signed, and for two
     # working days after signing (签收后2个工作日内; the days are checked in `returns`).
@@ -65,7 +68,8 @@ TRANSITIONS: dict[Action, dict[State, State]] = {
     Action.answer: {S.awaiting_answer: S.answered, S.triaged: S.answered},
     # Redo: back to the unit for a new round; without a unit it waits for a manual dispatch.
     Action.reopen: {S.resolved: S.dispatched, S.answered: S.triaged, S.closed: S.dispatched},
-    Action.close: {S.resolved: S.closed, S.answered: S.closed, S.transferred: S.closed},
+    Action.close: {S.resolved: S.closed, S.answered: S.closed, S.transferred: S.closed,
+                   S.transfer_received: S.closed},
     # Corrections and tier moves (by a person, or automatic: repeats, an urgent alert) do not change the
     # state; they are refused once closed.
     Action.reclassify: {s: s for s in OPEN_STATES},

@@ -50,9 +50,11 @@ def triage(ticket_no: str, ticket: TicketReceived, *, catalogue: Compiled, direc
     events += copy_events
     lead = t.lead
     state = lifecycle.initial_state(d.route, has_lead=lead is not None)
+    transfer_unit: str | None = None  # the receiving organ, which signs for a transferred item
     if state == State.transferred:
         target = routing.transfer_target(d.route, t.region_code, directory)
-        events.append(TicketTransferred(route=d.route, to_unit=target.code if target else None,
+        transfer_unit = target.code if target else None
+        events.append(TicketTransferred(route=d.route, to_unit=transfer_unit,
                                         reason=bounds.reason(next((w for w in reversed(d.explanation)
                                                                    if w.startswith("route")), d.route.value)),
                                         transferred_at=now))
@@ -71,6 +73,7 @@ def triage(ticket_no: str, ticket: TicketReceived, *, catalogue: Compiled, direc
         department_kinds=d.department_kinds, tier=tier.value, response_level=t.response_level, complex=t.complex,
         route=d.route.value, region_code=t.region_code, place_source=t.place_source,
         lead_unit=lead.code if lead and dispatched else None, lead_unit_name=lead.name if lead and dispatched else None,
+        transfer_unit=transfer_unit,
         co_units=[u.code for u in t.co] if dispatched else [], round=1, returns_count=0, repeat_count=0, urgent=False,
         deemed_signed=False, dispatched_at=now if dispatched else None, suggested_answer=d.suggested_answer,
         knowledge_id=d.knowledge_id, copies=copies, catalogue_version=catalogue.version, explanation=d.explanation,

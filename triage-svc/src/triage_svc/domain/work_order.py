@@ -35,6 +35,7 @@ class WorkOrder:
     lead_unit: str | None = None
     lead_unit_name: str | None = None
     co_units: list[str] | None = None
+    transfer_unit: str | None = None  # the receiving organ of a transfer (信访 / 涉法涉诉): it signs for it
     round: int = 1
     returns_count: int = 0
     repeat_count: int = 0
@@ -90,9 +91,17 @@ def actor_name(who: Principal) -> str:
     return bounds.clip(f"{who.role.value}:{who.name}", bounds.ACTOR_MAX)
 
 
+TRANSFER_STATES = frozenset({State.transferred.value, State.transfer_received.value})
+
+
 def visible(wo: WorkOrder, who: Principal) -> bool:
-    """A unit sees the work orders it leads or assists on; other roles see all."""
-    return who.role != Role.unit or who.unit_code in {wo.lead_unit, *(wo.co_units or [])}
+    """A unit sees the work orders it leads or assists on, or receives as a transfer; other roles see all."""
+    return who.role != Role.unit or who.unit_code in {wo.lead_unit, wo.transfer_unit, *(wo.co_units or [])}
+
+
+def holder(wo: WorkOrder) -> str | None:
+    """The unit that acts on a work order: the receiving organ of a transfer, else the lead unit."""
+    return wo.transfer_unit if wo.state in TRANSFER_STATES else wo.lead_unit
 
 
 def admit(wo: WorkOrder | None, who: Principal, action: Action, *, ticket_no: str,
@@ -101,9 +110,12 @@ def admit(wo: WorkOrder | None, who: Principal, action: Action, *, ticket_no: st
     the lead unit may act and the caller is another unit, 409 when the state does not allow it."""
     if wo is None or not visible(wo, who):
         raise Problem(404, f"no work order for ticket {ticket_no!r}", type_="unknown-ticket")
-    if lead_only and who.role == Role.unit and who.unit_code != wo.lead_unit:
-        raise Problem(403, f"only the lead unit {wo.lead_unit} may {action.value} this work order; "
-                           "co-units report progress", type_="forbidden")
+    acting = holder(wo)
+    if lead_only and who.role == Role.unit and who.unit_code != acting:
+        detail = (f"only the receiving organ {acting} may {action.value} this transferred work order"
+                  if wo.state in TRANSFER_STATES else
+                  f"only the lead unit {acting} may {action.value} this work order; co-units report progress")
+        raise Problem(403, detail, type_="forbidden")
     try:
         return wo, transition(wo.state, action, has_unit=bool(wo.lead_unit))
     except TransitionRefused as exc:
