@@ -98,3 +98,15 @@ def test_red_without_case_and_thresholds() -> None:
     assert card.figures["red_without_case"] == 1
     # no same-person repeats: the figure cannot be measured, which fails too
     assert card.failures == ["same_person_repeats_found = None (want >= 0.95)", "red_without_case = 1 (want <= 0)"]
+
+
+def test_a_consultation_is_answered_or_handed_on_the_level_3_clock() -> None:
+    items = [item(x, "consult", route="answer", category="consult", dept_kind=None) for x in "abc"]
+    obs = {"a": Observed("T1", work_order=wo(route="answer", response_level=3), has_clock=True),
+           "b": Observed("T2", work_order=wo(route="dispatch", response_level=3), has_clock=True),
+           "c": Observed("T3", work_order=wo(route="dispatch", response_level=2), has_clock=True)}
+    card = build(items, obs, tickets_seen=3, is_working_day=weekdays, log=[], oversight_rates={}, red_tickets=set(),
+                 case_tickets=set())
+    # the hotline answers (a) or a unit answers online on the 1-day clock (b); a 5-day dispatch (c) is wrong
+    assert card.by_kind["consult"]["route"] == {"right": 2, "of": 3, "rate": 0.6667}
+    assert card.figures["department_kind_right"] is None  # consultations carry no department label

@@ -45,6 +45,8 @@ async def test_a_tiny_simulation_loses_and_doubles_nothing(sim_stack: Stack) -> 
     assert played.tickets_seen == f["own_tickets"]
     assert f["deadlines_checked"] > 0 and f["deadlines_differing"] == 0
     assert played.log and any(e["what"] == "visit" for e in played.log)
+    # oversight's three rates per unit are the ones computed from what the simulation did (redo rounds included)
+    assert f["rates_differing_from_log"] == 0, [r for r in card.rates if not r["same"]]
     # every service follows the simulated clock: its time is the last one the driver set
     async with httpx.AsyncClient() as client:
         for name, sp in sim_stack.procs.items():

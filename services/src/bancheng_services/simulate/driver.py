@@ -61,6 +61,7 @@ class Driver:
         self.keys, self.seed = keys or SIM_KEYS, seed
         self.sem = asyncio.Semaphore(concurrency)
         self.played = Played()
+        self.redone: list[str] = []
         self.c: dict[str, httpx.AsyncClient] = {}
         self.when: datetime = datetime.combine(START, datetime.min.time(), CST)
 
@@ -161,23 +162,26 @@ class Driver:
             await asyncio.sleep(0.2)
 
     async def act(self, method: str, svc: str, path: str, who: str, body: dict[str, Any] | None = None,
-                  wait_for: str = "") -> bool:
-        """One action through a service's API; refusals are counted, not raised.
+                  wait_for: tuple[str, ...] = ()) -> dict[str, Any] | None:
+        """One action through a service's API: its answer, or None when refused (refusals are counted, not raised).
 
-        `wait_for`: a 409 whose detail holds this text means the service has not seen an earlier step yet; retried.
+        `wait_for`: a 409 whose body holds one of these texts means the service has not seen an earlier step yet
+        (its consumer is behind the API that was just called); retried for a while.
         """
         deadline = time.monotonic() + 20.0
         while True:
             async with self.sem:
                 r = await self.req(svc, method, path, json=body, headers=self.auth(who))
-            if not (wait_for and r.status_code == 409 and wait_for in r.text and time.monotonic() < deadline):
+            behind = r.status_code == 409 and any(w in r.text for w in wait_for)
+            if not (behind and time.monotonic() < deadline):
                 break
             await asyncio.sleep(0.3)
         if r.status_code >= 300:
             what = f"{path.split('/')[-1]} {r.status_code}"
             self.err(what)
             self.played.samples.setdefault(what, r.text[:200])
-        return r.status_code < 300
+            return None
+        return r.json() if r.content else {}
 
     def plan(self, ids: list[str]) -> dict[str, str]:
         """What each dispatched unit will do: sign on time, sign late, ask to return, ask for an extension."""
@@ -196,7 +200,7 @@ class Driver:
         """The lead unit signs."""
         o = self.played.observed[item_id]
         unit = str((o.work_order or {}).get("lead_unit"))
-        if await self.act("POST", "triage", f"/v1/work-orders/{o.ticket_no}/sign", unit):
+        if await self.act("POST", "triage", f"/v1/work-orders/{o.ticket_no}/sign", unit) is not None:
             self.played.log.append({"what": "signed", "unit": unit, "ticket_no": o.ticket_no, "in_time": in_time})
 
     async def morning_units(self, plan: dict[str, str]) -> None:
@@ -212,7 +216,7 @@ class Driver:
             if what == "return":
                 ok = await self.act("POST", "triage", f"/v1/work-orders/{o.ticket_no}/return-requests", unit,
                                     {"reason": "该事项不属本单位职责", "basis": "依据本单位三定方案第三条"})
-                if ok:
+                if ok is not None:
                     await self.act("POST", "triage", f"/v1/work-orders/{o.ticket_no}/return-requests/decision",
                                    "work_team", {"approved": False, "reason": "经审核属于该单位职责，继续办理"})
                     wo = await self.work_order(str(o.ticket_no)) or {}
@@ -223,35 +227,98 @@ class Driver:
                         await self.sign(i, True)
         await asyncio.gather(*(one(i, w) for i, w in plan.items()))
 
+    async def receive_transfers(self, ids: list[str]) -> None:
+        """The 信访 / 政法 organ signs for each item transferred to it (签收), which stops the transfer's clock."""
+        async def one(i: str) -> None:
+            o = self.played.observed[i]
+            organ = (o.work_order or {}).get("transfer_unit")
+            if not organ:
+                return
+            if await self.act("POST", "triage", f"/v1/work-orders/{o.ticket_no}/sign", str(organ)) is not None:
+                self.played.log.append({"what": "transfer_received", "unit": organ, "ticket_no": o.ticket_no})
+        await asyncio.gather(*(one(i) for i in ids if not self.played.observed[i].merged))
+
     async def resolve_and_visit(self, plan: dict[str, str], late: bool) -> None:
         """Late signers sign; everyone resolves with a reply; the work team visits with a seeded answer."""
         async def one(i: str) -> None:
             o = self.played.observed[i]
             unit = str((o.work_order or {}).get("lead_unit"))
             if late:
-                wo = await self.work_order(str(o.ticket_no)) or {}
+                wo = await self.signed_or_deemed(str(o.ticket_no))
                 if wo.get("deemed_signed") or wo.get("signed_at"):  # the window passed: 逾期视为签收
                     self.played.log.append({"what": "deemed_signed", "unit": unit, "ticket_no": o.ticket_no})
                 else:
                     await self.sign(i, False)
-            ok = await self.act("POST", "triage", f"/v1/work-orders/{o.ticket_no}/resolution", unit,
-                                {"outcome": "resolved", "reply": REPLY})
-            if not ok:
-                return
-            rng = random.Random(f"{self.seed}-{i}")  # per item: the same answers whatever order the calls run in
-            x = rng.random()
-            sat = "satisfied" if x < 0.6 else "basically_satisfied" if x < 0.8 else "unsatisfied" if x < 0.95 \
-                else "unreachable"
-            body: dict[str, Any] = {"satisfaction": sat}
-            if sat != "unreachable":
-                body["resolved"] = "yes" if x < 0.75 else "partly" if x < 0.85 else "no"
-            if sat == "unsatisfied":
-                body["cause"] = "objective" if rng.random() < 0.5 else "subjective"
-            if await self.act("POST", "oversight", f"/v1/tickets/{o.ticket_no}/return-visits", "work_team", body,
-                              wait_for="no result"):
-                self.played.log.append({"what": "visit", "unit": unit, "ticket_no": o.ticket_no,
-                                        "satisfaction": sat, "resolved": body.get("resolved")})
+            if await self.resolve_and_visit_round(i, unit, 1):
+                self.redone.append(i)
         await asyncio.gather(*(one(i) for i, w in plan.items() if (w == "late") == late))
+
+    async def signed_or_deemed(self, ticket_no: str) -> dict[str, Any]:
+        """The work order once sla's deemed signing has reached triage (the window has passed when this is asked),
+        or as it is after a bounded wait."""
+        deadline = time.monotonic() + 20.0
+        while True:
+            wo = await self.work_order(ticket_no) or {}
+            if wo.get("deemed_signed") or wo.get("signed_at") or time.monotonic() > deadline:
+                return wo
+            await asyncio.sleep(0.3)
+
+    async def resolve_and_visit_round(self, item_id: str, unit: str, rnd: int) -> bool:
+        """The unit resolves with a reply; the work team visits with a seeded answer. True when the visit ordered a
+        redo (unsatisfied through the unit's fault: 发回重办)."""
+        o = self.played.observed[item_id]
+        if await self.act("POST", "triage", f"/v1/work-orders/{o.ticket_no}/resolution", unit,
+                          {"outcome": "resolved", "reply": REPLY}) is None:
+            return False
+        rng = random.Random(f"{self.seed}-{item_id}-{rnd}")  # per item: the same answers whatever the call order
+        x = rng.random()
+        sat = "satisfied" if x < 0.6 else "basically_satisfied" if x < 0.8 else "unsatisfied" if x < 0.95 \
+            else "unreachable"
+        body: dict[str, Any] = {"satisfaction": sat}
+        if sat != "unreachable":
+            body["resolved"] = "yes" if x < 0.75 else "partly" if x < 0.85 else "no"
+        if sat == "unsatisfied":
+            body["cause"] = "objective" if rng.random() < 0.5 else "subjective"
+        answer = await self.act("POST", "oversight", f"/v1/tickets/{o.ticket_no}/return-visits", "work_team", body,
+                                # oversight has not consumed the resolution (or, for a redo, the new round) yet
+                                wait_for=("no result", "already-visited"))
+        if answer is None:
+            return False
+        self.played.log.append({"what": "visit", "unit": unit, "ticket_no": o.ticket_no, "round": rnd,
+                                "satisfaction": sat, "resolved": body.get("resolved")})
+        return bool(answer.get("redo"))
+
+    async def redo_rounds(self) -> None:
+        """Tickets sent back for redo: once triage has the new round, the unit signs it, resolves and is visited
+        again (at most three rounds, so a run always ends)."""
+        async def one(i: str) -> bool:
+            o = self.played.observed[i]
+            rnd = int((o.work_order or {}).get("round") or 1) + 1
+            wo = await self.wait_round(str(o.ticket_no), rnd)
+            if wo is None:
+                self.err("redo round not seen")
+                return False
+            o.work_order = wo
+            unit = str(wo.get("lead_unit"))
+            self.played.log.append({"what": "dispatched", "unit": unit, "ticket_no": o.ticket_no, "round": rnd})
+            if await self.act("POST", "triage", f"/v1/work-orders/{o.ticket_no}/sign", unit) is not None:
+                self.played.log.append({"what": "signed", "unit": unit, "ticket_no": o.ticket_no, "in_time": True,
+                                        "round": rnd})
+            return rnd < 3 and await self.resolve_and_visit_round(i, unit, rnd)
+        while self.redone:
+            todo, self.redone = self.redone, []
+            again = await asyncio.gather(*(one(i) for i in todo))
+            self.redone = [i for i, a in zip(todo, again, strict=True) if a]
+
+    async def wait_round(self, ticket_no: str, rnd: int) -> dict[str, Any] | None:
+        """triage's work order once it is dispatched in round `rnd` (oversight's redo has reached it)."""
+        deadline = time.monotonic() + self.timeout_s
+        while time.monotonic() < deadline:
+            wo = await self.work_order(ticket_no)
+            if wo is not None and int(wo.get("round") or 0) >= rnd and wo.get("state") == "dispatched":
+                return wo
+            await asyncio.sleep(0.3)
+        return None
 
     async def run(self, items: list[Item]) -> Played:
         """Every day: submit in the morning, units act, late ones two working days on, then the visits."""
@@ -271,14 +338,19 @@ class Driver:
                 await self.set_clock(day, 11)
                 plan = self.plan([i.id for i in by_day[d]])
                 await self.morning_units(plan)
+                await self.receive_transfers([i.id for i in by_day[d]])
                 plans.append(plan)
                 day = _next_working(day)
             for plan in plans:
                 await self.set_clock(day, 10)
                 await self.resolve_and_visit(plan, late=False)
+                await self.set_clock(day, 14)  # redo rounds are signed the day they are ordered, well in time
+                await self.redo_rounds()
                 day = _next_working(_next_working(day))
                 await self.set_clock(day, 10)
                 await self.resolve_and_visit(plan, late=True)
+                await self.set_clock(day, 14)
+                await self.redo_rounds()
             await self.collect(day)
         self.played.seconds = time.monotonic() - t0
         return self.played

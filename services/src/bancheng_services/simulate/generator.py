@@ -194,8 +194,8 @@ class Generator:
                                route="answer", category="consult")]
         if kind in ("petition", "legal"):
             pool = PETITION if kind == "petition" else LEGAL
-            return [self.fresh(day, kind, r.choice(pool) + "，事情发生在{p}附近", route=kind,
-                               dept_kind="petition" if kind == "petition" else "political_legal")]
+            # the route is the label: the receiving organ (信访 or 政法) is named by the transfer, not a department
+            return [self.fresh(day, kind, r.choice(pool) + "，事情发生在{p}附近", route=kind)]
         if kind == "lookalike":
             mention, tpl = r.choice(LOOKALIKE)
             return [self.fresh(day, kind, tpl, dept_kind=LOOKALIKE_KIND.get(tpl), extra={"mentions": mention})]

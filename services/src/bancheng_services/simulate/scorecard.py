@@ -107,6 +107,7 @@ def accuracy(items: list[Item], obs: Mapping[str, Observed]) -> tuple[dict[str, 
     tally: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
     false_transfer = [0, 0]
     tier_all = [0, 0]
+    kind_all = [0, 0]
     no_clock = 0
     for i in items:
         o = obs.get(i.id)
@@ -116,7 +117,8 @@ def accuracy(items: list[Item], obs: Mapping[str, Observed]) -> tuple[dict[str, 
         kinds = wo.get("department_kinds") or []
         if i.dept_kind:
             _count(t["dept_kind"], bool(kinds) and kinds[0] == i.dept_kind)
-        _count(t["route"], wo.get("route") == i.route)
+            _count(kind_all, bool(kinds) and kinds[0] == i.dept_kind)
+        _count(t["route"], right_route(i, wo))
         if i.category:
             _count(t["category"], wo.get("category") == i.category)
         ok_tier = TIERS.get(str(wo.get("tier")), -1) >= TIERS[i.min_tier]
@@ -130,8 +132,17 @@ def accuracy(items: list[Item], obs: Mapping[str, Observed]) -> tuple[dict[str, 
     by_kind = {k: {m: {"right": r, "of": n, "rate": ratio(r, n)} for m, (r, n) in v.items()}
                for k, v in sorted(tally.items())}
     figures = {"false_transfers": false_transfer[0], "false_transfer_rate": ratio(*false_transfer),
-               "tier_at_or_above_min": ratio(*tier_all), "items_without_clock": no_clock}
+               "tier_at_or_above_min": ratio(*tier_all), "department_kind_right": ratio(*kind_all),
+               "items_without_clock": no_clock}
     return figures, by_kind
+
+
+def right_route(item: Item, wo: Mapping[str, Any]) -> bool:
+    """The route the item should take. A consultation is right when the hotline answers it or hands it to a unit
+    for an online answer on the level-3 clock (response level 3, one working day)."""
+    if item.route == "answer" and wo.get("route") == "dispatch":
+        return wo.get("response_level") == 3
+    return wo.get("route") == item.route
 
 
 def deadlines(items: list[Item], obs: Mapping[str, Observed], is_working_day: Callable[[date], bool]) -> dict[str, int]:
