@@ -116,3 +116,22 @@ def test_overdue_once_and_the_visit_due_day() -> None:
     assert rounds.alarmed(True, unit=UNIT, at=at(days=9), tz=TZ) is None
     assert rounds.visit_due_at(None, date(2025, 3, 7), TZ) == datetime(2025, 3, 7, 23, 59, 59, tzinfo=TZ)
     assert rounds.visit_due_at(at(days=4), None, TZ) == at(days=4)
+
+
+def test_a_direct_answer_counts_for_the_hotline_centre_only_when_first_given_to_it() -> None:
+    hotline = "3399-hotline_center"
+    assert rounds.answer_unit(route="answer", answer_unit=hotline, reclassified=False) == hotline
+    assert rounds.answer_unit(route="answer", answer_unit=hotline, reclassified=True) is None
+    assert rounds.answer_unit(route="dispatch", answer_unit=hotline, reclassified=False) is None
+    assert rounds.answer_unit(route="answer", answer_unit=None, reclassified=False) is None
+
+
+def test_acceptance_is_never_due_after_the_rounds_own_deadline() -> None:
+    # a level-3 matter (1 working day) answered on day two is late; a 5-day round keeps its 2-day window
+    assert rounds.accept_due(at(days=2), at(days=1)) == at(days=1)
+    assert rounds.accept_due(at(days=2), at(days=7)) == at(days=2)
+    assert rounds.accept_due(None, at(days=1)) is None  # not known yet: provisional, corrected later
+    assert rounds.accept_due(at(days=2), None) == at(days=2)
+    answered_day_two = Round(accept_due=rounds.accept_due(at(days=2), at(days=1)))
+    late = rounds.signed(answered_day_two, unit=UNIT, at=at(days=1, hours=2), deemed=False, via=None, tz=TZ)
+    assert late is not None and late.values["sign_in_time"] is False

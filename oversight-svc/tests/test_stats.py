@@ -9,7 +9,13 @@ from oversight_helpers import at, by_unit, ev, produce
 
 from bancheng_services.testing import Databases, RunningService, auth, eventually, run_service
 from bancheng_shared.contracts.sla import ClockStarted, DeemedSigned
-from bancheng_shared.contracts.triage import ResolutionSubmitted, TicketDispatched, TicketSigned
+from bancheng_shared.contracts.triage import (
+    ResolutionSubmitted,
+    TicketAnswered,
+    TicketDispatched,
+    TicketSigned,
+    TicketTriaged,
+)
 
 A, B, C = "339901-market_regulation", "339902-market_regulation", "339901-urban_management"
 PERIOD = {"from": "2025-03-01", "to": "2025-03-31"}
@@ -145,3 +151,31 @@ async def test_three_rates_hand_checked(databases: Databases, kafka_bootstrap: s
             r = await svc.client.get("/v1/stats/units", params=bad, headers=auth("leader"))
             assert r.status_code == 422, r.text
             assert r.headers["content-type"].startswith("application/problem+json")
+
+
+async def test_direct_answers_count_in_the_hotline_centres_response_rate(
+        databases: Databases, kafka_bootstrap: str, topic_prefix: str) -> None:
+    hotline = "3399-hotline_center"
+
+    def answered(no: str, hours: float) -> list[Any]:
+        return [ev(TicketTriaged(category="consult", domain="public_service", department_kinds=["hotline_center"],
+                                 tier="green", response_level=3, route="answer", region_code="339901001",
+                                 answer_unit=hotline), no, when=at()),
+                # sla's level-3 clock: one working day to answer, inside the usual two-day acceptance window
+                ev(ClockStarted(unit=hotline, started_at=at(), accept_due=at(days=2), resolve_due=at(days=1),
+                                working_days=1, calendar_version="cn-test"), no),
+                ev(TicketAnswered(answer="请携带身份证到社保窗口办理。", answered_at=at(hours)), no)]
+
+    url = await databases.new("oversight")
+    async with run_service("oversight", database_url=url, kafka_bootstrap=kafka_bootstrap,
+                           topic_prefix=topic_prefix) as svc:
+        # two answered within the working day, one on the second day (late though inside two days)
+        await produce(kafka_bootstrap, topic_prefix, [*answered("Q1", 2), *answered("Q2", 5), *answered("Q3", 30)])
+
+        async def counted() -> Any:
+            row = by_unit(await stats(svc)).get(hotline)
+            return row if row and row["signed"] == 3 else None
+
+        row = await eventually(counted)
+        assert (row["dispatched"], row["signed_in_time"]) == (3, 2)
+        assert row["response_rate"] == round(2 / 3, 4)

@@ -45,6 +45,20 @@ def day_of(at: datetime, tz: ZoneInfo) -> date:
     return at.astimezone(tz).date()
 
 
+def answer_unit(*, route: str, answer_unit: str | None, reclassified: bool) -> str | None:
+    """The unit a matter is given to for a direct answer (the hotline centre, level 3), counted like a dispatch;
+    None for anything else. A reclassification is not a new matter to answer."""
+    return answer_unit if route == "answer" and answer_unit and not reclassified else None
+
+
+def accept_due(accept: datetime | None, resolve: datetime | None) -> datetime | None:
+    """When a round must be accepted to count in time: the acceptance window, but never after the round's own
+    deadline (a level-3 matter answered within one working day is late on day two)."""
+    if accept is None or resolve is None:
+        return accept
+    return min(accept, resolve)
+
+
 def dispatched(lead: str, co_units: list[str], day: date) -> list[Count]:
     """A dispatch: received by the lead unit and each co-unit, dispatched to the lead unit."""
     return [(lead, day, {"received": 1, "dispatched": 1}), *((co, day, {"received": 1}) for co in co_units)]

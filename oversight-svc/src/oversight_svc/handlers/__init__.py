@@ -24,6 +24,7 @@ from bancheng_shared.contracts.triage import (
     ResolutionSubmitted,
     ReturnDecided,
     ReturnRequested,
+    TicketAnswered,
     TicketClosed,
     TicketDispatched,
     TicketReopened,
@@ -72,7 +73,8 @@ COMMANDS: dict[type, CommandHandler] = {
 
 EVENTS: dict[type, EventHandler] = {
     TicketReceived: facts.on_ticket_received,
-    TicketTriaged: cases.on_triaged,
+    TicketTriaged: facts.on_triaged,
+    TicketAnswered: facts.on_answered,
     TierChanged: cases.on_tier_changed,
     TicketDispatched: facts.on_dispatched,
     TicketSigned: facts.on_signed,

@@ -26,10 +26,12 @@ from bancheng_shared.contracts.triage import (
     ResolutionSubmitted,
     ReturnDecided,
     ReturnRequested,
+    TicketAnswered,
     TicketClosed,
     TicketDispatched,
     TicketReopened,
     TicketSigned,
+    TicketTriaged,
 )
 from bancheng_shared.unit_of_work import UnitOfWork
 from oversight_svc.adapters import calendar, facts
@@ -37,6 +39,7 @@ from oversight_svc.adapters.writes import run
 from oversight_svc.context import Oversight
 from oversight_svc.domain import rounds
 from oversight_svc.domain.metrics import unit_region
+from oversight_svc.handlers import cases
 from oversight_svc.handlers.cases import name_unit_on_open_cases
 
 
@@ -66,6 +69,28 @@ async def on_dispatched(event: TicketDispatched, uow: UnitOfWork, ox: Oversight)
         ox.rollups.increment_op(s, rounds.dispatched(lead, event.co_units, ox.day(at))),
     ])
     await name_unit_on_open_cases(uow, ox, lead, at)
+
+
+async def on_triaged(event: TicketTriaged, uow: UnitOfWork, ox: Oversight) -> None:
+    """A matter the hotline centre answers directly counts as given to it (its level-3 response is counted like a
+    unit's); then the ticket's kind, category and a red ticket's case (cases.on_triaged)."""
+    unit = rounds.answer_unit(route=event.route, answer_unit=event.answer_unit, reclassified=event.reclassified)
+    if unit is not None:
+        s, env = uow.session, uow.envelope
+        await run(s, [
+            facts.ticket_op(s, env.ticket_no, env.occurred_at, lead_unit=unit, round=1),
+            facts.units_op(s, [{"unit": unit, "region_code": unit_region(unit, event.region_code)}], update=[]),
+            facts.put_round_op(s, env.ticket_no, 1, unit=unit),
+            ox.rollups.increment_op(s, rounds.dispatched(unit, [], ox.day(env.occurred_at))),
+        ])
+    await cases.on_triaged(event, uow, ox)
+
+
+async def on_answered(event: TicketAnswered, uow: UnitOfWork, ox: Oversight) -> None:
+    """Answered directly: the answering unit responded (in time by its one-working-day deadline)."""
+    r = await facts.get_round(uow.session, uow.envelope.ticket_no, 1)
+    if r.unit is not None:  # only a matter counted as given to the hotline centre (on_triaged)
+        await _sign(uow, ox, unit=r.unit, at=event.answered_at, rnd=1, deemed=False, via=None)
 
 
 async def _sign(uow: UnitOfWork, ox: Oversight, *, unit: str, at: datetime, rnd: int, deemed: bool,
@@ -128,8 +153,9 @@ async def on_closed(event: TicketClosed, uow: UnitOfWork, ox: Oversight) -> None
 async def on_clock_started(event: ClockStarted, uow: UnitOfWork, ox: Oversight) -> None:
     """Deadlines of a round; corrects provisional in-time counts made before the clock was known."""
     s, ticket_no = uow.session, uow.envelope.ticket_no
-    r = await facts.set_clock(s, ticket_no, event.round, event.unit, event.accept_due, event.resolve_due)
-    change = rounds.clock_known(r, accept_due=event.accept_due, resolve_due=event.resolve_due, tz=ox.tz)
+    accept_due = rounds.accept_due(event.accept_due, event.resolve_due)
+    r = await facts.set_clock(s, ticket_no, event.round, event.unit, accept_due, event.resolve_due)
+    change = rounds.clock_known(r, accept_due=accept_due, resolve_due=event.resolve_due, tz=ox.tz)
     if change is not None:
         await run(s, [facts.set_round_op(ticket_no, event.round, **change.values),
                       ox.rollups.increment_op(s, change.counts)])

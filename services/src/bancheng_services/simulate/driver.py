@@ -154,6 +154,7 @@ class Driver:
             if r.status_code == 200 and r.json().get("rounds"):
                 first = r.json()["rounds"][0]
                 o.has_clock = True
+                o.clock_unit = str(first["unit"])
                 o.working_days = int(first["working_days"])
                 o.started_on = datetime.fromisoformat(first["started_at"]).astimezone(CST).date()
                 due = first.get("resolve_due_date")
@@ -236,6 +237,20 @@ class Driver:
                 return
             if await self.act("POST", "triage", f"/v1/work-orders/{o.ticket_no}/sign", str(organ)) is not None:
                 self.played.log.append({"what": "transfer_received", "unit": organ, "ticket_no": o.ticket_no})
+        await asyncio.gather(*(one(i) for i in ids if not self.played.observed[i].merged))
+
+    async def answer_consultations(self, ids: list[str]) -> None:
+        """The hotline answers what waits for a direct answer (the knowledge base's suggestion) the same morning;
+        it counts in the answering unit's response rate like a unit's signing."""
+        async def one(i: str) -> None:
+            o = self.played.observed[i]
+            if (o.work_order or {}).get("state") != "awaiting_answer" or not o.clock_unit:
+                return
+            self.played.log.append({"what": "dispatched", "unit": o.clock_unit, "ticket_no": o.ticket_no})
+            if await self.act("POST", "triage", f"/v1/work-orders/{o.ticket_no}/answer", "operator",
+                              {}) is not None:
+                self.played.log.append({"what": "signed", "unit": o.clock_unit, "ticket_no": o.ticket_no,
+                                        "in_time": True, "by": "answer"})
         await asyncio.gather(*(one(i) for i in ids if not self.played.observed[i].merged))
 
     async def resolve_and_visit(self, plan: dict[str, str], late: bool) -> None:
@@ -339,6 +354,7 @@ class Driver:
                 plan = self.plan([i.id for i in by_day[d]])
                 await self.morning_units(plan)
                 await self.receive_transfers([i.id for i in by_day[d]])
+                await self.answer_consultations([i.id for i in by_day[d]])
                 plans.append(plan)
                 day = _next_working(day)
             for plan in plans:

@@ -36,6 +36,7 @@ class Observed:
     started_on: date | None = None
     working_days: int | None = None
     resolve_due_date: date | None = None
+    clock_unit: str | None = None
 
 
 @dataclass
