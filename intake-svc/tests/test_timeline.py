@@ -85,3 +85,15 @@ def test_a_run_of_events_projects_as_its_events_one_by_one() -> None:
     assert [(a.unit, a.unit_name) for a in alone.alerts] == [("U1", None)]
     one_by_one = [timeline.project([e]) for e in events]
     assert [s for p in one_by_one for s in p.steps] == together.steps
+
+
+def test_an_organ_signing_for_a_transfer_keeps_the_ticket_transferred_and_flags_say_why() -> None:
+    from bancheng_shared.contracts.sla import ClockFlagged
+
+    step = timeline.step_for(TicketSigned(unit="339901-petition", signed_at=NOW, via="transfer"))
+    # not the unit's signing: the ticket stays with the petition procedure (closed for merging), not 办理中
+    assert step is not None and (step.label, step.status, step.public) == ("接收机关已签收转办事项", None, True)
+    no_organ = timeline.step_for(ClockFlagged(unit="", reason="no receiving organ for the transfer", at=NOW))
+    assert no_organ is not None and no_organ.label == "办理时限待定：no receiving organ for the transfer"
+    calendar = timeline.step_for(ClockFlagged(unit="u", reason="year", at=NOW, years_missing=[2027]))
+    assert calendar is not None and calendar.label == "办理时限待定（工作日历未覆盖）"

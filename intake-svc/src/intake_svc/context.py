@@ -24,7 +24,10 @@ def merge_policy(settings: IntakeSettings) -> MergePolicy:
     """The merge rule's numbers from settings."""
     return MergePolicy(enabled=settings.merge_enabled, threshold=settings.merge_threshold,
                        person_threshold=settings.merge_person_threshold,
-                       window_days=settings.merge_window_days, closed_statuses=frozenset(settings.closed_statuses))
+                       window_days=settings.merge_window_days, closed_statuses=frozenset(settings.closed_statuses),
+                       possible_threshold=settings.merge_possible_threshold,
+                       person_possible_threshold=settings.merge_person_possible_threshold,
+                       possible_max=settings.merge_possible_max)
 
 
 def throttle_policy(settings: IntakeSettings) -> ThrottlePolicy:

@@ -12,7 +12,9 @@ from bancheng_shared.contracts.limits import (
     Content,
     ExternalId,
     Name,
+    Reason,
     RegionCode,
+    TicketNo,
     Title,
     no_control_characters,
 )
@@ -210,3 +212,39 @@ class FollowUpCreate(BaseModel):
     _blank = field_validator("content")(_content)
 
 
+
+
+def _reason(v: str) -> str:
+    if not v.strip():
+        raise ValueError("reason is blank")
+    return v.strip()
+
+
+class MergeCreate(BaseModel):
+    """An operator merges this ticket into another as its repeat (并单)."""
+
+    model_config = ConfigDict(extra="forbid")
+    into: TicketNo = Field(min_length=1, description="并入的工单编号 / the ticket to merge into")
+    reason: Reason = Field(min_length=1, description="并单理由 / why")
+
+    _blank = field_validator("reason")(_reason)
+
+
+class UnmergeCreate(BaseModel):
+    """An operator takes a merged request out of this ticket as its own (撤销并单)."""
+
+    model_config = ConfigDict(extra="forbid")
+    seq: int = Field(ge=1, le=1_000_000, description="重复诉求序号（工单 repeats[].seq）/ the repeat's number "
+                     "(`repeats[].seq` of the ticket)")
+    reason: Reason = Field(min_length=1, description="撤销理由 / why")
+
+    _blank = field_validator("reason")(_reason)
+
+
+class RejectCreate(BaseModel):
+    """An operator finds a possible repeat is another matter."""
+
+    model_config = ConfigDict(extra="forbid")
+    reason: Reason = Field(min_length=1, description="理由 / why")
+
+    _blank = field_validator("reason")(_reason)

@@ -25,6 +25,8 @@ class TicketSummary(BaseModel):
     deadline: datetime | None = Field(description="办理时限 / resolution deadline")
     alert_level: str | None = Field(description="预警级别 / alert level")
     repeat_count: int = Field(description="并入的重复诉求数 / repeats merged into it")
+    merged_into: str | None = Field(default=None, description="已人工并入的工单 / the ticket an operator merged it "
+                                    "into (status `merged`)")
     received_at: datetime
     updated_at: datetime
 
@@ -88,6 +90,28 @@ class RepeatShown(BaseModel):
     similarity: float
     received_at: datetime
     phone: str | None
+    source_ticket_no: str | None = Field(default=None, description="人工并入的原工单 / the ticket an operator "
+                                         "merged in")
+    merged_by: str | None = None
+    merge_reason: str | None = None
+    unmerged_into: str | None = Field(default=None, description="撤销并单后另立的工单 / the ticket it became when "
+                                      "taken out")
+    unmerged_at: datetime | None = None
+    unmerged_by: str | None = None
+    unmerge_reason: str | None = None
+
+
+class PossibleRepeatShown(BaseModel):
+    """A ticket this one may repeat (疑似重复): not merged; an operator merges it (confirmed) or rejects it."""
+
+    ticket_no: str = Field(description="可能重复的工单 / the ticket it may repeat")
+    similarity: float
+    same_person: bool
+    state: Literal["open", "confirmed", "rejected", "dropped"]
+    created_at: datetime
+    decided_at: datetime | None
+    decided_by: str | None
+    reason: str | None
 
 
 class FollowUpShown(BaseModel):
@@ -119,8 +143,42 @@ class TicketView(TicketSummary):
     attachments: list[AttachmentShown]
     complainant: ComplainantShown | ComplainantWithheld | ComplainantAnonymous
     repeats: list[RepeatShown]
+    possible_repeats: list[PossibleRepeatShown] = Field(
+        description="疑似重复（承办单位不可见）/ possible repeats (not shown to unit keys)")
     follow_ups: list[FollowUpShown]
     timeline: list[StepShown]
+
+
+class MergeDone(BaseModel):
+    """The ticket was merged into another as its repeat number `seq`."""
+
+    ticket_no: str
+    into: str
+    seq: int
+    repeat_count: int = Field(description="并入后目标工单的重复诉求数 / the target's repeats now")
+    same_person: bool
+    similarity: float
+    merged_at: datetime
+
+
+class UnmergeDone(BaseModel):
+    """The merged request is its own ticket now (`ticket_no`, new), registered as a fresh request."""
+
+    ticket_no: str = Field(description="新工单编号 / the new ticket")
+    from_ticket_no: str
+    seq: int
+    repeat_count: int = Field(description="原工单现在的重复诉求数 / the original ticket's repeats now")
+    status: str
+    unmerged_at: datetime
+
+
+class PossibleRepeatDecided(BaseModel):
+    """A possible repeat was rejected."""
+
+    ticket_no: str
+    candidate_no: str
+    state: str
+    decided_at: datetime
 
 
 class FollowUpReceipt(BaseModel):

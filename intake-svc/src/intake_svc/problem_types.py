@@ -41,4 +41,21 @@ PROBLEM_TYPES: dict[str, ProblemType] = {
         "Replayed webhook", "重复的签名请求",
         "This signature was already used within the replay window (replay refused); sign the retry again with a "
         "new timestamp."),
+    "already-merged": ProblemType(
+        "Ticket merged already", "工单已并单",
+        "The ticket was merged into another already (`merged_into` names it); it is worked as that ticket's repeat."),
+    "merge-refused": ProblemType(
+        "Merge refused", "不能并单",
+        "The tickets cannot be merged as asked: the target was itself merged into another (`merged_into`: merge into "
+        "that one), the ticket has repeats of its own (unmerge them first), or one of them changed meanwhile."),
+    "unknown-repeat": ProblemType(
+        "Unknown repeat", "重复诉求不存在",
+        "The ticket has no merged request (`repeats[].seq`) or possible repeat with this number."),
+    "already-unmerged": ProblemType(
+        "Repeat unmerged already", "已撤销并单",
+        "This merged request was taken out before and is a ticket of its own (`ticket_no` names it); an unmerge "
+        "happens once."),
+    "possible-repeat-decided": ProblemType(
+        "Possible repeat decided already", "疑似重复已处理",
+        "The possible repeat was confirmed (merged), rejected or dropped already (`state`)."),
 }

@@ -8,12 +8,20 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, exists, or_, select
 
 from bancheng_shared.principal import Principal, Role
 from bancheng_shared.runtime import Runtime
 from intake_svc.adapters import tickets as stored
-from intake_svc.adapters.tables import deliveries, delivery_attempts, pii_access_log, sms_outbox, subscriptions, tickets
+from intake_svc.adapters.tables import (
+    deliveries,
+    delivery_attempts,
+    pii_access_log,
+    possible_repeats,
+    sms_outbox,
+    subscriptions,
+    tickets,
+)
 from intake_svc.domain import access, callbacks
 from intake_svc.domain.problems import field_problem
 from intake_svc.domain.ticket_numbers import looks_like_ticket_no
@@ -27,8 +35,8 @@ def summary(row: Any) -> dict[str, Any]:
         "ticket_no": row.ticket_no, "channel": row.channel, "platform": row.platform, "status": row.status,
         "status_label": row.status_label, "tier": row.tier, "category": row.category or row.category_hint,
         "region_code": row.region_code, "unit": row.unit, "unit_name": row.unit_name, "deadline": row.deadline,
-        "alert_level": row.alert_level, "repeat_count": row.repeat_count, "received_at": row.received_at,
-        "updated_at": row.updated_at,
+        "alert_level": row.alert_level, "repeat_count": row.repeat_count, "merged_into": row.merged_into,
+        "received_at": row.received_at, "updated_at": row.updated_at,
     }
 
 
@@ -48,8 +56,12 @@ def _decode_cursor(cursor: str) -> str:
 
 async def list_tickets(rt: Runtime, who: Principal, *, status: str | None, tier: str | None, channel: str | None,
                        unit: str | None, category: str | None, received_from: datetime | None,
-                       received_to: datetime | None, cursor: str | None, limit: int) -> dict[str, Any]:
-    """Tickets newest first with filters and a cursor; a unit key sees only tickets now at its unit."""
+                       received_to: datetime | None, cursor: str | None, limit: int,
+                       possible_repeat: bool | None = None) -> dict[str, Any]:
+    """Tickets newest first with filters and a cursor; a unit key sees only tickets now at its unit.
+
+    `possible_repeat`: only tickets with (true) or without (false) an open possible repeat (疑似重复).
+    """
     unit = access.unit_filter(who, unit)
     conds = []
     for col, val in ((tickets.c.status, status), (tickets.c.tier, tier), (tickets.c.channel, channel),
@@ -63,6 +75,10 @@ async def list_tickets(rt: Runtime, who: Principal, *, status: str | None, tier:
         conds.append(tickets.c.received_at >= received_from)
     if received_to:
         conds.append(tickets.c.received_at < received_to)
+    if possible_repeat is not None:
+        pending = exists().where(possible_repeats.c.ticket_no == tickets.c.ticket_no,
+                                 possible_repeats.c.state == "open")
+        conds.append(pending if possible_repeat else ~pending)
     if cursor:
         # ticket numbers sort by time of receipt, so the last number seen is the cursor
         conds.append(tickets.c.ticket_no < _decode_cursor(cursor))

@@ -34,6 +34,12 @@ class IntakeSettings(ServiceSettings):
     merge_threshold: float = 0.45  # different people at the same exact place (building / ~50 m cell)
     merge_person_threshold: float = 0.33  # the same person: containment of the shorter text
     merge_window_days: int = 30
+    # uncertain pairs are not merged but recorded as possible repeats (疑似重复) for an operator: the same exact
+    # place from this similarity (with no matter against it) up to merge_threshold, the same person from this
+    # containment up to merge_person_threshold; at most this many per new ticket
+    merge_possible_threshold: float = Field(default=0.30, ge=0, le=1)
+    merge_person_possible_threshold: float = Field(default=0.20, ge=0, le=1)
+    merge_possible_max: int = Field(default=3, ge=0, le=20)
     merge_index_days: int = 90
     merge_num_perm: int = 64
     merge_bands: int = 32

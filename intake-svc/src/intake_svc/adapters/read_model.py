@@ -6,10 +6,9 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import bindparam, case, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bancheng_shared.db import update_statement
 from intake_svc.adapters.tables import tickets, timeline
 
 # Statements built once: a batch only brings parameters.
@@ -40,4 +39,22 @@ async def update_tickets(session: AsyncSession, changes: dict[str, dict[str, Any
             by_columns.setdefault((*sorted(values), "updated_at"), []).append(
                 {**values, "updated_at": now, "k_ticket_no": ticket_no})
     for columns, rows in by_columns.items():
-        await session.execute(update_statement(tickets, columns, ["ticket_no"]), rows)
+        await session.execute(_update(columns), rows)
+
+
+_UPDATES: dict[tuple[str, ...], Any] = {}
+# a ticket an operator merged into another keeps its status: other services may still report on it
+_KEEP_WHEN_MERGED = ("status", "status_label")
+
+
+def _update(columns: tuple[str, ...]) -> Any:
+    """UPDATE tickets SET … WHERE ticket_no = :k_ticket_no, built once per shape; a merged ticket's status stays."""
+    stmt = _UPDATES.get(columns)
+    if stmt is None:
+        values: dict[str, Any] = {c: bindparam(c, type_=tickets.c[c].type) for c in columns}
+        for c in _KEEP_WHEN_MERGED:
+            if c in values:
+                values[c] = case((tickets.c.merged_into.is_(None), values[c]), else_=tickets.c[c])
+        stmt = _UPDATES[columns] = (update(tickets).where(tickets.c.ticket_no == bindparam("k_ticket_no"))
+                                    .values(values))
+    return stmt

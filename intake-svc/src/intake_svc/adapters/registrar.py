@@ -9,7 +9,7 @@ table, one `uow.emit` per ticket written to the outbox in the same transaction, 
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -27,14 +27,14 @@ from bancheng_shared.unit_of_work import UnitOfWork
 from intake_svc.adapters.group_commit import GroupCommit
 from intake_svc.adapters.merge_index import MergeIndex
 from intake_svc.adapters.pii_vault import PiiVault
-from intake_svc.adapters.tables import repeats, sms_outbox, submissions, tickets, timeline
+from intake_svc.adapters.tables import possible_repeats, repeats, sms_outbox, submissions, tickets, timeline
 from intake_svc.domain import idempotency, merging, registration, sms
 from intake_svc.domain.merging import MergePolicy, OpenTicket
 from intake_svc.domain.pii import mask_phone
 from intake_svc.domain.public_lookup import token_hash
 from intake_svc.domain.similarity import matters, shingles
 from intake_svc.domain.ticket_numbers import new_ticket_no
-from intake_svc.domain.timeline import STATUS_LABELS, received_label, repeat_label
+from intake_svc.domain.timeline import STATUS_LABELS, possible_repeat_label, received_label, repeat_label
 from intake_svc.models import TicketCreate, TicketCreated
 
 # failures of the database itself, not of one request: halving a group would only repeat them
@@ -82,6 +82,7 @@ class _Group:
     timeline_rows: list[dict[str, Any]] = field(default_factory=list)
     submission_rows: list[dict[str, Any]] = field(default_factory=list)
     repeat_rows: list[dict[str, Any]] = field(default_factory=list)
+    possible_rows: list[dict[str, Any]] = field(default_factory=list)
     sms_rows: list[dict[str, Any]] = field(default_factory=list)
     fresh_rows: dict[str, dict[str, Any]] = field(default_factory=dict)  # tickets created in this group
     indexed: list[tuple[str, Registration]] = field(default_factory=list)
@@ -139,12 +140,14 @@ class Registrar:
         self._existing = (select(submissions, tickets.c.status.label("t_status"),
                                  tickets.c.status_label.label("t_status_label"))
                           .join(tickets, tickets.c.ticket_no == submissions.c.ticket_no))
-        # the counter moves in the same statement that reads it back, so concurrent repeats do not lose a count
+        # the counters move in the same statement that reads them back, so concurrent repeats do not lose a count;
+        # the repeat's number never goes down (an unmerge lowers the count only), so numbers are never reused
         self._bump_repeats = (update(tickets).where(tickets.c.ticket_no == bindparam("k_ticket_no"))
-                              .values(repeat_count=tickets.c.repeat_count + 1,
+                              .values(repeat_count=tickets.c.repeat_count + 1, repeat_seq=tickets.c.repeat_seq + 1,
                                       updated_at=bindparam("now", type_=tickets.c.updated_at.type))
-                              .returning(tickets.c.repeat_count, tickets.c.status, tickets.c.status_label))
-        open_ = tickets.c.status.not_in(sorted(policy.closed_statuses))
+                              .returning(tickets.c.repeat_count, tickets.c.repeat_seq, tickets.c.status,
+                                         tickets.c.status_label))
+        open_ = tickets.c.status.not_in(policy.not_open)
         cols = (tickets.c.ticket_no, tickets.c.content, tickets.c.phone_hash, tickets.c.id_hash, tickets.c.place_key,
                 tickets.c.status, tickets.c.received_at)
         self._of_person = (
@@ -353,7 +356,8 @@ class Registrar:
         answers: list[TicketCreated] = []
         numbers: set[str] = set()
         for reg in regs:
-            match = merging.find_repeat(reg, persons=cands.of_person(reg), places=cands.at_place(reg), now=now,
+            persons, places = (cands.of_person(reg), cands.at_place(reg)) if enabled else ([], [])
+            match = merging.find_repeat(reg, persons=persons, places=places, now=now,
                                         policy=self.policy) if enabled else None
             token = secrets.token_urlsafe(18)
             if match is None:
@@ -362,12 +366,15 @@ class Registrar:
                     ticket_no = new_ticket_no(now)
                 numbers.add(ticket_no)
                 row = self._create(uow, reg, ticket_no, now, g)
+                if enabled:
+                    self._possible(ticket_no, merging.find_possible(reg, persons=persons, places=places, now=now,
+                                                                    policy=self.policy), now, g)
                 cands.fresh.append(OpenTicket(ticket_no, reg.shingles, reg.phone_hash, reg.id_hash, reg.place,
                                               row["status"], now, reg.matters))
                 status, label, count = row["status"], row["status_label"], 0
             else:
                 ticket_no = match.ticket_no
-                status, label, count = await self._merge(uow, reg, match, now, g)
+                status, label, count = await self._merge(uow, reg, match, now, g, token_hash(token))
             similarity = round(match.similarity, 4) if match else None
             g.submission_rows.append(dict(
                 caller=reg.caller.key_id, idempotency_key=reg.idempotency_key, channel=reg.body.channel.value,
@@ -375,21 +382,34 @@ class Registrar:
                 ticket_no=ticket_no, merged=match is not None, similarity=similarity, repeat_count=count,
                 token_hash=token_hash(token), token_enc=self.vault.encrypt(token, "token"), created_at=now,
             ))
-            if reg.phone:
-                merged = match is not None
-                g.sms_rows.append(dict(
-                    kind=sms.receipt_kind(merged=merged), dedupe_key=f"sub:{ticket_no}:{token[:12]}",
-                    ticket_no=ticket_no, unit_code=None, recipient_enc=reg.phone_enc,
-                    recipient_masked=mask_phone(reg.phone),
-                    text=sms.receipt_text(self.sms_signature, ticket_no, merged=merged),
-                    status=sms.initial_status(records_only=self.records_only), attempts=0, created_at=now,
-                ))
+            self._receipt(reg, ticket_no, f"sub:{ticket_no}:{token[:12]}", match is not None, now, g)
             answers.append(TicketCreated(
                 ticket_no=ticket_no, status=status, status_label=label, received_at=now, tracking_token=token,
                 tracking_url=f"{self.base_url}/v1/public/tickets/{ticket_no}?token={token}", replayed=False,
                 merged=match is not None, repeat_count=count, similarity=similarity,
             ))
         return answers
+
+    async def create_split(self, uow: UnitOfWork, body: TicketCreate, *, caller: Principal, submitted_by: str | None,
+                           platform: str | None, now: datetime) -> tuple[str, Callable[[], None]]:
+        """Register a request taken out of a ticket as a fresh submission would be (its number, row, first step,
+        TicketReceived) in the caller's unit of work, never merged; returns the number and what to run after commit
+        (the merge index learns the ticket only once it is stored)."""
+        reg = self.prepare(body, caller=caller, idempotency_key=None, correlation_id=None, platform=platform)
+        self._with_signatures([reg])
+        g = _Group()
+        ticket_no = new_ticket_no(now)
+        row = self._create(uow, reg, ticket_no, now, g)
+        row["submitted_by"] = submitted_by or caller.key_id
+        self._receipt(reg, ticket_no, f"split:{ticket_no}", False, now, g)  # the person learns the new number
+        await self._save(uow.session, g)
+        self._with_band_keys([reg])
+
+        def index() -> None:
+            self.index.add_keys(ticket_no, reg.band_keys)
+            if reg.band_keys is not None:
+                self.index.note_registered(ticket_no, now)
+        return ticket_no, index
 
     def _create(self, uow: UnitOfWork, reg: Registration, ticket_no: str, now: datetime,
                 g: _Group) -> dict[str, Any]:
@@ -409,7 +429,8 @@ class Registrar:
             credit_code=body.enterprise.credit_code if body.enterprise else None,
             attachments=[a.model_dump(mode="json") for a in body.attachments] or None,
             minhash=reg.signature.tobytes() if reg.signature is not None else None, place_key=reg.place,
-            repeat_count=0, status="received", status_label=STATUS_LABELS["received"], category=None, updated_at=now,
+            repeat_count=0, repeat_seq=0, merged_into=None, status="received", status_label=STATUS_LABELS["received"],
+            category=None, updated_at=now,
         )
         g.ticket_rows.append(row)
         g.fresh_rows[ticket_no] = row
@@ -420,22 +441,47 @@ class Registrar:
         g.indexed.append((ticket_no, reg))
         return row
 
+    def _receipt(self, reg: Registration, ticket_no: str, dedupe_key: str, merged: bool, now: datetime,
+                 g: _Group) -> None:
+        """The text with the ticket number to the person who asked (when there is a phone)."""
+        if reg.phone:
+            g.sms_rows.append(dict(
+                kind=sms.receipt_kind(merged=merged), dedupe_key=dedupe_key, ticket_no=ticket_no, unit_code=None,
+                recipient_enc=reg.phone_enc, recipient_masked=mask_phone(reg.phone),
+                text=sms.receipt_text(self.sms_signature, ticket_no, merged=merged),
+                status=sms.initial_status(records_only=self.records_only), attempts=0, created_at=now,
+            ))
+
+    def _possible(self, ticket_no: str, found: list[merging.Match], now: datetime, g: _Group) -> None:
+        """Record the tickets a new one may repeat (疑似重复), for an operator to confirm or reject."""
+        for m in found:
+            g.possible_rows.append(dict(ticket_no=ticket_no, candidate_no=m.ticket_no,
+                                        similarity=round(m.similarity, 4), same_person=m.same_person, state="open",
+                                        created_at=now, decided_at=None, decided_by=None, reason=None))
+            g.timeline_rows.append(dict(ticket_no=ticket_no, at=now, event_type="PossibleRepeat", public=0,
+                                        label=possible_repeat_label(m.ticket_no, m.similarity, m.same_person)))
+
     async def _merge(self, uow: UnitOfWork, reg: Registration, match: merging.Match, now: datetime,
-                     g: _Group) -> tuple[str, str, int]:
+                     g: _Group, token: str) -> tuple[str, str, int]:
         fresh = g.fresh_rows.get(match.ticket_no)
         if fresh is not None:
             # merged into a ticket of this same group: its row is not written yet, so count on the row itself
             fresh["repeat_count"] += 1
-            count, status, label = fresh["repeat_count"], fresh["status"], fresh["status_label"]
+            fresh["repeat_seq"] += 1
+            count, seq = fresh["repeat_count"], fresh["repeat_seq"]
+            status, label = fresh["status"], fresh["status_label"]
         else:
             t = (await uow.session.execute(self._bump_repeats, {"k_ticket_no": match.ticket_no, "now": now})).one()
-            count, status, label = t.repeat_count, t.status, t.status_label
+            count, seq, status, label = t.repeat_count, t.repeat_seq, t.status, t.status_label
         body = reg.body
         g.repeat_rows.append(dict(
-            ticket_no=match.ticket_no, seq=count, channel=body.channel.value, content=body.content,
+            ticket_no=match.ticket_no, seq=seq, channel=body.channel.value, content=body.content,
             same_person=match.same_person, similarity=round(match.similarity, 4), phone_enc=reg.phone_enc,
             phone_hash=reg.phone_hash, region_code=body.location.region_code if body.location else None,
             received_at=now,
+            # kept whole so that an unmerge registers the request as it came (encrypted: it names the person)
+            body_enc=self.vault.encrypt(body.model_dump_json(exclude_defaults=True), "request"), token_hash=token,
+            submitted_by=reg.caller.key_id, platform=reg.platform,
         ))
         g.timeline_rows.append(dict(ticket_no=match.ticket_no, at=now, event_type="RepeatReceived", public=1,
                                     label=repeat_label(match.same_person, count)))
@@ -445,7 +491,7 @@ class Registrar:
 
     async def _save(self, session: AsyncSession, g: _Group) -> None:
         for table, rows in ((tickets, g.ticket_rows), (timeline, g.timeline_rows), (submissions, g.submission_rows),
-                            (repeats, g.repeat_rows)):
+                            (repeats, g.repeat_rows), (possible_repeats, g.possible_rows)):
             if rows:
                 await session.execute(insert(table), rows)
         if g.sms_rows:

@@ -42,6 +42,7 @@ COLUMNS: tuple[Encrypted, ...] = (
     Encrypted(tickets, "ticket_no", "phone_enc", "phone", "phone_hash", "phone"),
     Encrypted(tickets, "ticket_no", "id_enc", "id", "id_hash", "id"),
     Encrypted(repeats, "id", "phone_enc", "phone", "phone_hash", "phone"),
+    Encrypted(repeats, "id", "body_enc", "request"),
     Encrypted(submissions, "id", "token_enc", "token"),
     Encrypted(sms_outbox, "id", "recipient_enc", "phone"),
     Encrypted(platforms, "name", "secret_enc", "platform"),

@@ -62,7 +62,10 @@ tickets = Table(
     # merging: the MinHash signature and the place it was indexed under
     Column("minhash", LargeBinary, nullable=True),
     Column("place_key", String(600), nullable=True),
-    Column("repeat_count", Integer, nullable=False, default=0),
+    Column("repeat_count", Integer, nullable=False, default=0),  # repeats merged in now (down on an unmerge)
+    Column("repeat_seq", Integer, nullable=False, default=0),  # the last repeat's number (never reused)
+    # set when an operator merged this ticket into another (status `merged`; other services' events keep it so)
+    Column("merged_into", String(TICKET_NO_MAX), nullable=True),
     # read model, kept from every topic
     Column("status", String(40), nullable=False),
     Column("status_label", String(80), nullable=False),
@@ -117,7 +120,40 @@ repeats = Table(
     Column("phone_hash", String(64), nullable=True),
     Column("region_code", String(REGION_CODE_MAX), nullable=True),
     Column("received_at", UtcDateTime(), nullable=False),
+    # the request as it came (encrypted: it holds the complainant), so an unmerge registers it as it came; the
+    # submission it answered (its token), who filed it and from which platform
+    Column("body_enc", Text, nullable=True),
+    Column("token_hash", String(64), nullable=True),
+    Column("submitted_by", String(32), nullable=True),
+    Column("platform", String(64), nullable=True),
+    # an operator's merge: the ticket merged in, who and why
+    Column("source_ticket_no", String(TICKET_NO_MAX), nullable=True),
+    Column("merged_by", String(NAME_MAX), nullable=True),
+    Column("merge_reason", Text, nullable=True),
+    # an operator's unmerge: the ticket the request became, when, who and why
+    Column("unmerged_into", String(TICKET_NO_MAX), nullable=True),
+    Column("unmerged_at", UtcDateTime(), nullable=True),
+    Column("unmerged_by", String(NAME_MAX), nullable=True),
+    Column("unmerge_reason", Text, nullable=True),
     UniqueConstraint("ticket_no", "seq", name="uq_repeats_seq"),
+)
+
+# uncertain pairs (疑似重复): the new ticket may repeat `candidate_no`; open until an operator merges or rejects
+possible_repeats = Table(
+    "possible_repeats",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("ticket_no", String(TICKET_NO_MAX), nullable=False),
+    Column("candidate_no", String(TICKET_NO_MAX), nullable=False),
+    Column("similarity", Float, nullable=False),
+    Column("same_person", Boolean, nullable=False),
+    Column("state", String(20), nullable=False),  # open, confirmed (merged), rejected, dropped (moot)
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("decided_at", UtcDateTime(), nullable=True),
+    Column("decided_by", String(NAME_MAX), nullable=True),
+    Column("reason", Text, nullable=True),
+    UniqueConstraint("ticket_no", "candidate_no", name="uq_possible_repeats_pair"),
+    Index("ix_possible_repeats_state", "state", "ticket_no"),
 )
 
 follow_ups = Table(

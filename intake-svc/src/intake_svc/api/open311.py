@@ -255,7 +255,7 @@ async def open311_list_requests(fmt: Fmt, request: Request, rt: RuntimeDep, ctx:
             start, end = open311.window(open311.parse_date("start_date", params.get("start_date")),
                                         open311.parse_date("end_date", params.get("end_date")), rt.clock.now())
             wanted = open311.status_filter(params.get("status"))
-            closed_all = [*closed, "resolved"]
+            closed_all = [*closed, "resolved", "merged"]
             rows = await queries_hooks.open311_requests(
                 rt, who, start=start, end=end, codes=open311.service_codes(params.get("service_code")),
                 status_in=closed_all if wanted == {"closed"} else None,

@@ -105,9 +105,12 @@ async def create_ticket_batch(
     "/tickets",
     response_model=TicketList,
     summary="工单列表 / List tickets",
-    description="按状态、灯色、渠道、承办单位、类别、受理时间筛选，按受理时间倒序，游标分页。承办单位只能看到当前在本单位的工单。\n\n"
+    description="按状态、灯色、渠道、承办单位、类别、受理时间筛选，按受理时间倒序，游标分页。承办单位只能看到当前在本单位的工单。"
+    "possible_repeat=true 只列有待确认疑似重复的工单（false：没有的）。\n\n"
     "Filter by status, tier, channel, unit, category and date range; newest first with cursor pagination. "
-    "Unit keys see only tickets currently at their unit. Complainant data is never listed.",
+    "Unit keys see only tickets currently at their unit. Complainant data is never listed. "
+    "`possible_repeat=true` lists only tickets with an open possible repeat (疑似重复) to confirm or reject "
+    "(`false`: only those without).",
 )
 async def list_tickets(
     rt: RuntimeDep,
@@ -121,6 +124,8 @@ async def list_tickets(
     received_to: datetime | None = Query(default=None, alias="to"),
     cursor: Annotated[Cursor | None, Query()] = None,
     limit: int = Query(default=50, ge=1, le=200),
+    possible_repeat: Annotated[bool | None, Query(description="有待确认的疑似重复 / has an open possible "
+                                                  "repeat")] = None,
 ) -> dict[str, Any]:
     for name, value in (("from", received_from), ("to", received_to)):
         if value is not None and value.tzinfo is None:
@@ -134,16 +139,17 @@ async def list_tickets(
     return await queries.list_tickets(
         rt, who, status=status, tier=tier.value if tier else None, channel=channel.value if channel else None,
         unit=unit, category=category.value if category else None, received_from=received_from,
-        received_to=received_to, cursor=cursor, limit=limit)
+        received_to=received_to, cursor=cursor, limit=limit, possible_repeat=possible_repeat)
 
 
 @router.get(
     "/tickets/{ticket_no}",
     response_model=TicketView,
     summary="查询工单（工作人员）/ Look up a ticket (staff)",
-    description="工单全貌：状态（中文）、承办单位、时限、预警、灯色、重复诉求、补充材料与完整时间线。"
+    description="工单全貌：状态（中文）、承办单位、时限、预警、灯色、重复诉求、疑似重复、补充材料与完整时间线。"
     "诉求人信息按角色脱敏，查看完整信息记入审计日志；举报件不向被举报单位提供举报人信息。\n\n"
-    "The whole ticket: status in words, unit, deadline, alert level, tier, repeats, follow-ups and every step. "
+    "The whole ticket: status in words, unit, deadline, alert level, tier, repeats, possible repeats (not to unit "
+    "keys), follow-ups and every step. "
     "Complainant data is masked by role; full PII reads are audit-logged; a report never shows its informant "
     "to a unit key.",
 )

@@ -7,6 +7,7 @@ from collections.abc import Collection
 
 from bancheng_shared.errors import Problem
 from bancheng_shared.principal import Principal, Role
+from intake_svc.domain.merging import MERGED
 
 
 def unknown_ticket(ticket_no: str) -> Problem:
@@ -40,6 +41,7 @@ def no_proof_match() -> Problem:
 
 
 def check_takes_follow_ups(ticket_no: str, status: str, status_label: str, closed: Collection[str]) -> None:
-    """A closed (answered, transferred) ticket takes no follow-ups: the person files a new request (409)."""
-    if status in closed:
+    """A closed (answered, transferred) ticket takes no follow-ups, nor one merged into another: the person files a
+    new request (409)."""
+    if status in closed or status == MERGED:
         raise Problem(409, f"ticket {ticket_no} is {status_label}; file a new request instead", type_="ticket-closed")

@@ -125,3 +125,33 @@ class ReplayDelivery(Command):
 
     actor: Principal
     delivery_id: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class MergeTicket(Command):
+    """An operator merges ticket `ticket_no` into ticket `into` as its repeat (并单), with a reason."""
+
+    actor: Principal
+    ticket_no: str
+    into: str
+    reason: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class UnmergeRequest(Command):
+    """An operator takes the request merged into `ticket_no` as its repeat number `seq` out as its own ticket."""
+
+    actor: Principal
+    ticket_no: str
+    seq: int
+    reason: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class RejectPossibleRepeat(Command):
+    """An operator finds that `ticket_no` does not repeat its possible repeat `candidate_no`."""
+
+    actor: Principal
+    ticket_no: str
+    candidate_no: str
+    reason: str

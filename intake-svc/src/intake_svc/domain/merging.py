@@ -7,6 +7,10 @@ anyone (the normalised address down to the building, else a coordinate cell of a
 region code alone, a street holds thousands of unrelated matters) with a similarity of at least `threshold`.
 The same person is asked first; the best score wins, the earliest candidate on a tie. Different people at
 different places are different tickets, however alike their words.
+
+An uncertain pair does not merge: the same person's containment between `person_possible_threshold` and
+`person_threshold`, or the same exact place's similarity between `possible_threshold` and `threshold` with no
+matter of the vocabulary against it, is a possible repeat (疑似重复) that an operator confirms or rejects.
 """
 
 from __future__ import annotations
@@ -30,14 +34,23 @@ class MergePolicy:
     person_threshold: float = 0.33
     window_days: int = 30
     closed_statuses: frozenset[str] = field(default_factory=lambda: frozenset({"closed", "answered", "transferred"}))
+    # uncertain pairs: suggested to an operator, never merged (chosen on the corpus's "tune" pool)
+    possible_threshold: float = 0.30
+    person_possible_threshold: float = 0.20
+    possible_max: int = 3
 
     def window_start(self, now: datetime) -> datetime:
         """The earliest receipt of the same person's ticket that a request may still repeat."""
         return now - timedelta(days=self.window_days)
 
     def is_open(self, status: str) -> bool:
-        """A ticket takes repeats until it is closed, answered or transferred."""
-        return status not in self.closed_statuses
+        """A ticket takes repeats until it is closed, answered, transferred or merged into another."""
+        return status not in self.closed_statuses and status != MERGED
+
+    @property
+    def not_open(self) -> list[str]:
+        """The statuses of tickets that take no repeats (the store filters candidates on them)."""
+        return sorted(self.closed_statuses | {MERGED})
 
 
 class Asking(Protocol):
@@ -72,6 +85,9 @@ class Match:
     similarity: float
     same_person: bool
 
+
+# the status of a ticket an operator merged into another (并单): it is worked as a repeat of that ticket only
+MERGED = "merged"
 
 _CN_DIGITS = {c: str(i) for i, c in enumerate("零一二三四五六七八九")}
 # room, unit and floor are below the building: neighbours in one building raise one matter together
@@ -131,6 +147,13 @@ def person_score(req: Asking, ticket: OpenTicket) -> float:
     return containment(req.shingles, ticket.shingles)
 
 
+def place_score(req: Asking, ticket: OpenTicket) -> float:
+    """How alike a stranger's request at the same place reads, 0 when both name matters and none in common."""
+    if req.matters and ticket.matters and not (req.matters & ticket.matters):
+        return 0.0
+    return similarity(req.shingles, ticket.shingles)
+
+
 def _best(req: Asking, tickets: Iterable[OpenTicket], threshold: float, person: bool) -> Match | None:
     best: Match | None = None
     for t in tickets:
@@ -161,3 +184,27 @@ def find_repeat(req: Asking, *, persons: Iterable[OpenTicket], places: Iterable[
         return None
     here = (t for t in places if t.place == req.place and policy.is_open(t.status))
     return _best(req, here, policy.threshold, person=False)
+
+
+def find_possible(req: Asking, *, persons: Iterable[OpenTicket], places: Iterable[OpenTicket], now: datetime,
+                  policy: MergePolicy) -> list[Match]:
+    """The open tickets this request may repeat but not surely (ask when `find_repeat` found none): best first,
+    at most `possible_max`, each ticket once (the same person's score wins over the place's)."""
+    if not policy.enabled:
+        return []
+    found: dict[str, Match] = {}
+    if req.phone_hash or req.id_hash:
+        since = policy.window_start(now)
+        for t in persons:
+            if same_person(req, t) and policy.is_open(t.status) and t.received_at >= since:
+                score = person_score(req, t)
+                if policy.person_possible_threshold <= score < policy.person_threshold:
+                    found.setdefault(t.ticket_no, Match(t.ticket_no, score, True))
+    if req.place is not None:
+        for t in places:
+            if t.place == req.place and policy.is_open(t.status) and t.ticket_no not in found:
+                score = place_score(req, t)
+                if policy.possible_threshold <= score < policy.threshold:
+                    found[t.ticket_no] = Match(t.ticket_no, score, same_person(req, t))
+    ranked = sorted(found.values(), key=lambda m: (not m.same_person, -m.similarity))
+    return ranked[: policy.possible_max]

@@ -21,6 +21,7 @@ from typing import Any
 
 from bancheng_shared.contracts.limits import no_control_characters
 from bancheng_shared.principal import Principal, Role
+from intake_svc.domain.merging import MERGED
 from intake_svc.domain.pii import is_report
 
 SERVICES: list[dict[str, Any]] = [
@@ -115,8 +116,8 @@ def discovery(base_url: str, contact: str) -> dict[str, Any]:
 
 
 def status_of(status: str, closed_statuses: list[str]) -> str:
-    """Our status in GeoReport's two words."""
-    return "closed" if status in closed_statuses or status == "resolved" else "open"
+    """Our status in GeoReport's two words (a ticket merged into another is closed: the other carries it)."""
+    return "closed" if status in closed_statuses or status in ("resolved", MERGED) else "open"
 
 
 def _iso(dt: datetime | None) -> str | None:

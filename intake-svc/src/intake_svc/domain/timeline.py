@@ -10,7 +10,13 @@ from typing import Any
 
 from bancheng_shared.contracts import oversight, sla, triage
 from bancheng_shared.contracts.envelope import EventEnvelope, EventPayload
-from bancheng_shared.contracts.intake import FollowUpAdded, RepeatReceived, TicketReceived
+from bancheng_shared.contracts.intake import (
+    FollowUpAdded,
+    RepeatReceived,
+    RepeatUnmerged,
+    TicketMerged,
+    TicketReceived,
+)
 from bancheng_shared.contracts.limits import NAME_MAX, REASON_MAX
 
 # a step's label: a fixed text around at most one published value (a unit's name, a reason), so this fits them all;
@@ -28,6 +34,7 @@ STATUS_LABELS = {
     "resolved": "已办结",
     "reopened": "重新办理",
     "closed": "已办结归档",
+    "merged": "已并单",
 }
 CHANNEL_LABELS = {
     "hotline": "12345热线", "mailbox": "县长信箱", "window": "办不成事反映窗口", "web": "网站", "app": "移动端",
@@ -43,7 +50,7 @@ CATEGORY_LABELS = {"consult": "咨询", "complaint": "投诉", "report": "举报
 # the working-day calendar, not a ticket (no step, no callback, no SMS).
 FOLLOWED: tuple[type[EventPayload], ...] = (
     # intake.tickets: intake writes their steps when it registers them; subscribers still get them
-    TicketReceived, RepeatReceived, FollowUpAdded,
+    TicketReceived, RepeatReceived, FollowUpAdded, TicketMerged, RepeatUnmerged,
     # triage.work-orders
     triage.TicketTriaged, triage.TicketDispatched, triage.TicketTransferred, triage.TicketAnswered,
     triage.TicketSigned, triage.ReturnRequested, triage.ReturnDecided, triage.ProgressReported,
@@ -84,6 +91,46 @@ def repeat_label(same_person: bool, count: int) -> str:
 FOLLOW_UP_LABEL = "诉求人补充了材料"
 
 
+def possible_repeat_label(candidate_no: str, similarity: float, same_person: bool) -> str:
+    """The staff step of a possible repeat (疑似重复), not merged: an operator decides."""
+    who = "同一诉求人" if same_person else "同一地点"
+    return f"疑似重复：可能与工单 {candidate_no} 为同一诉求（{who}，相似度 {similarity:.2f}），待话务员确认"
+
+
+def _by(who: str, reason: str) -> str:
+    return f"（操作人：{who}；原因：{reason}）"
+
+
+def merged_away_label(into: str, who: str, reason: str) -> str:
+    """The step on a ticket an operator merged into another."""
+    return f"已并入工单 {into}，作为重复诉求办理{_by(who, reason)}"[:LABEL_MAX]
+
+
+def merged_public_label(into: str) -> str:
+    """The step the person sees on a ticket merged into another."""
+    return f"已与工单 {into} 合并办理（并单）"
+
+
+def merged_in_label(source: str, seq: int, who: str, reason: str) -> str:
+    """The step on the ticket another was merged into."""
+    return f"工单 {source} 并入本工单（第 {seq} 次重复诉求，人工并单）{_by(who, reason)}"[:LABEL_MAX]
+
+
+def unmerged_label(seq: int, new_ticket_no: str, who: str, reason: str) -> str:
+    """The step on the ticket a merged request was taken out of."""
+    return f"撤销并单：第 {seq} 次重复诉求另立工单 {new_ticket_no}{_by(who, reason)}"[:LABEL_MAX]
+
+
+def split_label(from_ticket_no: str, who: str, reason: str) -> str:
+    """The step on the ticket an unmerged request became."""
+    return f"由工单 {from_ticket_no} 撤销并单后单独立案{_by(who, reason)}"[:LABEL_MAX]
+
+
+def rejected_label(candidate_no: str, who: str, reason: str) -> str:
+    """The step on a ticket whose possible repeat an operator rejected."""
+    return f"经核实与工单 {candidate_no} 不是同一诉求{_by(who, reason)}"[:LABEL_MAX]
+
+
 def _json_time(at: datetime) -> str:
     # as the event carries the time on the wire (pydantic's JSON: UTC written `Z`)
     text = at.isoformat()
@@ -112,7 +159,15 @@ def _alert(e: sla.AlertRaised) -> TimelineStep:
 
 
 def _signed(e: triage.TicketSigned) -> TimelineStep:
+    if e.via == "transfer":  # the 信访 / 政法 organ acknowledged the transfer: the ticket stays transferred
+        return TimelineStep("接收机关已签收转办事项", True, None)
     return TimelineStep("承办单位已签收" + ("（逾期视为签收）" if e.deemed else ""), True, "signed")
+
+
+def _flagged(e: sla.ClockFlagged) -> TimelineStep:
+    if e.years_missing:
+        return TimelineStep("办理时限待定（工作日历未覆盖）", False, None)
+    return TimelineStep(f"办理时限待定：{e.reason}", False, None)  # e.g. no receiving organ for a transfer
 
 
 def _return_decided(e: triage.ReturnDecided) -> TimelineStep:
@@ -150,7 +205,7 @@ STEPS: dict[type[EventPayload], Callable[[Any], TimelineStep]] = {
     sla.EscalatedToSupervision: _fixed("已转督办", False),
     triage.ProgressReported: _fixed("承办单位报告了办理进展", True),
     triage.TierChanged: _tier_changed,
-    sla.ClockFlagged: _fixed("办理时限待定（工作日历未覆盖）", False),
+    sla.ClockFlagged: _flagged,
     oversight.CaseConcluded: _fixed("督办已办结", False),
     oversight.RedoOrdered: _fixed("回访不满意，要求重新办理", True),
 }

@@ -13,11 +13,14 @@ from intake_svc.domain.commands import (
     CreateSubscription,
     DeleteSubscription,
     LookUpTicket,
+    MergeTicket,
     ReceivePlatformItem,
     RegisterBatch,
     RegisterPlatform,
     RegisterTicket,
+    RejectPossibleRepeat,
     ReplayDelivery,
+    UnmergeRequest,
     UpdateSubscription,
     ViewTicket,
 )
@@ -30,6 +33,7 @@ from intake_svc.handlers.platforms import (
     replay_delivery,
     update_subscription,
 )
+from intake_svc.handlers.remerge import merge_ticket, reject_possible_repeat, unmerge_request
 from intake_svc.handlers.tickets import (
     add_follow_up,
     receive_platform_item,
@@ -53,6 +57,9 @@ COMMANDS: dict[type[Command], CommandHandler] = {
     UpdateSubscription: update_subscription,
     DeleteSubscription: delete_subscription,
     ReplayDelivery: replay_delivery,
+    MergeTicket: merge_ticket,
+    UnmergeRequest: unmerge_request,
+    RejectPossibleRepeat: reject_possible_repeat,
 }
 # Every contract of the four topics except sla's CalendarYearLoaded (about the calendar, not a ticket): see
 # domain.timeline.FOLLOWED. One handler: what each event does is decided by the domain (timeline, sms, callbacks).

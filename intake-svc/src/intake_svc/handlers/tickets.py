@@ -9,14 +9,21 @@ from sqlalchemy.exc import IntegrityError
 
 from bancheng_shared.contracts.intake import FollowUpAdded
 from bancheng_shared.errors import Problem
+from bancheng_shared.principal import Role
 from bancheng_shared.unit_of_work import UnitOfWork
 from intake_svc.adapters import platforms as registered
+from intake_svc.adapters import remerge as merges
 from intake_svc.adapters import tickets as stored
 from intake_svc.context import Intake
 from intake_svc.domain import access, pii, platforms, signing
 from intake_svc.domain.commands import AddFollowUp, ReceivePlatformItem, RegisterBatch, RegisterTicket, ViewTicket
 from intake_svc.models import PlatformItem, TicketBatchCreated, TicketCreated
 from intake_svc.queries import summary
+
+# who merged a repeat in by hand or took it out, and why (staff names, no complainant data)
+_REPEAT_ACTS = ("source_ticket_no", "merged_by", "merge_reason", "unmerged_into", "unmerged_at", "unmerged_by",
+                "unmerge_reason")
+_POSSIBLE = ("similarity", "same_person", "state", "created_at", "decided_at", "decided_by", "reason")
 
 
 async def register_ticket(cmd: RegisterTicket, uow: UnitOfWork, ctx: Intake) -> TicketCreated:
@@ -98,6 +105,8 @@ async def view_ticket(cmd: ViewTicket, uow: UnitOfWork, ctx: Intake) -> dict[str
         steps = await stored.steps(s, ticket_no)
         reps = await stored.repeats_of(s, ticket_no)
         ups = await stored.follow_ups_of(s, ticket_no)
+        # a unit must not learn of other tickets: possible repeats name them
+        possible = [] if who.role == Role.unit else await merges.possible_of(s, ticket_no)
         report = pii.is_report(row.category, row.category_hint)
         shown_as = pii.disclosure(who.role, anonymous=bool(row.anonymous), enterprise=bool(row.enterprise_name),
                                   report=report)
@@ -115,7 +124,7 @@ async def view_ticket(cmd: ViewTicket, uow: UnitOfWork, ctx: Intake) -> dict[str
                 shown.append(f"repeats[{r.seq}].phone")
             rep_views.append({"seq": r.seq, "channel": r.channel, "content": r.content,
                               "same_person": r.same_person, "similarity": r.similarity,
-                              "received_at": r.received_at, "phone": phone})
+                              "received_at": r.received_at, "phone": phone, **{k: getattr(r, k) for k in _REPEAT_ACTS}})
         if shown:
             await stored.log_pii_access(s, at=uow.now(), key_id=who.key_id, key_name=who.name, role=who.role.value,
                                         ticket_no=ticket_no, fields=shown, route=cmd.route)
@@ -124,6 +133,7 @@ async def view_ticket(cmd: ViewTicket, uow: UnitOfWork, ctx: Intake) -> dict[str
         title=row.title, content=row.content, address=row.address, longitude=row.longitude, latitude=row.latitude,
         happened_at=row.happened_at, external_id=row.external_id, attachments=row.attachments or [],
         complainant=complainant, repeats=rep_views,
+        possible_repeats=[{"ticket_no": p.candidate_no, **{k: getattr(p, k) for k in _POSSIBLE}} for p in possible],
         follow_ups=[{"content": u.content, "added_at": u.added_at} for u in ups],
         timeline=[{"at": st.at, "event": st.event_type, "label": st.label, "public": bool(st.public)}
                   for st in steps],

@@ -46,3 +46,28 @@ class FollowUpAdded(EventPayload):
 
     content: str
     added_at: datetime
+
+
+@event("TicketMerged", INTAKE_TICKETS)
+class TicketMerged(EventPayload):
+    """An operator merged this ticket into another as a repeat (并单): it is no longer worked on its own; the other
+    ticket got a RepeatReceived for it."""
+
+    into_ticket_no: str
+    reason: str
+    by: str
+    merged_at: datetime
+    similarity: float | None = None
+
+
+@event("RepeatUnmerged", INTAKE_TICKETS)
+class RepeatUnmerged(EventPayload):
+    """An operator took a merged request back out of this ticket (撤销并单): it became its own ticket
+    (`new_ticket_no`, with its own TicketReceived); `repeat_count` is this ticket's count now."""
+
+    seq: int
+    new_ticket_no: str
+    repeat_count: int
+    reason: str
+    by: str
+    unmerged_at: datetime
