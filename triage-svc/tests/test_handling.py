@@ -187,7 +187,7 @@ def test_no_one_else_signs_for_a_transfer_nor_twice() -> None:
     with pytest.raises(Problem) as info:
         handling.sign(transferred(state="transfer_received"), PETITION, ticket_no=NO, now=NOW)
     assert (info.value.status, info.value.type_) == (409, "invalid-transition")
-    assert info.value.extra["allowed_actions"] == ["close", "reclassify", "change_tier"]
+    assert info.value.extra["allowed_actions"] == ["close", "merge_away", "reclassify", "change_tier"]
     # no organ in the directory: nobody can sign; the work team re-routes or dispatches it
     with pytest.raises(Problem) as info:
         handling.sign(transferred(transfer_unit=None), WORK_TEAM, ticket_no=NO, now=NOW)
@@ -203,3 +203,35 @@ def test_a_dispatch_takes_a_transfer_back_from_the_organ() -> None:
                             reason="非信访事项", ticket_no=NO, rules=catalogue().tier_rules, directory=directory(),
                             now=NOW)
     assert out.changes["state"] == "dispatched" and out.changes["transfer_unit"] is None
+
+
+def test_a_ticket_merged_by_hand_in_intake_closes_naming_the_other_ticket() -> None:
+    from bancheng_shared.contracts.intake import TicketMerged
+    from bancheng_shared.contracts.triage import TicketClosed
+
+    merged = TicketMerged(into_ticket_no="BC20250303000009", reason="同一地点同一事项，已有工单在办", by="operator:王",
+                          merged_at=NOW)
+    for state in ("dispatched", "signed", "awaiting_answer", "transferred"):
+        out = handling.merged_away(work_order(state=state), merged, now=NOW)
+        assert out.changes["state"] == "closed" and out.changes["closed_at"] == NOW
+        [closed] = out.events
+        assert isinstance(closed, TicketClosed) and "BC20250303000009" in closed.reason  # sla stops its clocks on it
+        assert out.log is not None and out.log.detail == {"into": "BC20250303000009", "by": "operator:王",
+                                                          "reason": "同一地点同一事项，已有工单在办"}
+    with pytest.raises(TransitionRefused):
+        handling.merged_away(work_order(state="closed"), merged, now=NOW)
+
+
+def test_an_unmerged_repeat_lowers_the_count_to_intakes_and_never_raises_it() -> None:
+    from bancheng_shared.contracts.intake import RepeatUnmerged
+
+    def unmerged(count: int) -> RepeatUnmerged:
+        return RepeatUnmerged(seq=2, new_ticket_no="BC20250303000010", repeat_count=count, reason="不是同一事项",
+                              by="work_team:李", unmerged_at=NOW)
+
+    out = handling.repeat_taken_back(work_order(repeat_count=3, own_repeat_count=3), unmerged(2), now=NOW)
+    assert out is not None and out.changes["repeat_count"] == 2 and out.changes["own_repeat_count"] == 2
+    assert out.log is not None and out.log.detail is not None and out.log.detail["new_ticket_no"] == "BC20250303000010"
+    kept = handling.repeat_taken_back(work_order(repeat_count=3, own_repeat_count=1), unmerged(2), now=NOW)
+    assert kept is not None and kept.changes["own_repeat_count"] == 1  # another person's repeat was taken out
+    assert handling.repeat_taken_back(work_order(repeat_count=1), unmerged(1), now=NOW) is None  # already there

@@ -32,6 +32,7 @@ EXPECTED: dict[tuple[Action, State], State] = {
     (A.reopen, S.resolved): S.dispatched, (A.reopen, S.answered): S.triaged, (A.reopen, S.closed): S.dispatched,
     (A.close, S.resolved): S.closed, (A.close, S.answered): S.closed, (A.close, S.transferred): S.closed,
     (A.close, S.transfer_received): S.closed,
+    **{(A.merge_away, s): S.closed for s in State if s != S.closed},  # merged into another ticket in intake
     **{(A.reclassify, s): s for s in State if s != S.closed},
     **{(A.change_tier, s): s for s in State if s != S.closed},
 }
@@ -93,7 +94,8 @@ def test_a_refusal_is_a_409_naming_the_state_and_what_is_allowed() -> None:
     problem = info.value.problem("BC20250303000001")
     assert (problem.status, problem.type_) == (409, "invalid-transition")
     assert problem.extra == {"state": "dispatched", "action": "resolve",
-                             "allowed_actions": ["sign", "deem_signed", "request_return", "reclassify", "change_tier"]}
+                             "allowed_actions": ["sign", "deem_signed", "request_return", "merge_away", "reclassify",
+                                                 "change_tier"]}
 
 
 def test_deemed_signed_while_a_return_request_waits_is_no_move() -> None:

@@ -179,4 +179,4 @@ def test_only_the_work_team_rules_when_asked() -> None:
         returns.decide_return(work_order(), WORK_TEAM, approved=True, reason="x", new_unit=None, co_units=[],
                               ticket_no=NO, rules=catalogue().tier_rules, directory=directory(), now=NOW)
     assert info.value.status == 409 and info.value.extra["allowed_actions"] == [
-        "sign", "deem_signed", "request_return", "reclassify", "change_tier"]
+        "sign", "deem_signed", "request_return", "merge_away", "reclassify", "change_tier"]

@@ -283,7 +283,7 @@ async def test_the_receiving_organ_signs_for_a_transfer(databases: Databases, ka
         assert r.status_code == 200, r.text
         assert (r.json()["state"], r.json()["transfer_unit"]) == ("transfer_received", PETITION)
         w = await wo(svc, p, state="transfer_received")
-        assert w["signed_at"] and w["allowed_actions"] == ["close", "reclassify", "change_tier"]
+        assert w["signed_at"] and w["allowed_actions"] == ["close", "merge_away", "reclassify", "change_tier"]
         assert w["log"][-1]["action"] == "sign" and w["log"][-1]["actor"].startswith("unit:")
         signed = [e["payload"] for e in await events(svc, p) if e["type"] == "TicketSigned"]
         assert [(s["unit"], s["via"], s["round"]) for s in signed] == [(PETITION, "transfer", 1)]

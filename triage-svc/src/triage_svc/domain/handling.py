@@ -1,5 +1,5 @@
-"""Handling a work order (pure): manual dispatch, signing, progress, the result, a direct answer, closing, and
-oversight's redo (发回重办) and satisfied return visit."""
+"""Handling a work order (pure): manual dispatch, signing, progress, the result, a direct answer, closing,
+oversight's redo (发回重办) and satisfied return visit, and intake's merges by hand (并单, 撤销并单)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from bancheng_shared.contracts.envelope import EventPayload
+from bancheng_shared.contracts.intake import RepeatUnmerged, TicketMerged
 from bancheng_shared.contracts.oversight import RedoOrdered, ReturnVisitRecorded
 from bancheng_shared.contracts.triage import (
     ProgressReported,
@@ -118,6 +119,29 @@ def close(found: WorkOrder | None, who: Principal, *, reason: str, ticket_no: st
     event = TicketClosed(reason=bounds.reason(reason), closed_at=now, round=wo.round)
     return acted(wo, who, Action.close, to, now=now, changes={"closed_at": now}, events=[event],
                  detail={"reason": reason})
+
+
+def merged_away(wo: WorkOrder, event: TicketMerged, *, now: datetime) -> Outcome:
+    """intake merged this ticket into another by hand: closed, naming the other ticket (sla stops its clocks on the
+    TicketClosed; the other ticket counts the repeat). TransitionRefused once closed."""
+    to = transition(wo.state, Action.merge_away)
+    reason = bounds.reason(f"merged into {event.into_ticket_no} (并单): {event.reason}")
+    closed = TicketClosed(reason=reason, closed_at=now, round=wo.round)
+    line = LogLine(Action.merge_away.value, "intake", wo.round, wo.state, to.value,
+                   {"into": event.into_ticket_no, "by": event.by, "reason": event.reason})
+    return Outcome({"state": to.value, "closed_at": now, "updated_at": now}, [closed], line)
+
+
+def repeat_taken_back(wo: WorkOrder, event: RepeatUnmerged, *, now: datetime) -> Outcome | None:
+    """intake took a merged request back out (撤销并单; it is its own ticket now): the repeat count follows intake's.
+    A tier a repeat raised stays (a person's ruling, not a count, lowers it). None when nothing changes."""
+    if event.repeat_count >= wo.repeat_count:
+        return None
+    line = LogLine("unmerge_repeat", "intake", wo.round, wo.state, wo.state,
+                   {"new_ticket_no": event.new_ticket_no, "by": event.by, "reason": event.reason})
+    changes = {"repeat_count": event.repeat_count,
+               "own_repeat_count": min(wo.own_repeat_count, event.repeat_count), "updated_at": now}
+    return Outcome(changes, [], line)
 
 
 def redo(wo: WorkOrder, event: RedoOrdered, *, directory: DirectoryIndex, now: datetime) -> Outcome | None:

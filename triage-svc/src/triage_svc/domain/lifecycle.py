@@ -44,6 +44,7 @@ class Action(StrEnum):
     answer = "answer"
     reopen = "reopen"
     close = "close"
+    merge_away = "merge_away"
     reclassify = "reclassify"
     change_tier = "change_tier"
 
@@ -70,6 +71,8 @@ TRANSITIONS: dict[Action, dict[State, State]] = {
     Action.reopen: {S.resolved: S.dispatched, S.answered: S.triaged, S.closed: S.dispatched},
     Action.close: {S.resolved: S.closed, S.answered: S.closed, S.transferred: S.closed,
                    S.transfer_received: S.closed},
+    # An operator merged the ticket into another in intake (并单): it is not worked on its own any more.
+    Action.merge_away: {s: S.closed for s in OPEN_STATES},
     # Corrections and tier moves (by a person, or automatic: repeats, an urgent alert) do not change the
     # state; they are refused once closed.
     Action.reclassify: {s: s for s in OPEN_STATES},

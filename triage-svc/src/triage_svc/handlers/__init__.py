@@ -4,7 +4,7 @@ Each handler loads (adapters), decides (domain, pure), saves and emits through i
 """
 
 from bancheng_shared.contracts.envelope import EventPayload
-from bancheng_shared.contracts.intake import RepeatReceived, TicketReceived
+from bancheng_shared.contracts.intake import RepeatReceived, RepeatUnmerged, TicketMerged, TicketReceived
 from bancheng_shared.contracts.oversight import RedoOrdered, ReturnVisitRecorded
 from bancheng_shared.contracts.sla import AlertRaised, DeemedSigned
 from bancheng_shared.messagebus import Command, CommandHandler, EventHandler
@@ -29,7 +29,9 @@ from triage_svc.handlers.events import (
     on_deemed_signed,
     on_redo_ordered,
     on_repeat_received,
+    on_repeat_unmerged,
     on_return_visit,
+    on_ticket_merged,
 )
 from triage_svc.handlers.received import on_ticket_received
 from triage_svc.handlers.work_orders import (
@@ -63,6 +65,8 @@ COMMANDS: dict[type[Command], CommandHandler] = {
 EVENTS: dict[type[EventPayload], EventHandler] = {
     TicketReceived: on_ticket_received,
     RepeatReceived: on_repeat_received,
+    TicketMerged: on_ticket_merged,
+    RepeatUnmerged: on_repeat_unmerged,
     DeemedSigned: on_deemed_signed,
     AlertRaised: on_alert_raised,
     RedoOrdered: on_redo_ordered,

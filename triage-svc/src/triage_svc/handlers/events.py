@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import structlog
 
-from bancheng_shared.contracts.intake import RepeatReceived
+from bancheng_shared.contracts.intake import RepeatReceived, RepeatUnmerged, TicketMerged
 from bancheng_shared.contracts.oversight import RedoOrdered, ReturnVisitRecorded
 from bancheng_shared.contracts.sla import AlertRaised, DeemedSigned
 from bancheng_shared.unit_of_work import UnitOfWork
@@ -34,6 +34,31 @@ async def on_repeat_received(event: RepeatReceived, uow: UnitOfWork, ctx: Triage
         log.info("repeat_ignored", ticket_no=ticket_no, reason="unknown or closed")
         return
     await save(uow, orders, ticket_no, outcome)
+
+
+async def on_ticket_merged(event: TicketMerged, uow: UnitOfWork, ctx: Triage) -> None:
+    """An operator merged the ticket into another (并单): its work order closes."""
+    ticket_no = uow.envelope.ticket_no
+    orders = WorkOrders(uow.session)
+    wo = await orders.get(ticket_no, lock=True)
+    if wo is None:
+        return
+    try:
+        outcome = handling.merged_away(wo, event, now=uow.now())
+    except TransitionRefused:
+        log.info("merge_ignored", ticket_no=ticket_no, reason="closed")
+        return
+    await save(uow, orders, ticket_no, outcome)
+
+
+async def on_repeat_unmerged(event: RepeatUnmerged, uow: UnitOfWork, ctx: Triage) -> None:
+    """A merged request was taken back out (撤销并单): the repeat count follows intake's."""
+    ticket_no = uow.envelope.ticket_no
+    orders = WorkOrders(uow.session)
+    wo = await orders.get(ticket_no, lock=True)
+    outcome = handling.repeat_taken_back(wo, event, now=uow.now()) if wo is not None else None
+    if outcome is not None:
+        await save(uow, orders, ticket_no, outcome)
 
 
 async def on_alert_raised(event: AlertRaised, uow: UnitOfWork, ctx: Triage) -> None:
