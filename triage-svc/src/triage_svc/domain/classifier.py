@@ -15,6 +15,26 @@ from triage_svc.domain import cues as cue_sets
 from triage_svc.domain.tiers import DEFAULT_TIER_RULES
 
 ROUTE_TARGET_KIND = {Route.petition: "petition", Route.legal: "political_legal"}
+_CLAUSE_MARKS = "，,。；;！!？?、\n"  # where a clause ends
+# the words that join one matter to the next ("…占了人行道，还有…"); the catalogue's `co_unit_connectives`
+DEFAULT_CONNECTIVES = ("还有", "并且", "而且", "另外", "同时", "此外", "再一个", "除了这个")
+
+
+def clause_pattern(connectives: tuple[str, ...] = DEFAULT_CONNECTIVES) -> re.Pattern[str]:
+    """Where a request's clauses end: clause punctuation (、，；。！？) and the connectives that join one matter
+    to the next (还有, 并且, 而且 …)."""
+    pattern = "[" + re.escape(_CLAUSE_MARKS) + "]+"
+    if connectives:
+        pattern += "|" + "|".join(re.escape(w) for w in sorted(connectives, key=len, reverse=True))
+    return re.compile(pattern)
+
+
+_DEFAULT_SPLIT = clause_pattern()
+
+
+def clauses(text: str, pattern: re.Pattern[str] | None = None) -> list[str]:
+    """The clauses of a request (cut where `pattern`, by default `clause_pattern()`, matches)."""
+    return [p for p in (pattern or _DEFAULT_SPLIT).split(text) if p.strip()]
 
 
 def ngrams(text: str, n_min: int = 1, n_max: int = 3) -> set[str]:
@@ -144,7 +164,7 @@ class Compiled:
     min_score: float
     model_weight: float
     co_unit_min_score: float
-    clause_co_unit_min_score: float  # a clause this clearly about another kind brings its unit in (0: off)
+    clause_co_unit_min_score: float  # a clause with this rule score for another kind may bring its unit in (0: off)
     max_co_units: int
     category_cues: list[tuple[Category, list[str]]]
     petition: cue_sets.Cues  # a request about a petition (信访), look-alikes blanked out
@@ -156,6 +176,15 @@ class Compiled:
     corrections: list[Correction] = field(default_factory=list)
     # keywords by their first character: a text only tries the keywords that can start in it
     by_first: dict[str, list[tuple[str, float, str]]] = field(default_factory=dict)
+    clause_co_unit_margin: float = 1.0  # … when its best kind leads the others in the clause by this much
+    co_unit_unless: cue_sets.Cues = field(default_factory=cue_sets.Cues)  # a unit mentioned in passing
+    clause_split: re.Pattern[str] | None = None  # where clauses end (`co_unit_connectives` join matters)
+    # the keywords a clause is scored on for co-units: all but those naming a unit or a person (物业, 警察, 老人 …),
+    # which callers mention in passing ("物业说不归他们管", "家里有老人")
+    clause_by_first: dict[str, list[tuple[str, float, str]]] = field(default_factory=dict)
+    co_unit_never: frozenset[str] = frozenset()  # kinds never named as co-units by a clause
+    clause_skip_words: tuple[str, ...] = ()  # a request asking this (请问, 需要哪些材料) gets no co-unit by a clause
+    clause_lead: bool = False  # a fallback or `co_unit_never` lead that no clause is about gives way to a clause's
 
 
 def compile_catalogue(doc: dict[str, Any], version: int, corrections: list[Correction] | None = None,
@@ -170,6 +199,8 @@ def compile_catalogue(doc: dict[str, Any], version: int, corrections: list[Corre
     for rl in rules:
         for k, w in rl.keywords:
             by_first.setdefault(k[0], []).append((k, w, rl.kind))
+    passing = set(doc.get("co_unit_passing_words", ()))
+    clause_by_first = {ch: [x for x in lst if x[0] not in passing] for ch, lst in by_first.items()}
     c = Compiled(
         version=version, doc=doc, rules=rules, by_kind={r.kind: r for r in rules},
         fallback_kind=doc.get("fallback_kind", "local_government"), fallback_level=int(doc.get("fallback_level", 3)),
@@ -179,7 +210,13 @@ def compile_catalogue(doc: dict[str, Any], version: int, corrections: list[Corre
         category_cues=cues, petition=cue_sets.from_doc(doc, "petition"), legal=cue_sets.from_doc(doc, "legal"),
         knowledge=doc.get("knowledge", []), tier_rules=doc.get("tier_rules") or DEFAULT_TIER_RULES,
         similarity=float(doc.get("correction_similarity", 0.55)), corrections=list(corrections or []),
-        by_first=by_first,
+        by_first=by_first, clause_co_unit_margin=float(doc.get("clause_co_unit_margin", 1.0)),
+        co_unit_unless=cue_sets.compile_cues(unless=doc.get("co_unit_unless", ())),
+        clause_split=clause_pattern(tuple(doc.get("co_unit_connectives", DEFAULT_CONNECTIVES))),
+        clause_by_first=clause_by_first,
+        co_unit_never=frozenset(doc.get("co_unit_never", ())),
+        clause_lead=bool(doc.get("clause_co_unit_lead", False)),
+        clause_skip_words=tuple(doc.get("clause_co_unit_skip_words", ())),
     )
     texts: list[str] = []
     labels: list[str] = []
@@ -229,10 +266,12 @@ def _category(text: str, c: Compiled, hint: Category | None, why: list[str]) -> 
     return Category.complaint
 
 
-def _rule_scores(text: str, c: Compiled) -> dict[str, tuple[float, list[str]]]:
+def _rule_scores(text: str, c: Compiled, by_first: dict[str, list[tuple[str, float, str]]] | None = None
+                 ) -> dict[str, tuple[float, list[str]]]:
     found: dict[str, list[tuple[str, float]]] = {}
+    first = c.by_first if by_first is None else by_first
     for ch in set(text):
-        for k, w, kind in c.by_first.get(ch, ()):
+        for k, w, kind in first.get(ch, ()):
             if k in text:
                 lst = found.setdefault(kind, [])
                 if all(k != o for o, _ in lst):
@@ -245,25 +284,42 @@ def _rule_scores(text: str, c: Compiled) -> dict[str, tuple[float, list[str]]]:
     return out
 
 
-_CLAUSE = re.compile(r"[，,。；;！!？?\n]+")
+def _clause_kinds(text: str, lead: str, c: Compiled) -> tuple[list[tuple[str, float, str]], bool]:
+    """Kinds a clause of the request is clearly about on its own, other than the lead's (best first, each with its
+    margin and clause), and whether some clause is about the lead: a matter that needs several units names each.
 
-
-def _clause_kinds(text: str, c: Compiled) -> list[tuple[str, float, str]]:
-    """Kinds some clause of the request is clearly about on its own (its best rule score at least
-    `clause_co_unit_min_score`): a matter that needs several units names each (water, gas, power, roads …)."""
+    The request is cut into clauses (`clauses`), the mentions of a unit in passing (`co_unit_unless`) blanked out
+    first. A clause is about a matter when it holds a keyword of its best kind (rule score at least
+    `clause_co_unit_min_score`; the words that only name a unit or a person, `co_unit_passing_words` such as 物业,
+    警察, 老人, do not count), so greetings, thanks, photos taken and a call to the police in passing never count.
+    Its best kind is the one with the best rule score plus `model_weight` × the model's probability on the clause;
+    it names a co-unit when it leads every other kind, the lead's included, by `clause_co_unit_margin`. The
+    fallback kind and the `co_unit_never` kinds are never co-units by a clause."""
     if c.clause_co_unit_min_score <= 0:
-        return []
-    out: list[tuple[str, float, str]] = []
-    for clause in _CLAUSE.split(text):
-        scores = _rule_scores(clause, c)
-        if not scores:
+        return [], True
+    out: dict[str, tuple[float, str]] = {}
+    lead_named = False
+    for clause in clauses(c.co_unit_unless.strip(text), c.clause_split):
+        rule = _rule_scores(clause, c, c.clause_by_first)
+        if not rule:
             continue
-        kind, (s, _) = max(scores.items(), key=lambda kv: kv[1][0])
-        # the fallback kind (the local government) is where unclear matters go, never a co-unit by one clause
-        if s >= c.clause_co_unit_min_score and kind != c.fallback_kind \
-                and all(s > o for k, (o, _) in scores.items() if k != kind):
-            out.append((kind, s, clause))
-    return out
+        combined = {k: s for k, (s, _) in rule.items()}
+        if c.model is not None:
+            for k, p in c.model.predict(ngrams(clause))[0]:
+                combined[k] = combined.get(k, 0.0) + c.model_weight * p
+        order = sorted(combined.items(), key=lambda kv: -kv[1])
+        kind, best = order[0]
+        if rule.get(kind, (0.0, []))[0] < c.clause_co_unit_min_score:
+            continue
+        if kind == lead:
+            lead_named = True
+            continue
+        if kind == c.fallback_kind or kind in c.co_unit_never:
+            continue
+        margin = best - max(order[1][1] if len(order) > 1 else 0.0, combined.get(lead, 0.0))
+        if margin >= c.clause_co_unit_margin and margin > out.get(kind, (-1.0, ""))[0]:
+            out[kind] = (margin, clause.strip())
+    return sorted(((k, m, cl) for k, (m, cl) in out.items()), key=lambda x: -x[1]), lead_named
 
 
 def _knowledge(text: str, c: Compiled) -> dict[str, Any] | None:
@@ -312,15 +368,24 @@ def classify(text: str, c: Compiled, category_hint: Category | None = None) -> D
         lead = c.fallback_kind
         why.append(f"kind {lead}: ownership unclear (best score "
                    f"{ranked_kinds[0][1] if ranked_kinds else 0:.2f} < {c.min_score}), local government of the place")
+    # a question about a procedure is about one matter: the context it gives ("我们是外地户口") names no co-unit
+    asks = next((w for w in c.clause_skip_words if w in text), None)
+    by_clause, lead_named = _clause_kinds(text, lead, c) if asks is None else ([], True)
+    if by_clause and not lead_named and c.clause_lead \
+            and (lead == c.fallback_kind or lead in c.co_unit_never):
+        old, (lead, m, clause) = lead, by_clause[0]
+        by_clause = by_clause[1:]
+        why.append(f"kind {lead}: no clause of the matter is about {old}; the clause '{clause[:30]}' is about "
+                   f"{lead} (ahead by {m:.2f})")
     kinds = [lead]
     for k, (s, _hits) in sorted(rule.items(), key=lambda kv: -kv[1][0]):
         if k != lead and s >= c.co_unit_min_score and len(kinds) <= c.max_co_units:
             kinds.append(k)
             why.append(f"co-unit kind {k}: rule score {s:.1f} >= {c.co_unit_min_score}")
-    for k, s, clause in _clause_kinds(text, c):
+    for k, m, clause in by_clause:
         if k not in kinds and len(kinds) <= c.max_co_units:
             kinds.append(k)
-            why.append(f"co-unit kind {k}: the clause '{clause[:30]}' is about it (rule score {s:.1f})")
+            why.append(f"co-unit kind {k}: the clause '{clause[:30]}' is about it (ahead by {m:.2f})")
 
     route = Route.dispatch
     legal = c.legal.find(text)

@@ -1,7 +1,7 @@
 """Routing (分流 and 派单, pure): what a request is, where it is, how hard, and which units get it.
 
 Routes: `dispatch` to the unit of the decided kind nearest the place (its catalogue level at most; none of
-that kind → the local government of the place), co-units for other kinds the rules found strongly; `petition`
+that kind → the local government of the place), co-units for the other kinds the request's clauses are about; `petition`
 (信访) to the petition office and `legal` (涉法涉诉) to the political-legal organs, off the dispatch track;
 `answer`, a simple consultation the knowledge base answers (response level 3); `hotline`, the ordinary hotline
 procedure, only by a work-team correction (no unit: the work order waits for the work team).
@@ -59,7 +59,8 @@ def decide(text: str, region_code: str | None, address: str | None, hint: Catego
         for k in d.department_kinds[1:]:
             r = b.by_kind.get(k)
             u = idx.choose(k, region_code, r.level if r else 4)
-            if u is not None and lead is not None and u.code != lead.code:
+            # each unit once: two kinds one unit handles are one unit to coordinate
+            if u is not None and lead is not None and u.code != lead.code and all(u.code != x.code for x in co):
                 co.append(u)
     t = tiers.evaluate(tiers.TierFacts(content=text, units=1 + len(co)), b.tier_rules)
     level = tiers.level_of(d.route, t.tier, b.tier_rules, d.category.value, text)
