@@ -60,6 +60,7 @@ def test_accuracy_false_transfers_tiers_and_clocks() -> None:
                  case_tickets=set())
     assert card.figures["false_transfers"] == 1 and card.figures["false_transfer_rate"] == 0.25
     assert card.figures["tier_at_or_above_min"] == 0.75
+    assert card.figures["ordinary_items_red"] == 0.0  # a complaint and a look-alike, neither red
     assert card.figures["items_without_clock"] == 1
     assert card.by_kind["multi_unit"]["units"] == {"right": 0, "of": 1, "rate": 0.0}
     assert card.by_kind["lookalike"]["route"]["right"] == 0

@@ -12,6 +12,8 @@ from bancheng_services.simulate.generator import Item
 
 TIERS = {"green": 0, "yellow": 1, "red": 2}
 SPECIAL = ("petition", "legal")
+# kinds of item with nothing that calls for red: red there is over-tiering (shown, not a threshold)
+ORDINARY = ("complaint", "same_place_other", "consult", "lookalike")
 THRESHOLDS: dict[str, tuple[str, float]] = {
     "false_merge_rate": ("<=", 0.005),
     "same_person_repeats_found": (">=", 0.95),
@@ -109,6 +111,7 @@ def accuracy(items: list[Item], obs: Mapping[str, Observed]) -> tuple[dict[str, 
     false_transfer = [0, 0]
     tier_all = [0, 0]
     kind_all = [0, 0]
+    ordinary_red = [0, 0]
     no_clock = 0
     for i in items:
         o = obs.get(i.id)
@@ -125,6 +128,8 @@ def accuracy(items: list[Item], obs: Mapping[str, Observed]) -> tuple[dict[str, 
         ok_tier = TIERS.get(str(wo.get("tier")), -1) >= TIERS[i.min_tier]
         _count(t["tier"], ok_tier)
         _count(tier_all, ok_tier)
+        if i.kind in ORDINARY:
+            _count(ordinary_red, wo.get("tier") == "red")
         if i.units_needed > 1:
             _count(t["units"], 1 + len(wo.get("co_units") or []) >= i.units_needed)
         if i.route not in SPECIAL:
@@ -133,7 +138,8 @@ def accuracy(items: list[Item], obs: Mapping[str, Observed]) -> tuple[dict[str, 
     by_kind = {k: {m: {"right": r, "of": n, "rate": ratio(r, n)} for m, (r, n) in v.items()}
                for k, v in sorted(tally.items())}
     figures = {"false_transfers": false_transfer[0], "false_transfer_rate": ratio(*false_transfer),
-               "tier_at_or_above_min": ratio(*tier_all), "department_kind_right": ratio(*kind_all),
+               "tier_at_or_above_min": ratio(*tier_all), "ordinary_items_red": ratio(*ordinary_red),
+               "department_kind_right": ratio(*kind_all),
                "items_without_clock": no_clock}
     return figures, by_kind
 
