@@ -67,6 +67,19 @@ def test_accuracy_false_transfers_tiers_and_clocks() -> None:
     assert any(f.startswith("false_transfer_rate") for f in card.failures)
 
 
+def test_units_are_right_only_when_every_needed_department_is_named() -> None:
+    need = ["urban_management", "ecology_environment"]
+    items = [item(x, "multi_unit", units_needed=2, extra={"kinds": need}) for x in "abc"]
+    obs = {"a": Observed("T1", work_order=wo(department_kinds=need, co_units=["u2"]), has_clock=True),
+           # two units, but the second is not the one the matter needs (a clause of boilerplate named it)
+           "b": Observed("T2", work_order=wo(department_kinds=["urban_management", "education"], co_units=["u3"]),
+                         has_clock=True),
+           "c": Observed("T3", work_order=wo(department_kinds=["urban_management"]), has_clock=True)}
+    card = build(items, obs, tickets_seen=3, is_working_day=weekdays, log=[], oversight_rates={}, red_tickets=set(),
+                 case_tickets=set())
+    assert card.by_kind["multi_unit"]["units"] == {"right": 1, "of": 3, "rate": 0.3333}
+
+
 def test_deadline_reference_walks_the_calendar() -> None:
     assert reference_due(date(2026, 10, 16), 1, weekdays) == date(2026, 10, 19)  # Friday + 1 → Monday
     assert reference_due(date(2026, 10, 12), 5, weekdays) == date(2026, 10, 19)

@@ -121,3 +121,23 @@ def test_clause_co_units_can_be_switched_off_as_data() -> None:
 def test_a_question_about_a_procedure_names_no_co_unit_for_its_context() -> None:
     text = "请问一下，老人去世以后养老金账户怎么注销？我们家是外地户口，需要哪些材料，谢谢"
     assert len(classifier.classify(text, catalogue()).department_kinds) == 1
+
+
+# What a caller says around the matter — a hazard, someone hurt, a school nearby, whom they called, "please note it
+# down" — is no matter of its own for another unit (written for this rule, not taken from any scored set).
+AROUND_THE_MATTER = [
+    "您好，我家楼下那个窨井盖缺了一块，存在很大的隐患，晚上黑乎乎的根本看不见，前两天还有老人因此摔伤了，"
+    "旁边就有一所小学，麻烦记录一下，尽快派人来修。",
+    "小区门口的菜市场占道经营，早上堵得车都过不去，我们找过居委会也没用，对面还有一家幼儿园，孩子们每天都要"
+    "经过，很危险，希望城管管一管。",
+    "人行道上的共享单车乱停乱放，把盲道全占了，我打电话给相关单位说会处理，到现在没人来，隔壁就有一所小学，"
+    "已经有孩子因此摔倒了，请帮忙登记一下。",
+]
+
+
+@pytest.mark.parametrize("text", AROUND_THE_MATTER)
+def test_what_is_said_around_the_matter_adds_no_unit(text: str) -> None:
+    assert classifier.classify(text, catalogue()).department_kinds == ["urban_management"]
+    # the same clauses with a second real matter still name its unit
+    both = text + "另外，那家菜店的秤缺斤少两，买一斤只有八两。"
+    assert "market_regulation" in classifier.classify(both, catalogue()).department_kinds

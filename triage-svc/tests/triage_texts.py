@@ -129,6 +129,13 @@ GREEN = [  # ordinary matters and look-alikes of the words above → green
     "楼下有家棋牌室每天晚上吵到凌晨，影响休息",
     "我们这一户的水表走得特别快，怀疑是坏了",
     "三单元门口的井盖松了，踩上去咣当响，怕老人摔倒",
+    # the conduct words said of someone who is not an official (纪委监委 is for public officials)
+    "物业公司对顶楼漏水一直不作为，说要等业委会开会再定，住户家里的墙都泡了",
+    "开发商对交房延期相互推诿，售楼处说找工程部，工程部又让我们找售楼处",
+    "快递公司客服态度很差，丢了我的包裹还不承认，让我自己去网点找",
+    "在社区卫生服务中心看病，医生态度恶劣，问两句就不耐烦",
+    "二手房中介故意刁难，不退定金还说是我们违约在先",
+    "店家对过期食品的投诉一直推脱，让我们自己去找厂家",
 ]
 # special routes: about a petition (信访) or a court case / judgment / legal proceedings (涉法涉诉)
 LEGAL = [

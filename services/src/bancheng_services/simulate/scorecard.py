@@ -130,8 +130,10 @@ def accuracy(items: list[Item], obs: Mapping[str, Observed]) -> tuple[dict[str, 
         _count(tier_all, ok_tier)
         if i.kind in ORDINARY:
             _count(ordinary_red, wo.get("tier") == "red")
-        if i.units_needed > 1:
-            _count(t["units"], 1 + len(wo.get("co_units") or []) >= i.units_needed)
+        if i.units_needed > 1:  # every department the matter needs is named (not merely as many units)
+            needed = set(i.extra.get("kinds") or [])
+            named = set(kinds) if needed else set()
+            _count(t["units"], needed <= named if needed else 1 + len(wo.get("co_units") or []) >= i.units_needed)
         if i.route not in SPECIAL:
             _count(false_transfer, wo.get("route") in SPECIAL)
         no_clock += not o.has_clock
