@@ -31,6 +31,7 @@ class Decided:
     unit: str
     person_name: str | None
     measure: str | None
+    case_ids: list[str] | None = field(default_factory=lambda: ["RED-1"])
 
 
 def test_a_recorded_measure_needs_known_cases_and_an_offset() -> None:
@@ -73,7 +74,19 @@ def test_hanyang_red_track_figures() -> None:
     # 8 people, one of them with two measures (a person is held accountable once)
     people = [Decided(f"4201{i:02d}-street", f"干部{i}", "reminder_talk") for i in range(8)]
     people.append(Decided("420100-street", "干部0", "criticism"))
-    figures = accountability.red_track(investigated=32, solved=15, concluded=20, decided=people)
+    figures = accountability.red_track(investigated=32, solved=15, concluded=20, decided=people, red_cases={"RED-1"})
     assert figures == {"red_tickets_investigated": 32, "problems_solved": 15, "cases_concluded": 20,
                        "people_held_accountable": 8,
                        "accountability_measures": {"criticism": 1, "reminder_talk": 8}}
+
+
+def test_red_track_counts_people_only_from_red_tickets_cases() -> None:
+    # an escalation's case (not red) and a record with no case do not count in the red track
+    decided = [Decided("339901-street", "干部甲", "criticism", ["RED-1"]),
+               Decided("339901-street", "干部乙", "reminder_talk", ["ESC-7"]),
+               Decided("339902-street", "干部丙", "criticism", ["ESC-7", "RED-2"]),
+               Decided("339903-street", "干部丁", "admonishment", None)]
+    figures = accountability.red_track(investigated=2, solved=1, concluded=1, decided=decided,
+                                       red_cases={"RED-1", "RED-2"})
+    assert figures["people_held_accountable"] == 2
+    assert figures["accountability_measures"] == {"criticism": 2}

@@ -142,3 +142,23 @@ def test_a_day_outside_the_covered_years_is_refused_before_any_period_is_counted
         with pytest.raises(Problem) as e:
             periods.check_day("start", d, min_year=1990, max_year=2199)
         assert (e.value.status, e.value.type_, e.value.detail.split(":")[0]) == (422, "period-out-of-range", "start")
+
+
+def test_a_published_text_masks_the_people_and_addresses_it_names_itself() -> None:
+    # the case knows none of these names: they are written in the text by whoever drafted the outcome
+    summary = ("市民王芳反映，她住在东湖区幸福路88号阳光花园3栋2单元501室，楼下餐馆油烟扰民，身份证号"
+               "420102199001011234，联系电话0710-3456789。经查，业主欧阳明华等人反映的问题属实；街道主任李建国"
+               "已提醒谈话，负责人：孙丽在现场说明了情况，来电人名叫赵四。")
+    out = disclosure.strip_pii(summary)
+    for secret in ("王芳", "欧阳明华", "李建国", "孙丽", "赵四", "88号", "3栋", "2单元", "501室",
+                   "420102199001011234", "3456789"):
+        assert secret not in out, secret
+    assert "市民王某反映" in out and "业主欧阳某等人" in out and "主任李某已" in out and "来电人名叫赵某" in out
+    assert "幸福路××阳光花园××" in out  # the road and the estate stay: the public learns where, not which door
+
+
+def test_published_text_keeps_what_is_not_personal() -> None:
+    # counts, dates, lines and numbered documents are not addresses; words after 群众 are not always names
+    text = "2025年3月5日，区市场监管局对5家超市开展检查，30户居民和群众反映的地铁3号线施工噪音、5号文件落实情况已整改。"
+    assert disclosure.strip_pii(text) == text
+    assert disclosure.mask_name("欧阳明华") == "欧阳某" and disclosure.mask_name("刘洋") == "刘某"

@@ -126,11 +126,21 @@ async def test_red_ticket_to_concluded_case(databases: Databases, kafka_bootstra
         assert (await svc.client.get("/v1/disclosures")).json() == []
         await post(svc, f"/v1/cases/{cid}/publication", "supervision_office", {
             "title": "街道证照邮寄服务缺失问题已整改",
-            "summary": "群众刘洋（13812345678）反映街道不提供证照邮寄服务。经督办，街道设置寄送服务点。"})
+            "summary": "群众刘洋（13812345678）反映街道不提供证照邮寄服务，同小区的居民王芳（住人民路8号2栋301室）"
+                       "也反映过。经督办，街道设置寄送服务点。"})
         pub = (await svc.client.get("/v1/disclosures")).json()
         text = str(pub)
         assert len(pub) == 1 and "13812345678" not in text and "刘洋" not in text and "刘某" in text
+        # a name and an address written in the text, unknown to the case, do not go out either
+        assert "王芳" not in text and "王某" in text and "301室" not in text and "人民路××" in text
         assert pub[0]["units"] == ["东湖区市场监管局"]
+
+        # accountability in a case that is not a red ticket's (opened by hand) is not a red-track figure
+        other = await post(svc, "/v1/cases", "inspector", {"title": "窗口人员推诿", "summary": "人工立案",
+                                                           "units": [UNIT], "red": False}, status=201)
+        await post(svc, "/v1/accountability", "inspector", {
+            "unit": UNIT, "person": {"name": "赵敏", "post": "窗口工作人员"}, "measure": "criticism",
+            "reason_category": "推诿扯皮", "case_ids": [other["case_id"]], "ticket_nos": []}, status=201)
 
         # red-track figures for the period
         today = "2099-12-31"  # beyond now in any time zone
@@ -142,7 +152,8 @@ async def test_red_ticket_to_concluded_case(databases: Databases, kafka_bootstra
         assert ov["red_track"]["accountability_measures"] == {"reminder_talk": 1}
         unit_row = (await svc.client.get("/v1/stats/units", params={"from": "2025-01-01", "to": today},
                                          headers=auth("unit"))).json()[0]
-        assert (unit_row["supervised"], unit_row["redone"], unit_row["accountability"]) == (1, 1, 1)
+        # the unit's own figures count every case and measure, the hand-opened one too
+        assert (unit_row["supervised"], unit_row["redone"], unit_row["accountability"]) == (2, 1, 2)
 
 
 async def test_manual_case_roles_and_informant(databases: Databases, kafka_bootstrap: str, topic_prefix: str) -> None:

@@ -51,9 +51,10 @@ async def _overview_parts(rt: Runtime, ox: Oversight, start: date, end: date,
     async with rt.sm() as session:
         rows = await stats.unit_rows(session, start, end, None, region)
         received = await stats.received(session, start, end, region)
-        investigated, solved, concluded, decided = await stats.red_track_counts(
+        investigated, solved, concluded, decided, red_cases = await stats.red_track_counts(
             session, *local_bounds(start, end, ox.tz), region)
-    return rows, received, red_track(investigated=investigated, solved=solved, concluded=concluded, decided=decided)
+    return rows, received, red_track(investigated=investigated, solved=solved, concluded=concluded, decided=decided,
+                                     red_cases=red_cases)
 
 
 async def overview(rt: Runtime, ox: Oversight, start: date, end: date, region: str | None) -> dict[str, Any]:

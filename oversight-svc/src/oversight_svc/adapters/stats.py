@@ -87,9 +87,10 @@ async def received(session: AsyncSession, start: date, end: date, region: str | 
 
 
 async def red_track_counts(session: AsyncSession, lo: datetime, hi: datetime,
-                           region: str | None) -> tuple[int, int, int, list[Any]]:
-    """Red tickets investigated (registered red cases' tickets), red cases concluded solved, cases concluded, and
-    the decided accountability records (unit, person_name, measure) in [lo, hi)."""
+                           region: str | None) -> tuple[int, int, int, list[Any], set[str]]:
+    """Red tickets investigated (registered red cases' tickets), red cases concluded solved, red cases concluded,
+    the decided accountability records (unit, person_name, measure, case_ids) in [lo, hi), and which of their cases
+    are red tickets' cases."""
     def scoped(q: Any) -> Any:
         if region:
             return q.where(cases.c.case_id.in_(select(case_units.c.case_id).join(
@@ -104,9 +105,16 @@ async def red_track_counts(session: AsyncSession, lo: datetime, hi: datetime,
         cases.c.red.is_(True), cases.c.solved.is_(True), cases.c.concluded_at >= lo,
         cases.c.concluded_at < hi)))).scalar_one()
     concluded = (await session.execute(scoped(select(func.count()).select_from(cases).where(
-        cases.c.concluded_at >= lo, cases.c.concluded_at < hi)))).scalar_one()
-    aq = select(accountability.c.unit, accountability.c.person_name, accountability.c.measure).where(
+        cases.c.red.is_(True), cases.c.concluded_at >= lo, cases.c.concluded_at < hi)))).scalar_one()
+    aq = select(accountability.c.unit, accountability.c.person_name, accountability.c.measure,
+                accountability.c.case_ids).where(
         accountability.c.status == "decided", accountability.c.decided_at >= lo, accountability.c.decided_at < hi)
     if region:
         aq = aq.where(accountability.c.unit.in_(select(units.c.unit).where(units.c.region_code.like(f"{region}%"))))
-    return int(investigated), int(solved), int(concluded), list((await session.execute(aq)).all())
+    decided = list((await session.execute(aq)).all())
+    named = sorted({c for d in decided for c in (d.case_ids or [])})
+    red_cases: set[str] = set()
+    if named:
+        red_q = select(cases.c.case_id).where(cases.c.red.is_(True), cases.c.case_id.in_(named))
+        red_cases = set((await session.execute(red_q)).scalars())
+    return int(investigated), int(solved), int(concluded), decided, red_cases

@@ -5,7 +5,7 @@ red-track figures (Hanyang: red tickets investigated, problems solved, people he
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -96,14 +96,19 @@ class Decided(Protocol):
     unit: str
     person_name: str | None
     measure: str | None
+    case_ids: list[str] | None
 
 
-def red_track(*, investigated: int, solved: int, concluded: int, decided: Iterable[Decided]) -> dict[str, Any]:
-    """The red-track figures: red tickets investigated, problems solved, cases concluded, people held
-    accountable (a person once however many measures), measures by kind."""
+def red_track(*, investigated: int, solved: int, concluded: int, decided: Iterable[Decided],
+              red_cases: Collection[str]) -> dict[str, Any]:
+    """The red-track figures: red tickets investigated, problems solved, red cases concluded, people held
+    accountable in red tickets' cases (a person once however many measures; a record counts when one of its cases
+    is a red ticket's case, `red_cases`), measures by kind."""
     people: set[tuple[str, str | None]] = set()
     by_measure: dict[str, int] = defaultdict(int)
     for a in decided:
+        if not set(a.case_ids or ()) & set(red_cases):
+            continue  # accountability from a supervision case that is not a red ticket's (an escalation, say)
         people.add((a.unit, a.person_name))
         by_measure[str(a.measure)] += 1
     return {
