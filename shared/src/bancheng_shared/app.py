@@ -45,10 +45,12 @@ def create_service_app(
     on_startup: list[Hook] | None = None,
     on_shutdown: list[Hook] | None = None,
     problem_types: Mapping[str, ProblemType] | None = None,
+    readiness_details: Callable[[], Mapping[str, Any]] | None = None,
 ) -> FastAPI:
     """Build a service app around its runtime; background loops start with the app.
 
     `problem_types`: the service's own problem types (besides the common ones), served at /problems/{slug}.
+    `readiness_details`: what the service adds to /readyz as `details` (warnings for the operators; not readiness).
     """
 
     @asynccontextmanager
@@ -101,10 +103,11 @@ def create_service_app(
             checks["database"] = f"error: {type(exc).__name__}"
         checks["broker"] = "ok" if runtime.broker_seen_recently() else "unreachable"
         ok = all(v == "ok" for v in checks.values())
+        extra: dict[str, Any] = {"details": dict(readiness_details())} if readiness_details is not None else {}
         if ok:
-            return JSONResponse({"status": "ready", "checks": checks})
+            return JSONResponse({"status": "ready", "checks": checks, **extra})
         return problem_response(503, "not ready: " + ", ".join(f"{k} {v}" for k, v in checks.items()),
-                                checks=checks)
+                                checks=checks, **extra)
 
     @ops.get("/metrics", summary="Prometheus 指标 / Prometheus metrics", response_class=PlainTextResponse,
              responses={200: {"content": {CONTENT_TYPE_LATEST: {"schema": {"type": "string"}}}}})
@@ -204,6 +207,8 @@ class Readiness(BaseModel):
 
     status: str
     checks: dict[str, str]
+    details: dict[str, Any] | None = Field(default=None, description="the service's warnings for the operators "
+                                           "(they do not make it unready); only from services that give them")
 
 
 def _settle_garbage_collector() -> None:

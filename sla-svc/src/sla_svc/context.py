@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -13,6 +14,7 @@ from sla_svc.adapters.calendars import CalendarStore
 from sla_svc.adapters.timesource import TimeSource
 from sla_svc.domain.calendar_book import CalendarBook
 from sla_svc.domain.deadlines import Policy
+from sla_svc.domain.unknown_years import next_year_missing, parse_month_day
 from sla_svc.settings import SlaSettings
 
 
@@ -57,6 +59,21 @@ class Sla:
         except TimeoutError:
             pass
         self._bell.clear()
+
+    def next_year_missing(self) -> int | None:
+        """Next year, when its calendar is not loaded and the warning day of this year has come (service time)."""
+        return next_year_missing(self.time.now().astimezone(self.tz).date(), self.book.years,
+                                 parse_month_day(self.settings.next_year_calendar_from))
+
+    def readiness_details(self) -> dict[str, Any]:
+        """What /readyz shows the operators: the next year's calendar, loaded or (a warning) not yet."""
+        today = self.time.now().astimezone(self.tz).date()
+        missing = self.next_year_missing()
+        cal: dict[str, Any] = {"next_year": today.year + 1, "loaded": (today.year + 1) in self.book.years}
+        if missing is not None:
+            cal["warning"] = (f"the working-day calendar of {missing} is not loaded: clocks that reach into it are "
+                              f"flagged until it is (PUT /v1/calendars/{missing})")
+        return {"next_year_calendar": cal}
 
     async def refresh(self, session: AsyncSession) -> bool:
         """Re-read the shared simulated time, and the calendar when it changed; True when the calendar changed."""

@@ -4,6 +4,7 @@ import sys
 from datetime import UTC, datetime
 
 from fastapi import FastAPI
+from prometheus_client import Gauge
 
 from bancheng_shared.app import create_service_app, serve
 from bancheng_shared.calendar import seed_years
@@ -23,6 +24,9 @@ from sla_svc.settings import SlaSettings
 
 SERVICE = "sla-svc"
 MIGRATIONS = "sla_svc:migrations"
+NEXT_YEAR_CALENDAR_MISSING = Gauge(
+    "bancheng_sla_next_year_calendar_missing",
+    "1 when next year's working-day calendar is not loaded and the warning day (SLA_NEXT_YEAR_CALENDAR_FROM) has come")
 
 
 def create_app(settings: SlaSettings | None = None) -> FastAPI:
@@ -33,6 +37,7 @@ def create_app(settings: SlaSettings | None = None) -> FastAPI:
     this_year = datetime.now(UTC).year
     sla = Sla(rt=rt, settings=settings, policy=policy, time=TimeSource(settings.simulated_time_allowed),
               book=CalendarBook(seed_years(range(this_year - 1, this_year + 1)), tz=policy.tz))
+    NEXT_YEAR_CALENDAR_MISSING.set_function(lambda: float(sla.next_year_missing() is not None))
     rt.clock = sla.time  # every event sla emits carries the service's (possibly simulated) time
     bus = MessageBus(rt, sla, commands=COMMANDS, events=EVENTS)
     bus.consume("work-orders", [TRIAGE_WORK_ORDERS])
@@ -54,6 +59,7 @@ def create_app(settings: SlaSettings | None = None) -> FastAPI:
               {"name": "time", "description": "模拟时间（测试与培训）/ Simulated time (tests, training)"}],
         on_startup=[start_scheduler],
         problem_types=PROBLEM_TYPES,
+        readiness_details=sla.readiness_details,
     )
     app.state.sla = sla
     app.state.bus = bus

@@ -128,7 +128,8 @@ class Clock(BaseModel):
     extension_days: int
     paused_days: int
     paused_at: datetime | None
-    resume_at: datetime | None = Field(description="a paused clock resumes by itself then")
+    resume_at: datetime | None = Field(description="a paused clock resumes by itself then (null while that day is in "
+                                      "a year the calendar does not know: flagged)")
     state: TicketState
     signed: bool
     deemed_signed: bool
@@ -150,6 +151,8 @@ class Clock(BaseModel):
     updated_at: datetime | None
     flagged: bool = Field(description="a needed calendar year is unknown: no deadline was guessed")
     flagged_years: list[int]
+    flagged_steps: list[Literal["deadline", "escalate", "resume", "return_visit"]] = Field(
+        default_factory=list, description="the steps waiting for those years (planned when the year is loaded)")
     restarts: list[Restart]
     transfer_route: Literal["petition", "legal"] | None = Field(
         None, description="a transfer's clock (信访 / 涉法涉诉): `unit` is the receiving organ, due to sign for it "
@@ -225,7 +228,7 @@ class Pause(BaseModel):
     resume_reason: str | None
     working_days: int | None = Field(description="working days not counted (known on resuming)")
     days: int | None = Field(description="the approved length in working days")
-    resume_at: datetime | None = Field(description="when it resumes by itself")
+    resume_at: datetime | None = Field(description="when it resumes by itself (null until the calendar knows its year)")
     request_id: str | None = Field(description="the unit's request it was approved on (none: the work team's)")
 
 

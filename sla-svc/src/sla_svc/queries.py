@@ -24,6 +24,7 @@ def clock_view(c: dict[str, Any], sla: Sla) -> dict[str, Any]:
     view = {k: v for k, v in c.items() if k not in ("gen", "detail", "flagged_years", "unknown_year")}
     view["flagged"] = bool(c["unknown_year"])
     view["flagged_years"] = c.get("flagged_years") or []
+    view["flagged_steps"] = list((c.get("detail") or {}).get("waiting") or {})
     view["restarts"] = (c.get("detail") or {}).get("restarts", [])
     if c["resolve_due"] is not None:
         view["resolve_due_local"] = c["resolve_due"].astimezone(sla.tz).isoformat()

@@ -1,8 +1,10 @@
 """sla-svc settings (env prefix SLA_). Rule numbers are settings, per DESIGN.md."""
 
+from pydantic import field_validator
 from pydantic_settings import SettingsConfigDict
 
 from bancheng_shared.settings import ServiceSettings
+from sla_svc.domain.unknown_years import parse_month_day
 
 
 class SlaSettings(ServiceSettings):
@@ -30,9 +32,21 @@ class SlaSettings(ServiceSettings):
     max_paused_working_days: int = 10
     # calendar: seeded from chinesecalendar for every year it knows from this year on
     calendar_seed_from_year: int = 2004
+    # from this day of the year (MM-DD) a missing next-year calendar is a warning (/readyz details, a metric)
+    next_year_calendar_from: str = "11-01"
     # timers
     scheduler_enabled: bool = True
     scheduler_interval_s: float = 1.0
     scheduler_batch_size: int = 1000
     # simulated time (tests, training): PUT /v1/clock is refused unless allowed
     simulated_time_allowed: bool = False
+
+    @field_validator("next_year_calendar_from")
+    @classmethod
+    def _month_day(cls, v: str) -> str:
+        """A day of the year as MM-DD."""
+        try:
+            parse_month_day(v)
+        except ValueError as exc:
+            raise ValueError(f"{v!r} is not a day of the year as MM-DD (e.g. 11-01)") from exc
+        return v

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import and_, bindparam, delete, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bancheng_shared.db import is_postgres
@@ -18,7 +18,8 @@ from sla_svc.adapters.tables import alerts, clocks, extension_requests, pause_re
 from sla_svc.domain.ladder import ACTIVE
 
 MUTABLE = [c.name for c in clocks.columns if c.name not in ("ticket_no", "round")]
-FIRED = ("signed", "deemed_signed", "alert_level", "urged_at", "escalated_at", "updated_at")
+FIRED = ("signed", "deemed_signed", "alert_level", "urged_at", "escalated_at", "unknown_year", "flagged_years",
+         "detail", "updated_at")
 
 _ticket_no = bindparam("k_ticket_no", type_=clocks.c.ticket_no.type)
 _round = bindparam("k_round", type_=clocks.c.round.type)
@@ -77,9 +78,12 @@ class ClockStore:
         return [_row(r) for r in rows.all()]
 
     async def flagged(self) -> list[dict[str, Any]]:
-        """Running clocks whose deadline waits for a calendar year, locked."""
-        rows = await self.session.execute(select(clocks).where(clocks.c.unknown_year.is_(True),
-                                                               clocks.c.state.in_(ACTIVE)).with_for_update())
+        """Flagged clocks with a step that waits for a calendar year (running or paused; resolved with the return
+        visit not computed), locked."""
+        waiting = or_(clocks.c.state.in_(ACTIVE), and_(clocks.c.state == "resolved",
+                                                        clocks.c.return_visit_due.is_(None)))
+        rows = await self.session.execute(select(clocks).where(clocks.c.unknown_year.is_(True), waiting)
+                                          .order_by(clocks.c.ticket_no, clocks.c.round).with_for_update())
         return [_row(r) for r in rows.all()]
 
     async def add(self, c: dict[str, Any], timer_rows: list[dict[str, Any]]) -> None:
@@ -229,6 +233,11 @@ class ClockStore:
     async def add_pause(self, row: dict[str, Any]) -> None:
         """Store a pause."""
         await self.session.execute(insert(pauses).values(**row))
+
+    async def set_pause_resume(self, ticket_no: str, round_: int, resume_at: datetime) -> None:
+        """The open pause's end, once the calendar knows its day."""
+        await self.session.execute(update(pauses).where(pauses.c.ticket_no == ticket_no, pauses.c.round == round_,
+                                                        pauses.c.resumed_at.is_(None)).values(resume_at=resume_at))
 
     async def end_pause(self, ticket_no: str, round_: int, **values: Any) -> None:
         """Close the round's open pause."""

@@ -163,13 +163,18 @@ def compute_deadlines(book: CalendarBook, policy: Policy, clock: Mapping[str, An
     }
 
 
-def escalate_at(book: CalendarBook, policy: Policy, urged_at: datetime) -> datetime | None:
-    """When an unresolved, urged clock goes to supervision (None when the calendar does not know)."""
+def escalation(book: CalendarBook, policy: Policy, urged_at: datetime) -> tuple[datetime | None, tuple[int, ...]]:
+    """When an unresolved, urged clock goes to supervision, or (None, the years the calendar lacks to say)."""
     try:
         d = book.add_working_days(local_date(urged_at, policy.tz), policy.escalate_days)
-    except UnknownYearError:
-        return None
-    return end_of_day(d, policy.tz) + ONE_US
+    except UnknownYearError as exc:
+        return None, tuple(exc.years)
+    return end_of_day(d, policy.tz) + ONE_US, ()
+
+
+def escalate_at(book: CalendarBook, policy: Policy, urged_at: datetime) -> datetime | None:
+    """When an unresolved, urged clock goes to supervision (None when the calendar does not know)."""
+    return escalation(book, policy, urged_at)[0]
 
 
 def paused_working_days(book: CalendarBook, policy: Policy, paused_at: datetime, resumed_at: datetime) -> int:

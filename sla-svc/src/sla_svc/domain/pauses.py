@@ -6,8 +6,9 @@
   whoever paused. Days already used: those counted on resuming, or the approved length of the pause still running.
 - Only a running clock whose deadline has not passed pauses; the pause starts when it is approved.
 - A pause of N working days taken on date P resumes by itself at 00:00 of the Nth working day after P (a scheduler
-  timer), so the working days in (P, that day] — N of them — are not counted; the unit or the work team may resume
-  earlier. Resuming adds the working days in (pause date, resume date] to the deadline.
+  timer; when that day is in a year the calendar does not know yet, the clock is flagged and the timer is planned
+  once the year is loaded), so the working days in (P, that day] — N of them — are not counted; the unit or the
+  work team may resume earlier. Resuming adds the working days in (pause date, resume date] to the deadline.
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ from typing import Any
 
 from bancheng_shared.calendar import UnknownYearError
 from bancheng_shared.errors import Problem
+from sla_svc.domain import unknown_years
 from sla_svc.domain.calendar_book import CalendarBook
-from sla_svc.domain.deadlines import Policy, local_date, paused_working_days, start_of_day
+from sla_svc.domain.deadlines import Policy, paused_working_days
 from sla_svc.domain.ladder import PAUSED, RUNNING, move_deadline
 
 
@@ -87,20 +89,11 @@ def check_decision(request: Mapping[str, Any], c: Mapping[str, Any], *, approved
                       "the request can only be rejected", type_="clock-not-running", state=c["state"])
 
 
-def resume_time(paused_at: datetime, days: int, *, book: CalendarBook, policy: Policy) -> datetime:
-    """When a pause of `days` working days resumes by itself: 00:00 of the Nth working day after the pause date."""
-    try:
-        d = book.add_working_days(local_date(paused_at, policy.tz), days)
-    except UnknownYearError as exc:
-        raise Problem(409, f"the calendar does not know {exc.years}; load it before pausing",
-                      type_="unknown-year") from exc
-    return start_of_day(d, policy.tz)
-
-
-def pause(c: dict[str, Any], now: datetime, days: int, *, book: CalendarBook, policy: Policy) -> datetime:
-    """Pause the clock now for `days` working days (changed in place); returns when it resumes by itself."""
-    at = resume_time(now, days, book=book, policy=policy)
-    c.update(state=PAUSED, paused_at=now, resume_at=at)
+def pause(c: dict[str, Any], now: datetime, days: int, *, book: CalendarBook, policy: Policy) -> datetime | None:
+    """Pause the clock now for `days` working days (changed in place); returns when it resumes by itself, None
+    while that day is in a year the calendar does not know (the resume waits for the year: flagged)."""
+    at = unknown_years.resume_at(book, policy, now, days)[0]
+    c.update(state=PAUSED, paused_at=now, resume_at=at, detail={**(c.get("detail") or {}), "pause_days": days})
     return at
 
 
@@ -120,5 +113,7 @@ def resume(c: dict[str, Any], at: datetime, *, book: CalendarBook, policy: Polic
     """Run a paused clock again from `at` (changed in place): the paused working days are added to its deadline.
     Returns the days added and the alert levels no longer true (the ladder is re-armed from `at`)."""
     added = days_paused(c, at, book=book, policy=policy)
-    c.update(state=RUNNING, paused_at=None, resume_at=None, paused_days=int(c["paused_days"]) + added)
+    detail = {k: v for k, v in (c.get("detail") or {}).items() if k != "pause_days"}
+    c.update(state=RUNNING, paused_at=None, resume_at=None, paused_days=int(c["paused_days"]) + added,
+             detail=detail or None)
     return added, move_deadline(c, at, book=book, policy=policy)

@@ -10,14 +10,14 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 
 from bancheng_shared.calendar import YearCalendar, seed_years
-from bancheng_shared.contracts.sla import CalendarYearLoaded, DeadlineChanged, calendar_key
+from bancheng_shared.contracts.sla import CalendarYearLoaded, calendar_key
 from bancheng_shared.unit_of_work import UnitOfWork
 from sla_svc.adapters.calendars import CalendarStore
 from sla_svc.adapters.clocks import ClockStore
 from sla_svc.context import Sla
+from sla_svc.domain import unknown_years
 from sla_svc.domain.calendar_input import year_to_load
 from sla_svc.domain.commands import LoadCalendarYear, SeedCalendars
-from sla_svc.domain.deadlines import compute_deadlines
 from sla_svc.handlers.clocks import replan_and_save
 from sla_svc.queries import calendar_view
 
@@ -74,20 +74,22 @@ async def load_year(cmd: LoadCalendarYear, uow: UnitOfWork, sla: Sla) -> dict[st
 
 
 async def recompute_flagged(uow: UnitOfWork, sla: Sla) -> int:
-    """Clocks waiting for a calendar year get their deadlines when the year is known; returns how many."""
+    """Steps that waited for a calendar year are computed and planned when it is known (deadlines, escalation, a
+    pause's end, the return visit; what fell due meanwhile fires on the next pass); returns how many clocks moved."""
     store = ClockStore(uow.session)
     n = 0
     now = uow.now()
     for c in await store.flagged():
-        c.update(compute_deadlines(sla.book, sla.policy, c))
-        if c["unknown_year"]:
-            await store.save(c, now)
-            continue
-        n += 1
-        await replan_and_save(store, c, sla, now)
-        uow.emit(DeadlineChanged(unit=c["unit"], round=c["round"], reason="calendar loaded", at=now,
-                                 old_resolve_due=None, resolve_due=c["resolve_due"],
-                                 resolve_due_date=c["resolve_due_date"], calendar_version=c["calendar_version"],
-                                 explanation=c["explanation"]), ticket_no=c["ticket_no"])
+        before = c.get("flagged_years")
+        carried = unknown_years.carry_out(c, sla.book, sla.policy, now)
+        if not carried.any and unknown_years.unchanged(sla.book, sla.policy, c):
+            continue  # still waiting for the same years: nothing to plan again
+        await replan_and_save(uow, store, c, sla)  # plans what the calendar now knows; still waiting: still flagged
+        if carried.resume_at is not None:
+            await store.set_pause_resume(c["ticket_no"], c["round"], carried.resume_at)
+        for event in carried.events:
+            uow.emit(event, ticket_no=c["ticket_no"])
+        n += int(carried.any or c.get("flagged_years") != before)
+    if n:
+        uow.after_commit(sla.wake)
     return n
-

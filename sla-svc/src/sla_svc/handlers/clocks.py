@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from bancheng_shared.contracts.sla import ClockFlagged
 from bancheng_shared.contracts.triage import (
     ResolutionSubmitted,
     ReturnDecided,
@@ -20,21 +21,27 @@ from bancheng_shared.contracts.triage import (
 from bancheng_shared.unit_of_work import UnitOfWork
 from sla_svc.adapters.clocks import ClockStore
 from sla_svc.context import Sla
-from sla_svc.domain import rounds
+from sla_svc.domain import rounds, unknown_years
 from sla_svc.domain.ladder import plan_timers
 
 
-def new_plan(c: dict[str, Any], sla: Sla) -> list[dict[str, Any]]:
-    """Bump the clock's generation (older timers become no-ops); the timer rows to plan under it."""
+def new_plan(c: dict[str, Any], sla: Sla, now: datetime) -> tuple[list[dict[str, Any]], list[ClockFlagged]]:
+    """Bump the clock's generation (older timers become no-ops); the timer rows to plan under it, and a
+    ClockFlagged for each step that newly waits for a calendar year (marked on the clock)."""
     c["gen"] = int(c.get("gen") or 0) + 1
+    flags = unknown_years.flag(c, sla.book, sla.policy, now)
     return [{"ticket_no": c["ticket_no"], "round": c["round"], "gen": c["gen"], "kind": k, "due_at": due,
-             "status": "pending"} for k, due in plan_timers(sla.book, sla.policy, c)]
+             "status": "pending"} for k, due in plan_timers(sla.book, sla.policy, c)], flags
 
 
-async def replan_and_save(store: ClockStore, c: dict[str, Any], sla: Sla, now: datetime) -> None:
-    """Store a changed clock with its timers planned afresh."""
-    await store.replan(c, new_plan(c, sla))
+async def replan_and_save(uow: UnitOfWork, store: ClockStore, c: dict[str, Any], sla: Sla) -> None:
+    """Store a changed clock with its timers planned afresh (a step that needs an unknown year is flagged)."""
+    now = uow.now()
+    rows, flags = new_plan(c, sla, now)
+    await store.replan(c, rows)
     await store.save(c, now)
+    for event in flags:
+        uow.emit(event, ticket_no=c["ticket_no"])
 
 
 async def stop(uow: UnitOfWork, store: ClockStore, c: dict[str, Any], reason: str, at: datetime, sla: Sla) -> None:
@@ -44,11 +51,10 @@ async def stop(uow: UnitOfWork, store: ClockStore, c: dict[str, Any], reason: st
 
 
 async def close(uow: UnitOfWork, store: ClockStore, c: dict[str, Any], sla: Sla) -> None:
-    """Store a stopped clock: pending timers dropped, alerts closed."""
-    now = uow.now()
-    await store.replan(c, new_plan(c, sla))
-    await store.close_alerts(c, now)
-    await store.save(c, now)
+    """Store a stopped clock: pending timers dropped, alerts closed (a return visit that needs an unknown year is
+    flagged)."""
+    await store.close_alerts(c, uow.now())
+    await replan_and_save(uow, store, c, sla)
 
 
 async def _start(uow: UnitOfWork, store: ClockStore, sla: Sla, *, round_: int, unit: str, region_code: str | None,
@@ -64,11 +70,13 @@ async def _start(uow: UnitOfWork, store: ClockStore, sla: Sla, *, round_: int, u
                                  existing=existing, now=now, book=sla.book, policy=sla.policy, accepted=accepted,
                                  transfer_route=transfer_route)
     c = started.clock
+    rows, _ = new_plan(c, sla, now)  # (a new round can only wait for its deadline: start_round flagged that)
     if existing:
         await store.close_alerts(existing, now)
-        await replan_and_save(store, c, sla, now)
+        await store.replan(c, rows)
+        await store.save(c, now)
     else:
-        await store.add(c, new_plan(c, sla))  # a new clock has no timers to drop: stored once, complete
+        await store.add(c, rows)  # a new clock has no timers to drop: stored once, complete
     await store.add_alerts([started.alert])
     for event in started.events:
         uow.emit(event, ticket_no=ticket_no)
@@ -122,7 +130,7 @@ async def on_signed(event: TicketSigned, uow: UnitOfWork, sla: Sla) -> None:
     if decision == "received":
         await stop(uow, store, c, "transfer_received", event.signed_at, sla)
     elif rounds.sign(c, event.unit):
-        await replan_and_save(store, c, sla, uow.now())
+        await replan_and_save(uow, store, c, sla)
 
 
 async def on_return_requested(event: ReturnRequested, uow: UnitOfWork, sla: Sla) -> None:
@@ -130,7 +138,7 @@ async def on_return_requested(event: ReturnRequested, uow: UnitOfWork, sla: Sla)
     store = ClockStore(uow.session)
     c = await store.get(uow.envelope.ticket_no, event.round, lock=True)
     if c is not None and rounds.ask_return(c, event.unit):
-        await replan_and_save(store, c, sla, uow.now())
+        await replan_and_save(uow, store, c, sla)
 
 
 async def on_return_decided(event: ReturnDecided, uow: UnitOfWork, sla: Sla) -> None:
@@ -143,7 +151,7 @@ async def on_return_decided(event: ReturnDecided, uow: UnitOfWork, sla: Sla) -> 
         await stop(uow, store, c, "returned", event.decided_at, sla)
         return
     rounds.return_rejected(c)
-    await replan_and_save(store, c, sla, uow.now())
+    await replan_and_save(uow, store, c, sla)
 
 
 async def on_resolution(event: ResolutionSubmitted, uow: UnitOfWork, sla: Sla) -> None:

@@ -81,7 +81,8 @@ async def _pause(uow: UnitOfWork, store: ClockStore, c: dict[str, Any], sla: Sla
     pauses.check_may_pause(c, now, taken=await store.pauses_of(c["ticket_no"], c["round"]), days=days,
                            policy=sla.policy)
     resume_at = pauses.pause(c, now, days, book=sla.book, policy=sla.policy)
-    await replan_and_save(store, c, sla, now)  # urgent/alarm are not planned while paused; the resume is
+    # urgent/alarm are not planned while paused; the resume is (flagged when its day is in an unknown year)
+    await replan_and_save(uow, store, c, sla)
     await store.add_pause({"ticket_no": c["ticket_no"], "round": c["round"], "reason": reason, "paused_at": now,
                            "paused_by": by, "days": days, "resume_at": resume_at, "request_id": request_id})
     uow.emit(ClockPaused(unit=c["unit"], round=c["round"], reason=reason, at=now), ticket_no=c["ticket_no"])
@@ -105,7 +106,7 @@ async def resume_clock(uow: UnitOfWork, store: ClockStore, c: dict[str, Any], at
     now = uow.now()
     if stale:
         await store.close_alerts(c, now, stale)
-    await replan_and_save(store, c, sla, now)
+    await replan_and_save(uow, store, c, sla)
     await store.end_pause(c["ticket_no"], c["round"], resumed_at=at, resumed_by=by, resume_reason=reason,
                           working_days=added)
     uow.emit(ClockResumed(unit=c["unit"], round=c["round"], reason=reason, at=at, paused_working_days=added,

@@ -35,12 +35,12 @@ def deadline_changed(c: dict[str, Any], old_due: Any, reason: str, sla: Sla,
                            explanation=c["explanation"], unknown_year=c["unknown_year"])
 
 
-async def _move(store: ClockStore, c: dict[str, Any], sla: Sla) -> None:
-    now = sla.time.now()
+async def _move(uow: UnitOfWork, store: ClockStore, c: dict[str, Any], sla: Sla) -> None:
+    now = uow.now()
     stale = move_deadline(c, now, book=sla.book, policy=sla.policy)
     if stale:
         await store.close_alerts(c, now, stale)
-    await replan_and_save(store, c, sla, now)
+    await replan_and_save(uow, store, c, sla)  # a deadline moved into an unknown year is flagged
 
 
 async def request_extension(cmd: RequestExtension, uow: UnitOfWork, sla: Sla) -> dict[str, Any]:
@@ -80,7 +80,7 @@ async def decide_extension(cmd: DecideExtension, uow: UnitOfWork, sla: Sla) -> d
                                              decided_by=cmd.actor.name, decision_reason=cmd.reason)
         if cmd.approved:
             c["extension_days"] = req["days"]
-            await _move(store, c, sla)
+            await _move(uow, store, c, sla)
         uow.emit(ExtensionDecided(request_id=cmd.request_id, unit=req["unit"], round=req["round"], days=req["days"],
                                   approved=cmd.approved, reason=cmd.reason, decided_at=now, old_resolve_due=old_due,
                                   resolve_due=c["resolve_due"]), ticket_no=cmd.ticket_no)

@@ -17,6 +17,7 @@ from bancheng_shared.unit_of_work import UnitOfWork
 from sla_svc.adapters.clocks import ClockStore
 from sla_svc.adapters.tables import sim_time
 from sla_svc.context import Sla
+from sla_svc.domain import unknown_years
 from sla_svc.domain.bounds import check_instant
 from sla_svc.domain.commands import FireDueTransitions, SetSimulatedTime
 from sla_svc.domain.ladder import ACTIVE, Fired, fire
@@ -55,6 +56,8 @@ async def _fire_batch(uow: UnitOfWork, sla: Sla, now: datetime, limit: int, only
         elif fire(c, t["kind"], t["due_at"], now=now, book=sla.book, policy=sla.policy, out=out):
             fired += 1
             changed[key] = c
+            # an urge whose escalation needs an unknown year: flagged, planned once the year is loaded
+            out.events.extend((c["ticket_no"], e) for e in unknown_years.flag(c, sla.book, sla.policy, now))
     await store.drop_timers(done)
     await store.save_fired(list(changed.values()), now)
     await _flush(uow, store, out)
