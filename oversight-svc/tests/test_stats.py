@@ -1,14 +1,21 @@
 """The three rates against a hand-checked data set (one unit closes without solving), rankings with a
-minimum sample, order tolerance, unit scoping, bad periods. Real broker, SQLite and PostgreSQL."""
+minimum sample, order tolerance, unit scoping, bad periods; rates by dispatch cohort across a month's edge (facts
+before the dispatch included) and the rebuild-rollups command. Real broker, SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import asyncio
+import os
+import sys
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from oversight_helpers import at, by_unit, ev, produce
+from sqlalchemy import text
 
 from bancheng_services.testing import Databases, RunningService, auth, eventually, run_service
-from bancheng_shared.contracts.sla import ClockStarted, DeemedSigned
+from bancheng_shared.contracts.intake import TicketReceived
+from bancheng_shared.contracts.sla import AlertRaised, ClockStarted, DeemedSigned
 from bancheng_shared.contracts.triage import (
     ResolutionSubmitted,
     TicketAnswered,
@@ -179,3 +186,96 @@ async def test_direct_answers_count_in_the_hotline_centres_response_rate(
         row = await eventually(counted)
         assert (row["dispatched"], row["signed_in_time"]) == (3, 2)
         assert row["response_rate"] == round(2 / 3, 4)
+
+
+MARCH_31_20H = datetime(2025, 3, 31, 12, 0, tzinfo=UTC)  # 20:00 in Shanghai
+MARCH, APRIL = {"from": "2025-03-01", "to": "2025-03-31"}, {"from": "2025-04-01", "to": "2025-04-30"}
+COHORT_KEYS = ("dispatched", "signed", "signed_in_time", "deemed_signed", "resolved", "resolved_in_time", "overdue",
+               "visited", "visit_yes", "satisfied", "response_rate", "resolution_rate", "satisfaction_rate")
+
+
+def edge_ticket(no: str, *, after_dispatch: bool = True) -> tuple[list[Any], list[Any]]:
+    """A work order dispatched on 31 March 20:00: (its dispatch, what follows on 1 and 2 April)."""
+    t = MARCH_31_20H
+    first = [ev(TicketReceived(channel="hotline", content="超市卖过期牛奶", region_code="339901001",
+                               received_at=t - timedelta(hours=1)), no),
+             ev(TicketDispatched(lead_unit=A, lead_unit_name=f"name of {A}", unit_level=2, region_code="339901001",
+                                 tier="green", response_level=2, dispatched_at=t), no)]
+    later = [ev(ClockStarted(unit=A, started_at=t, accept_due=t + timedelta(days=2), resolve_due=t + timedelta(days=7),
+                             working_days=5, calendar_version="cn-test"), no)]
+    if after_dispatch:
+        later += [ev(TicketSigned(unit=A, signed_at=t + timedelta(hours=14)), no),
+                  ev(ResolutionSubmitted(unit=A, outcome="resolved", reply="done", submitted_at=t + timedelta(days=2)),
+                     no)]
+    else:  # sla's facts only: they may come before triage's dispatch
+        later += [ev(DeemedSigned(unit=A, at=t + timedelta(days=2)), no),
+                  ev(AlertRaised(level="alarm", unit=A, raised_at=t + timedelta(days=8)), no)]
+    return first, later
+
+
+async def cohort_rows(svc: RunningService) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    march = by_unit(await stats(svc, **MARCH))[A]
+    return {k: march[k] for k in COHORT_KEYS}, await stats(svc, **APRIL)
+
+
+async def test_rates_by_dispatch_cohort_across_the_month_edge_and_the_rebuild(
+        databases: Databases, kafka_bootstrap: str, topic_prefix: str) -> None:
+    # the issue's probe: three tickets dispatched on 31 March 20:00 and signed on 1 April gave April a response
+    # rate of 3.0 and March 0; by cohort March has 1.0 and April nothing. A fourth one's sla facts (deemed sign,
+    # alarm) arrive before its dispatch and are counted when the dispatch comes, in March, once.
+    url = await databases.new("oversight")
+    async with run_service("oversight", database_url=url, kafka_bootstrap=kafka_bootstrap,
+                           topic_prefix=topic_prefix) as svc:
+        d4, early = edge_ticket("E4", after_dispatch=False)
+        await produce(kafka_bootstrap, topic_prefix, early)
+
+        async def held() -> bool:
+            async with svc.runtime.sm() as s:
+                r = (await s.execute(text("SELECT signed_at, overdue, dispatch_day FROM rounds "
+                                          "WHERE ticket_no = 'E4'"))).first()
+            return r is not None and r[0] is not None and bool(r[1]) and r[2] is None
+
+        await eventually(held)
+        assert await stats(svc, **MARCH) == [] and await stats(svc, **APRIL) == []  # nothing counted yet
+        envs = list(d4)
+        for no in ("E1", "E2", "E3"):
+            first, later = edge_ticket(no)
+            envs += first + later
+        await produce(kafka_bootstrap, topic_prefix, envs)
+
+        async def counted() -> Any:
+            rows = by_unit(await stats(svc, **MARCH))
+            return rows if rows.get(A, {}).get("resolved") == 3 and rows[A]["signed"] == 4 else None
+
+        await eventually(counted)
+        await visit(svc, "E1", resolved="yes", satisfaction="satisfied", visited_at="2025-04-05T02:00:00+00:00")
+        await visit(svc, "E2", resolved="partly", satisfaction="basically_satisfied",
+                    visited_at="2025-04-05T03:00:00+00:00")
+        march, april = await cohort_rows(svc)
+        assert march == {"dispatched": 4, "signed": 4, "signed_in_time": 3, "deemed_signed": 1, "resolved": 3,
+                         "resolved_in_time": 3, "overdue": 1, "visited": 2, "visit_yes": 1, "satisfied": 1,
+                         "response_rate": 0.75, "resolution_rate": 0.5, "satisfaction_rate": 1.0}
+        assert april == []  # nothing was dispatched in April: no figures, no rate above 1
+
+        # old periods: rounds as stored before they kept their dispatch day, and rollups counted on the fact days
+        async with svc.runtime.sm() as s, s.begin():
+            await s.execute(text("UPDATE rounds SET dispatch_day = NULL, sign_deemed = NULL"))
+            await s.execute(text("UPDATE rollups SET signed = 0, signed_in_time = 0, deemed_signed = 0, resolved = 0,"
+                                 " resolved_in_time = 0, overdue = 0, visited = 0, visit_yes = 0, satisfied = 0"))
+            await s.execute(text("INSERT INTO rollups (grain, period, unit, signed, signed_in_time) "
+                                 "VALUES ('m', '2025-04-01', :u, 3, 3)"), {"u": A})
+        r = await svc.client.get("/v1/stats/units", params=APRIL, headers=auth("leader"))
+        assert r.json()[0]["response_rate"] is None and r.json()[0]["signed_in_time"] == 3  # what it was like
+    for _ in range(2):  # the command, run twice: the same result
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "oversight_svc", "rebuild-rollups",
+            env={**os.environ, "OVERSIGHT_DATABASE_URL": url}, stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE)
+        out, err = await proc.communicate()
+        assert proc.returncode == 0, err.decode()
+        assert "'rounds': 4" in out.decode() and "'uncounted': 0" in out.decode()
+    async with run_service("oversight", database_url=url, kafka_bootstrap=kafka_bootstrap,
+                           topic_prefix=topic_prefix) as svc:
+        again, april = await cohort_rows(svc)
+        assert again == march
+        assert all(row["response_rate"] is None and row["signed_in_time"] == 0 for row in april)

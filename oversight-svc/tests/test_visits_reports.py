@@ -59,9 +59,14 @@ async def test_redo_and_second_visit(databases: Databases, kafka_bootstrap: str,
         r = await c.post("/v1/tickets/V1/return-visits", headers=auth("work_team"), json=body)
         assert r.status_code == 409 and r.json()["type"].endswith("already-visited")
 
-        # triage reopens (round 2), the unit resolves again, the second visit is satisfied: no redo
+        # triage reopens (round 2) and dispatches it again, the unit resolves again, the second visit is satisfied:
+        # no redo. (Changed for cohorts: a round's result and visit count in the period of its dispatch, so the test
+        # sends round 2's TicketDispatched as triage does; without it they wait, uncounted, for the dispatch.)
         await produce(kafka_bootstrap, topic_prefix, [
             ev(TicketReopened(unit=UNIT, round=2, reason="redo", reopened_at=at(days=6)), "V1"),
+            ev(TicketDispatched(lead_unit=UNIT, lead_unit_name="东湖区市场监管局", unit_level=2,
+                                region_code="339901001", tier="green", response_level=2, round=2,
+                                dispatched_at=at(days=6)), "V1"),
             ev(ResolutionSubmitted(unit=UNIT, outcome="resolved", reply="已退款", submitted_at=at(days=8),
                                    round=2), "V1")])
         await eventually(due)
@@ -73,7 +78,7 @@ async def test_redo_and_second_visit(databases: Databases, kafka_bootstrap: str,
         assert len(await outbox_events(svc, "RedoOrdered")) == 1
         row = (await c.get("/v1/stats/units", params={"from": "2025-03-01", "to": "2025-03-31"},
                            headers=auth("unit"))).json()[0]
-        assert (row["resolved"], row["visited"], row["redone"], row["satisfied"]) == (2, 2, 1, 1)
+        assert (row["dispatched"], row["resolved"], row["visited"], row["redone"], row["satisfied"]) == (2, 2, 2, 1, 1)
 
 
 POSTAL = ["快递代收点按重量违规收取取件费，不交费不许取件", "乡镇快递代收点违规收取取件费1到10元",

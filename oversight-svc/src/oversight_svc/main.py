@@ -76,5 +76,11 @@ def create_app(settings: OversightSettings | None = None) -> FastAPI:
 
 
 def run() -> None:
-    """Serve, or `migrate` the database."""
-    serve(SERVICE, OversightSettings(), create_app, MIGRATIONS, sys.argv)
+    """Serve, `migrate` the database, or `rebuild-rollups` (old periods counted by cohort again)."""
+    settings = OversightSettings()
+    if sys.argv[1:2] == ["rebuild-rollups"]:
+        from oversight_svc.adapters.rebuild import rebuild
+
+        print(asyncio.run(rebuild(settings.database_url, settings.timezone)))
+        return
+    serve(SERVICE, settings, create_app, MIGRATIONS, sys.argv)

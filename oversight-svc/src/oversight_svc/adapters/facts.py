@@ -19,6 +19,9 @@ from oversight_svc.adapters.writes import Op, run, upsert, upsert_op
 
 _ROUND_KEY = (rounds.c.ticket_no == bindparam("k_ticket_no")) & (rounds.c.round == bindparam("k_round"))
 _SELECT_ROUND = select(rounds).where(_ROUND_KEY)
+_SELECT_ROUND_LOCKED = _SELECT_ROUND.with_for_update()
+_ROUND_VISITS = select(visits.c.unit, visits.c.resolved, visits.c.satisfaction, visits.c.redo).where(
+    visits.c.ticket_no == bindparam("ticket_no"), visits.c.round == bindparam("round"))
 _TICKET = select(tickets).where(tickets.c.ticket_no == bindparam("ticket_no"))
 _COPY_EXISTS = select(copies.c.copy_id).where(
     copies.c.ticket_no == bindparam("ticket_no"), copies.c.purpose == bindparam("purpose"),
@@ -36,8 +39,8 @@ def _clock_upsert(ins: Any) -> Any:
         index_elements=["ticket_no", "round"],
         set_={"accept_due": ins.excluded.accept_due, "resolve_due": ins.excluded.resolve_due,
               "unit": func.coalesce(c.unit, ins.excluded.unit)},
-    ).returning(c.signed_at, c.sign_unit, c.sign_in_time, c.resolved_at, c.resolve_unit, c.resolve_in_time,
-                c.extended)
+    ).returning(c.dispatch_day, c.signed_at, c.sign_unit, c.sign_in_time, c.resolved_at, c.resolve_unit,
+                c.resolve_in_time, c.extended)
 
 
 _CLOCK_UPSERT = {True: _clock_upsert(pg_insert(rounds)), False: _clock_upsert(sqlite_insert(rounds))}
@@ -59,13 +62,20 @@ async def ticket(session: AsyncSession, ticket_no: str) -> Any:
 
 
 async def get_round(session: AsyncSession, ticket_no: str, rnd: int) -> Any:
-    """A ticket round's row, created empty first when the round is not known yet."""
+    """A ticket round's row, created empty first when the round is not known yet; locked on PostgreSQL (a fact
+    and the round's dispatch read and count it one after the other, never both from the same state)."""
     key = {"k_ticket_no": ticket_no, "k_round": rnd}
-    row = (await session.execute(_SELECT_ROUND, key)).first()
+    q = _SELECT_ROUND_LOCKED if is_postgres(session) else _SELECT_ROUND
+    row = (await session.execute(q, key)).first()
     if row is None:
         await upsert(session, rounds, ["ticket_no", "round"], {"ticket_no": ticket_no, "round": rnd}, update=[])
-        row = (await session.execute(_SELECT_ROUND, key)).one()
+        row = (await session.execute(q, key)).one()
     return row
+
+
+async def round_visits(session: AsyncSession, ticket_no: str, rnd: int) -> list[Any]:
+    """The return visits stored for a round (reached or not)."""
+    return list((await session.execute(_ROUND_VISITS, {"ticket_no": ticket_no, "round": rnd})).all())
 
 
 def set_round_op(ticket_no: str, rnd: int, **vals: Any) -> Op:
@@ -82,7 +92,7 @@ def put_round_op(session: AsyncSession, ticket_no: str, rnd: int, **vals: Any) -
 async def set_clock(session: AsyncSession, ticket_no: str, rnd: int, unit: str | None,
                     accept_due: datetime | None, resolve_due: datetime | None) -> Any:
     """Set a round's deadlines (and its unit if none is known), creating the round if needed; returns what was
-    counted for it (sign and result: time, unit, in time; extended) as it was before.
+    judged for it (dispatch day; sign and result: time, unit, in time; extended) as it was before.
 
     One statement instead of insert, read and update."""
     row = {"ticket_no": ticket_no, "round": rnd, "unit": unit, "accept_due": accept_due, "resolve_due": resolve_due}

@@ -91,12 +91,15 @@ rounds = Table(
     Column("ticket_no", String(64), primary_key=True),
     Column("round", Integer, primary_key=True),
     Column("unit", String(UNIT_CODE_MAX), nullable=True),
+    # the local day of the round's dispatch: its facts count in this day's periods (None until the dispatch is seen)
+    Column("dispatch_day", Date, nullable=True),
     Column("accept_due", UtcDateTime(), nullable=True),
     Column("resolve_due", UtcDateTime(), nullable=True),
     Column("visit_due", UtcDateTime(), nullable=True),
     Column("signed_at", UtcDateTime(), nullable=True),
     Column("sign_unit", String(UNIT_CODE_MAX), nullable=True),
-    Column("sign_in_time", Boolean, nullable=True),  # what was counted; None = not counted
+    Column("sign_in_time", Boolean, nullable=True),  # the sign's judgement; None = not signed
+    Column("sign_deemed", Boolean, nullable=True),  # deemed signed (None: not signed, or stored before it was kept)
     Column("resolved_at", UtcDateTime(), nullable=True),
     Column("resolve_unit", String(UNIT_CODE_MAX), nullable=True),
     Column("outcome", String(32), nullable=True),

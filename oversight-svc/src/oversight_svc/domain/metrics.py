@@ -63,6 +63,17 @@ METRIC_NOTES: dict[str, str] = {
 }
 assert tuple(METRIC_NOTES) == METRICS
 
+# Counted for a work order round in the period it was DISPATCHED in (its cohort), whenever they happen: the round's
+# sign, result, overdue, extension and return visits. So every rate's numerator belongs to its denominator's period
+# and no rate leaves [0, 1]. These columns are derived from the rounds and visits tables alone (rebuild-rollups).
+# The others count on the day of their own event (dispatches, returns, urges, supervision, accountability).
+COHORT_METRICS: tuple[str, ...] = (
+    "signed", "signed_in_time", "deemed_signed", "resolved", "self_resolved", "resolved_in_time", "overdue",
+    "extended", "visited", "unreachable", "visit_yes", "visit_partly", "satisfied", "basically_satisfied",
+    "unsatisfied", "claimed_visited", "claimed_denied", "redone",
+)
+assert set(COHORT_METRICS) <= set(METRICS)
+
 # A unit's row of statistics: who it is, then its counters in METRICS order (the rollup query's columns).
 ROW_KEYS: tuple[str, ...] = ("unit", "name", "region_code", "level", *METRICS)
 AT: dict[str, int] = {k: i for i, k in enumerate(ROW_KEYS)}  # column -> position in a row

@@ -1,8 +1,9 @@
 """Consumed events that keep ticket facts, rounds and the rollups: intake's, triage's and sla's.
 
 Each handler loads what it judges by, asks the rule (domain.rounds) and runs all its writes together (one switch
-to the database). Events arrive in any order across topics: rows are upserted per ticket and round, and counts
-are corrected when a later fact changes them.
+to the database). A round's facts count on its dispatch day (its cohort). Events arrive in any order across topics:
+rows are upserted per ticket and round, facts seen before the dispatch are counted when it comes, and counts are
+corrected when a later fact changes them.
 """
 
 from __future__ import annotations
@@ -58,17 +59,27 @@ async def on_dispatched(event: TicketDispatched, uow: UnitOfWork, ox: Oversight)
     """Count the dispatch, learn the unit's name and region, name the unit on the ticket's open cases."""
     s, env = uow.session, uow.envelope
     lead, rnd, region, at = event.lead_unit, event.round, event.region_code, event.dispatched_at
+    change = await _dispatch_known(uow, ox, rnd=rnd, lead=lead, co_units=event.co_units, at=at)
     await run(s, [
         facts.ticket_op(s, env.ticket_no, env.occurred_at, lead_unit=lead, round=rnd, status="dispatched",
                         **({"region_code": region} if region else {})),
         facts.units_op(s, [{"unit": lead, "name": event.lead_unit_name[:NAME_MAX],
                             "region_code": unit_region(lead, region), "level": event.unit_level}]),
         facts.units_op(s, [{"unit": co, "region_code": unit_region(co, region)} for co in event.co_units], update=[]),
-        facts.put_round_op(s, env.ticket_no, rnd, unit=lead),
-        # the lead unit and the co-units in one statement
-        ox.rollups.increment_op(s, rounds.dispatched(lead, event.co_units, ox.day(at))),
+        facts.set_round_op(env.ticket_no, rnd, **change.values),
+        # the lead unit, the co-units and the round's facts that came first, in one statement
+        ox.rollups.increment_op(s, change.counts),
     ])
     await name_unit_on_open_cases(uow, ox, lead, at)
+
+
+async def _dispatch_known(uow: UnitOfWork, ox: Oversight, *, rnd: int, lead: str, co_units: list[str],
+                          at: datetime) -> rounds.RoundChange:
+    """Load the round (and its visits when it has a result) and ask what its dispatch counts."""
+    s, ticket_no = uow.session, uow.envelope.ticket_no
+    r = await facts.get_round(s, ticket_no, rnd)
+    seen = await facts.round_visits(s, ticket_no, rnd) if r.dispatch_day is None and r.resolved_at else []
+    return rounds.dispatch_known(r, lead=lead, co_units=co_units, day=ox.day(at), visits=seen)
 
 
 async def on_triaged(event: TicketTriaged, uow: UnitOfWork, ox: Oversight) -> None:
@@ -77,11 +88,12 @@ async def on_triaged(event: TicketTriaged, uow: UnitOfWork, ox: Oversight) -> No
     unit = rounds.answer_unit(route=event.route, answer_unit=event.answer_unit, reclassified=event.reclassified)
     if unit is not None:
         s, env = uow.session, uow.envelope
+        change = await _dispatch_known(uow, ox, rnd=1, lead=unit, co_units=[], at=env.occurred_at)
         await run(s, [
             facts.ticket_op(s, env.ticket_no, env.occurred_at, lead_unit=unit, round=1),
             facts.units_op(s, [{"unit": unit, "region_code": unit_region(unit, event.region_code)}], update=[]),
-            facts.put_round_op(s, env.ticket_no, 1, unit=unit),
-            ox.rollups.increment_op(s, rounds.dispatched(unit, [], ox.day(env.occurred_at))),
+            facts.set_round_op(env.ticket_no, 1, **change.values),
+            ox.rollups.increment_op(s, change.counts),
         ])
     await cases.on_triaged(event, uow, ox)
 
@@ -97,7 +109,7 @@ async def _sign(uow: UnitOfWork, ox: Oversight, *, unit: str, at: datetime, rnd:
                 via: str | None) -> None:
     s, ticket_no = uow.session, uow.envelope.ticket_no
     r = await facts.get_round(s, ticket_no, rnd)
-    change = rounds.signed(r, unit=unit, at=at, deemed=deemed, via=via, tz=ox.tz)
+    change = rounds.signed(r, unit=unit, at=at, deemed=deemed, via=via)
     if change is not None:
         await run(s, [facts.set_round_op(ticket_no, rnd, **change.values), ox.rollups.increment_op(s, change.counts)])
 
@@ -130,7 +142,7 @@ async def on_resolution(event: ResolutionSubmitted, uow: UnitOfWork, ox: Oversig
     s, env = uow.session, uow.envelope
     r = await facts.get_round(s, env.ticket_no, event.round)
     change = rounds.resolved(r, unit=event.unit, at=event.submitted_at, outcome=event.outcome,
-                             visit_due_hours=ox.settings.visit_due_hours, tz=ox.tz)
+                             visit_due_hours=ox.settings.visit_due_hours)
     if change is not None:
         await run(s, [facts.set_round_op(env.ticket_no, event.round, **change.values),
                       facts.ticket_op(s, env.ticket_no, env.occurred_at, status="resolved", round=event.round),
@@ -155,38 +167,34 @@ async def on_clock_started(event: ClockStarted, uow: UnitOfWork, ox: Oversight) 
     s, ticket_no = uow.session, uow.envelope.ticket_no
     accept_due = rounds.accept_due(event.accept_due, event.resolve_due)
     r = await facts.set_clock(s, ticket_no, event.round, event.unit, accept_due, event.resolve_due)
-    change = rounds.clock_known(r, accept_due=accept_due, resolve_due=event.resolve_due, tz=ox.tz)
+    change = rounds.clock_known(r, accept_due=accept_due, resolve_due=event.resolve_due)
     if change is not None:
         await run(s, [facts.set_round_op(ticket_no, event.round, **change.values),
                       ox.rollups.increment_op(s, change.counts)])
 
 
 async def _move_deadline(uow: UnitOfWork, ox: Oversight, *, rnd: int, unit: str | None,
-                         new_due: datetime | None, extension: bool, decided_at: datetime) -> None:
+                         new_due: datetime | None, extension: bool) -> None:
     s, ticket_no = uow.session, uow.envelope.ticket_no
     r = await facts.get_round(s, ticket_no, rnd)
-    change = rounds.deadline_moved(r, new_due=new_due, extension=extension, unit=unit, decided_at=decided_at,
-                                   tz=ox.tz)
+    change = rounds.deadline_moved(r, new_due=new_due, extension=extension, unit=unit)
     await run(s, [facts.set_round_op(ticket_no, rnd, **change.values), ox.rollups.increment_op(s, change.counts)])
 
 
 async def on_extension_decided(event: ExtensionDecided, uow: UnitOfWork, ox: Oversight) -> None:
     """An approved extension (延期): count it once per round and move the deadline."""
     if event.approved:
-        await _move_deadline(uow, ox, rnd=event.round, unit=event.unit, new_due=event.resolve_due, extension=True,
-                             decided_at=event.decided_at)
+        await _move_deadline(uow, ox, rnd=event.round, unit=event.unit, new_due=event.resolve_due, extension=True)
 
 
 async def on_deadline_changed(event: DeadlineChanged, uow: UnitOfWork, ox: Oversight) -> None:
     """The resolution deadline moved (calendar loaded, extension, resume): follow it without counting."""
-    await _move_deadline(uow, ox, rnd=event.round, unit=event.unit, new_due=event.resolve_due, extension=False,
-                         decided_at=event.at)
+    await _move_deadline(uow, ox, rnd=event.round, unit=event.unit, new_due=event.resolve_due, extension=False)
 
 
 async def on_clock_resumed(event: ClockResumed, uow: UnitOfWork, ox: Oversight) -> None:
     """A paused clock runs again with a later deadline: follow it without counting."""
-    await _move_deadline(uow, ox, rnd=event.round, unit=event.unit, new_due=event.resolve_due, extension=False,
-                         decided_at=event.at)
+    await _move_deadline(uow, ox, rnd=event.round, unit=event.unit, new_due=event.resolve_due, extension=False)
 
 
 async def on_visit_due(event: ReturnVisitDue, uow: UnitOfWork, ox: Oversight) -> None:
@@ -203,7 +211,7 @@ async def on_alert(event: AlertRaised, uow: UnitOfWork, ox: Oversight) -> None:
         return
     s, ticket_no = uow.session, uow.envelope.ticket_no
     r = await facts.get_round(s, ticket_no, event.round)
-    change = rounds.alarmed(r.overdue, unit=event.unit, at=event.raised_at, tz=ox.tz)
+    change = rounds.alarmed(r, unit=event.unit)
     if change is not None:
         await run(s, [facts.set_round_op(ticket_no, event.round, **change.values),
                       ox.rollups.increment_op(s, change.counts)])

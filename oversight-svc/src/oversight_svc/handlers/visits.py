@@ -12,7 +12,7 @@ from oversight_svc.adapters import cases as stored
 from oversight_svc.adapters import facts, hotspots
 from oversight_svc.adapters.writes import run
 from oversight_svc.context import Oversight
-from oversight_svc.domain import accountability, cases, visits
+from oversight_svc.domain import accountability, cases, rounds, visits
 from oversight_svc.domain.commands import (
     DecideAccountability,
     DetectHotspots,
@@ -27,20 +27,21 @@ from oversight_svc.handlers.cases import open_new_case
 
 
 async def record_visit(cmd: RecordReturnVisit, uow: UnitOfWork, ox: Oversight) -> dict[str, Any]:
-    """Record the return visit of a ticket's current result; subjectively unsatisfied → RedoOrdered."""
+    """Record the return visit of a ticket's current result (counted in its round's dispatch period); subjectively
+    unsatisfied → RedoOrdered."""
     async with uow:
         s = uow.session
         ticket = await facts.ticket(s, cmd.ticket_no)
         if ticket is None:
             raise Problem(404, f"ticket {cmd.ticket_no!r} is unknown to oversight (no triage events seen)",
                           type_="unknown-ticket")
-        out = visits.record(ticket, await facts.latest_result(s, cmd.ticket_no), ticket_no=cmd.ticket_no,
+        result = await facts.latest_result(s, cmd.ticket_no)
+        out = visits.record(ticket, result, ticket_no=cmd.ticket_no,
                             resolved=cmd.resolved, satisfaction=cmd.satisfaction, cause=cmd.cause, notes=cmd.notes,
                             case_id=cmd.case_id, visited_at=cmd.visited_at, by_name=cmd.actor.name,
                             by_role=cmd.actor.role.value, now=uow.now())
         await facts.add_visit(s, cmd.ticket_no, out.visit, mark_visited=out.mark_visited)
-        if out.unit:
-            await ox.rollups.increment(s, out.unit, ox.day(out.visit["visited_at"]), out.deltas)
+        await run(s, [ox.rollups.increment_op(s, rounds.visited(result, unit=out.unit, deltas=out.deltas))])
         for event in out.events:
             uow.emit(event, ticket_no=cmd.ticket_no)
     return out.view(cmd.ticket_no)
