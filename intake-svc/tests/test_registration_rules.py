@@ -60,6 +60,7 @@ def test_the_texts() -> None:
 
 
 def test_a_message_is_tried_five_times() -> None:
-    assert sms.after_send(attempts=1, error=None, now=NOW) == {"status": "sent", "sent_at": NOW, "attempts": 1}
+    assert sms.after_send(attempts=1, error=None, now=NOW) == {"status": "sent", "sent_at": NOW, "attempts": 1,
+                                                               "next_attempt_at": None}
     assert sms.after_send(attempts=4, error="HTTP 502", now=NOW)["status"] == "pending"
     assert sms.after_send(attempts=5, error="HTTP 502", now=NOW)["status"] == "failed"

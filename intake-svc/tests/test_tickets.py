@@ -262,7 +262,7 @@ async def test_public_lookup_shows_only_status_and_public_steps(intake: RunningS
     ok = await intake.client.get(f"/v1/public/tickets/{no}", params={"phone_last4": "1234"})
     assert ok.status_code == 200
     data = ok.json()
-    assert set(data) == {"ticket_no", "status", "status_label", "received_at", "steps"}
+    assert set(data) == {"ticket_no", "status", "status_label", "received_at", "reply", "steps"}
     assert data["status_label"] == "已交办"
     labels = [s["label"] for s in data["steps"]]
     assert any("已交办至" in x for x in labels) and not any("已分类" in x for x in labels)  # triage step is internal

@@ -92,19 +92,27 @@ class Deliverer:
 
 async def send_sms(rt: Runtime, ctx: Intake, batch: int = 50) -> int:
     """Hand pending messages to the gateway once each; returns how many were tried."""
+    s = ctx.settings
     async with rt.sm() as session:
-        rows = await sms_outbox.pending(session, batch)
+        rows = await sms_outbox.pending(session, batch, rt.clock.now())
     for r in rows:
-        msg = {"to": ctx.vault.decrypt(r.recipient_enc, "phone"), "unit_code": r.unit_code, "text": r.text,
-               "ticket_no": r.ticket_no, "kind": r.kind, "id": r.id}
+        to = ctx.vault.decrypt(r.recipient_enc, "phone")
+        msg = {"to": to, "unit_code": r.unit_code, "text": r.text, "ticket_no": r.ticket_no, "kind": r.kind,
+               "id": r.id}
         try:
             await ctx.sms.send(msg)
             error = None
         except Exception as exc:
-            error = f"{type(exc).__name__}: {exc}"[:500]
+            error = sms.redact(f"{type(exc).__name__}: {exc}", to)[:500]
         async with rt.unit_of_work() as uow:
-            await sms_outbox.mark(uow.session, r.id, sms.after_send(attempts=r.attempts + 1, error=error,
-                                                                    now=uow.now()))
+            values = sms.after_send(attempts=r.attempts + 1, error=error, now=uow.now(),
+                                    max_attempts=s.sms_max_attempts, base_s=s.sms_backoff_base_s,
+                                    max_s=s.sms_backoff_max_s)
+            await sms_outbox.mark(uow.session, r.id, values)
+        if error is not None:
+            log.warning("sms_failed", sms_id=r.id, kind=r.kind, ticket_no=r.ticket_no, to=r.recipient_masked,
+                        attempts=r.attempts + 1, status=values["status"], next_attempt_at=values["next_attempt_at"],
+                        error=error)
     return len(rows)
 
 

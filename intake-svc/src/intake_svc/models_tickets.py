@@ -207,7 +207,8 @@ class SmsShown(BaseModel):
     unit's contact by `unit_code`)."""
 
     id: int
-    kind: str = Field(description="ticket_registered, repeat_merged, alert_reported")
+    kind: str = Field(description="ticket_registered, repeat_merged, alert_reported, reply, answered, "
+                      "return_approved, extension_approved")
     ticket_no: str
     unit_code: str | None
     to: str | None = Field(description="脱敏号码 / the number, masked")
@@ -215,6 +216,7 @@ class SmsShown(BaseModel):
     status: str = Field(description="recorded, pending, sent, failed")
     attempts: int
     last_error: str | None
+    next_attempt_at: datetime | None = Field(default=None, description="a failed message's next try (backoff)")
     created_at: datetime
     sent_at: datetime | None
 
@@ -224,15 +226,17 @@ class PublicStep(BaseModel):
 
     at: datetime
     label: str
+    reply: str | None = Field(default=None, description="承办单位的答复 / the unit's reply (or the direct answer)")
 
 
 class PublicTicket(BaseModel):
-    """What the person sees of their ticket: status and public steps, nothing about any person."""
+    """What the person sees of their ticket: status, public steps and the latest reply, nothing about any person."""
 
     ticket_no: str
     status: str
     status_label: str
     received_at: datetime
+    reply: str | None = Field(default=None, description="最新答复 / the latest reply to the person")
     steps: list[PublicStep]
 
 

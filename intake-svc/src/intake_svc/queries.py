@@ -100,9 +100,12 @@ async def pii_access(rt: Runtime, *, ticket_no: str | None, limit: int) -> list[
     return [dict(r._mapping) for r in rows]
 
 
-async def list_sms(rt: Runtime, *, ticket_no: str | None, unit_code: str | None, limit: int) -> list[dict[str, Any]]:
-    """The SMS outbox, newest first (recipients masked)."""
+async def list_sms(rt: Runtime, *, ticket_no: str | None, unit_code: str | None, limit: int,
+                   status: str | None = None) -> list[dict[str, Any]]:
+    """The SMS outbox, newest first (recipients masked for every reader)."""
     q = select(sms_outbox).order_by(sms_outbox.c.id.desc()).limit(limit)
+    if status:
+        q = q.where(sms_outbox.c.status == status)
     if ticket_no:
         q = q.where(sms_outbox.c.ticket_no == ticket_no)
     if unit_code:
@@ -111,7 +114,8 @@ async def list_sms(rt: Runtime, *, ticket_no: str | None, unit_code: str | None,
         rows = (await session.execute(q)).all()
     return [{"id": r.id, "kind": r.kind, "ticket_no": r.ticket_no, "unit_code": r.unit_code,
              "to": r.recipient_masked, "text": r.text, "status": r.status, "attempts": r.attempts,
-             "last_error": r.last_error, "created_at": r.created_at, "sent_at": r.sent_at} for r in rows]
+             "last_error": r.last_error, "next_attempt_at": r.next_attempt_at, "created_at": r.created_at,
+             "sent_at": r.sent_at} for r in rows]
 
 
 # ---------------------------------------------------------------- subscriptions and deliveries

@@ -85,6 +85,10 @@ class IntakeSettings(ServiceSettings):
     sms_gateway_token: str = Field(default="", repr=False)
     sms_signature: str = "【办成】"
     sms_poll_s: float = 1.0
+    # a failed message is tried again after base · 2^(n-1) s (at most max), parked as `failed` after the last try
+    sms_backoff_base_s: float = Field(default=30.0, gt=0)
+    sms_backoff_max_s: float = Field(default=3600.0, gt=0)
+    sms_max_attempts: int = Field(default=5, ge=1, le=50)
 
     @property
     def base_url(self) -> str:

@@ -16,6 +16,17 @@ _INSERT_STEPS = insert(timeline)
 _UNIT_NAMES = select(tickets.c.ticket_no, tickets.c.unit_name).where(
     tickets.c.ticket_no.in_(bindparam("ticket_nos", expanding=True)))
 
+_PHONES = select(tickets.c.ticket_no, tickets.c.phone_enc).where(
+    tickets.c.ticket_no.in_(bindparam("ticket_nos", expanding=True)))
+
+
+async def phones(session: AsyncSession, ticket_nos: Iterable[str]) -> dict[str, str | None]:
+    """The complainant's encrypted phone of each ticket (None when anonymous; unknown tickets left out)."""
+    wanted = sorted(set(ticket_nos))
+    if not wanted:
+        return {}
+    return {r.ticket_no: r.phone_enc for r in (await session.execute(_PHONES, {"ticket_nos": wanted})).all()}
+
 
 async def add_steps(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
     """Insert timeline lines (one multi-row insert)."""

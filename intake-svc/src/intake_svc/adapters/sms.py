@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 import httpx
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bancheng_shared.db import upsert_statement
@@ -68,12 +68,14 @@ def message(*, kind: str, dedupe_key: str, ticket_no: str, text: str, status: st
     """An outbox row."""
     return dict(kind=kind, dedupe_key=dedupe_key, ticket_no=ticket_no, unit_code=unit_code,
                 recipient_enc=recipient_enc, recipient_masked=recipient_masked, text=text, status=status,
-                attempts=0, created_at=now)
+                attempts=0, created_at=now, next_attempt_at=None)
 
 
-async def pending(session: AsyncSession, batch: int) -> list[Any]:
-    """The oldest messages waiting for the gateway."""
-    q = select(sms_outbox).where(sms_outbox.c.status == "pending").order_by(sms_outbox.c.id).limit(batch)
+async def pending(session: AsyncSession, batch: int, now: datetime) -> list[Any]:
+    """The oldest messages waiting for the gateway whose backoff is over."""
+    q = (select(sms_outbox).where(sms_outbox.c.status == "pending",
+                                  or_(sms_outbox.c.next_attempt_at.is_(None), sms_outbox.c.next_attempt_at <= now))
+         .order_by(sms_outbox.c.id).limit(batch))
     return list((await session.execute(q)).all())
 
 

@@ -279,6 +279,7 @@ sms_outbox = Table(
     Column("last_error", String(500), nullable=True),
     Column("created_at", UtcDateTime(), nullable=False),
     Column("sent_at", UtcDateTime(), nullable=True),
+    Column("next_attempt_at", UtcDateTime(), nullable=True),  # a failed message waits until then (backoff)
     Index("ix_sms_outbox_status", "status", "id"),
 )
 

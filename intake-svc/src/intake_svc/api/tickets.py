@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from pydantic import AfterValidator
@@ -198,15 +198,18 @@ async def pii_access(
     "/sms",
     response_model=list[SmsShown],
     summary="短信发件箱 / SMS outbox",
-    description="发出的短信（报到短信、受理回执），号码脱敏。未配置短信网关时状态为 recorded。\n\n"
-    "Messages sent (alert `reported` to units, receipts to people), numbers masked; `recorded` when no "
-    "gateway is configured.",
+    description="发出的短信（报到短信、受理回执、承办单位答复、退回与延期结果），号码脱敏。未配置短信网关时状态为 "
+    "recorded；发送失败按指数退避重试（next_attempt_at），最后一次失败后为 failed。\n\n"
+    "Messages sent (alert `reported` to units; receipts, the unit's reply, approved returns and extensions to "
+    "people), numbers masked; `recorded` when no gateway is configured; a failed send is retried with exponential "
+    "backoff (`next_attempt_at`) and `failed` after the last try (`status=failed` lists them).",
 )
 async def list_sms(
     rt: RuntimeDep,
     _who: SmsReader,
     ticket_no: Annotated[TicketNo | None, Query()] = None,
     unit: Annotated[UnitCode | None, Query()] = None,
+    status: Annotated[Literal["recorded", "pending", "sent", "failed"] | None, Query()] = None,
     limit: int = Query(default=100, ge=1, le=1000),
 ) -> list[dict[str, Any]]:
-    return await queries.list_sms(rt, ticket_no=ticket_no, unit_code=unit, limit=limit)
+    return await queries.list_sms(rt, ticket_no=ticket_no, unit_code=unit, status=status, limit=limit)

@@ -1,9 +1,20 @@
-"""What intake texts: the receipt to the person who asked, and the `reported` alert to the unit (报到短信)."""
+"""What intake texts: the receipt to the person who asked, the unit's reply and the rulings that change what the
+person waits for, the `reported` alert to the unit (报到短信); how a failed message is retried."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
+
+from bancheng_shared.contracts import sla, triage
+from bancheng_shared.contracts.envelope import EventPayload
+from intake_svc.domain.pii import mask_phone
+
+CN = ZoneInfo("Asia/Shanghai")
+REPLY_SMS_MAX = 300  # characters of a reply in a text; the whole reply is on the public tracking page
+OUTCOME_LABELS = {"resolved": "已办结", "partially_resolved": "已部分解决", "unresolvable": "经核实暂无法解决"}
+LOOK_UP = "详情可凭工单号和手机后四位查询。"
 
 
 def receipt_text(signature: str, ticket_no: str, *, merged: bool) -> str:
@@ -23,14 +34,58 @@ def alert_text(signature: str, ticket_no: str, unit: str, unit_name: str | None)
             + "），请及时签收办理。")
 
 
+def _cut(text: str, limit: int = REPLY_SMS_MAX) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def _local_day(at: datetime) -> str:
+    d = at.astimezone(CN)
+    return f"{d.year}年{d.month}月{d.day}日"
+
+
+def person_notice(ticket_no: str, event: EventPayload) -> tuple[str, str] | None:
+    """The (kind, text without signature) an event texts to the person who asked, or None: the unit's reply, a
+    direct answer, an approved return (another unit takes it over) or an approved extension (a later deadline)."""
+    if isinstance(event, triage.ResolutionSubmitted):
+        done = OUTCOME_LABELS.get(event.outcome, "已办结")
+        return "reply", f"您的工单{ticket_no}承办单位{done}，答复：{_cut(event.reply)}。{LOOK_UP}"
+    if isinstance(event, triage.TicketAnswered):
+        return "answered", f"您的工单{ticket_no}已答复：{_cut(event.answer)}。{LOOK_UP}"
+    if isinstance(event, triage.ReturnDecided) and event.approved:
+        return "return_approved", (f"您的工单{ticket_no}经审核改由其他单位承办，办理时限重新计算，请耐心等待。"
+                                   f"{LOOK_UP}")
+    if isinstance(event, sla.ExtensionDecided) and event.approved:
+        until = f"，办理时限延至{_local_day(event.resolve_due)}" if event.resolve_due else ""
+        return "extension_approved", (f"您的工单{ticket_no}承办单位申请延期{event.days}个工作日已获批准{until}。"
+                                      f"{LOOK_UP}")
+    return None
+
+
+def redact(text: str, phone: str | None) -> str:
+    """A gateway's error as logged and shown: the recipient's number never appears in full."""
+    if phone and phone in text:
+        return text.replace(phone, mask_phone(phone) or "")
+    return text
+
+
 def initial_status(*, records_only: bool) -> str:
     """A message waits for the gateway (`pending`), or is only recorded when no gateway is configured."""
     return "recorded" if records_only else "pending"
 
 
-def after_send(*, attempts: int, error: str | None, now: datetime, max_attempts: int = 5) -> dict[str, Any]:
-    """A message's new state after its `attempts`-th handover to the gateway: sent, or pending until it failed
-    `max_attempts` times."""
+def retry_delay_s(attempts: int, *, base_s: float, max_s: float) -> float:
+    """Exponential backoff: base · 2^(attempts-1) seconds after the `attempts`-th failure, at most `max_s`."""
+    return min(max_s, base_s * 2 ** max(0, attempts - 1))
+
+
+def after_send(*, attempts: int, error: str | None, now: datetime, max_attempts: int = 5, base_s: float = 30.0,
+               max_s: float = 3600.0) -> dict[str, Any]:
+    """A message's new state after its `attempts`-th handover to the gateway: sent; pending again after a backoff;
+    failed (parked, shown in /v1/sms) after `max_attempts` failures."""
     if error is None:
-        return {"status": "sent", "sent_at": now, "attempts": attempts}
-    return {"attempts": attempts, "last_error": error, "status": "failed" if attempts >= max_attempts else "pending"}
+        return {"status": "sent", "sent_at": now, "attempts": attempts, "next_attempt_at": None}
+    if attempts >= max_attempts:
+        return {"attempts": attempts, "last_error": error, "status": "failed", "next_attempt_at": None}
+    return {"attempts": attempts, "last_error": error, "status": "pending",
+            "next_attempt_at": now + timedelta(seconds=retry_delay_s(attempts, base_s=base_s, max_s=max_s))}

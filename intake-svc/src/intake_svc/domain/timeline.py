@@ -18,6 +18,7 @@ from bancheng_shared.contracts.intake import (
     TicketReceived,
 )
 from bancheng_shared.contracts.limits import NAME_MAX, REASON_MAX
+from intake_svc.domain.sms import person_notice
 
 # a step's label: a fixed text around at most one published value (a unit's name, a reason), so this fits them all;
 # a longer value (a producer past the limits) is cut rather than failing the consumer's batch
@@ -75,6 +76,7 @@ class TimelineStep:
     public: bool
     status: str | None = None
     changes: dict[str, Any] | None = None
+    detail: dict[str, Any] | None = None  # e.g. {"reply": …}: the unit's reply, shown on the public page
 
 
 def received_label(channel: str) -> str:
@@ -171,7 +173,27 @@ def _flagged(e: sla.ClockFlagged) -> TimelineStep:
 
 
 def _return_decided(e: triage.ReturnDecided) -> TimelineStep:
-    return TimelineStep("退回申请" + ("已批准，重新交办" if e.approved else "被驳回"), False, None)
+    # approved: another unit takes the matter over, which the person waits for; rejected: nothing changes for them
+    if e.approved:
+        return TimelineStep("原承办单位退回申请已批准，重新交办", True, None)
+    return TimelineStep("退回申请被驳回", False, None)
+
+
+def _resolved(e: triage.ResolutionSubmitted) -> TimelineStep:
+    return TimelineStep("承办单位已办结，等待回访", True, "resolved", None,
+                        {"reply": e.reply, "outcome": e.outcome.value})
+
+
+def _answered(e: triage.TicketAnswered) -> TimelineStep:
+    return TimelineStep("已直接答复", True, "answered", None, {"reply": e.answer})
+
+
+def _extension_decided(e: sla.ExtensionDecided) -> TimelineStep:
+    if not e.approved:
+        return TimelineStep("延期申请未获批准", False, None)
+    until = f"，截止 {_json_time(e.resolve_due)}" if e.resolve_due else ""
+    return TimelineStep(f"延期已批准：办理时限延长 {e.days} 个工作日{until}", True, None,
+                        {"deadline": e.resolve_due} if e.resolve_due else None)
 
 
 def _tier_changed(e: triage.TierChanged) -> TimelineStep:
@@ -194,8 +216,9 @@ STEPS: dict[type[EventPayload], Callable[[Any], TimelineStep]] = {
     sla.DeemedSigned: _fixed("逾期视为签收", False),
     triage.ReturnRequested: _fixed("承办单位申请退回", False, "return_requested"),
     triage.ReturnDecided: _return_decided,
-    triage.ResolutionSubmitted: _fixed("承办单位已办结，等待回访", True, "resolved"),
-    triage.TicketAnswered: _fixed("已直接答复", True, "answered"),
+    triage.ResolutionSubmitted: _resolved,
+    triage.TicketAnswered: _answered,
+    sla.ExtensionDecided: _extension_decided,
     triage.TicketTransferred: _fixed("已按程序转办", True, "transferred"),
     triage.TicketReopened: _fixed("发回重办", True, "reopened"),
     triage.TicketClosed: _fixed("已办结归档", True, "closed"),
@@ -227,6 +250,16 @@ class AlertNotice:
     unit_name: str | None
 
 
+@dataclass(frozen=True, slots=True)
+class PersonNotice:
+    """A text to the person who asked (domain.sms.person_notice): the reply, or a ruling that changes their wait."""
+
+    ticket_no: str
+    event_id: str
+    kind: str
+    text: str  # without the signature
+
+
 @dataclass
 class Projection:
     """What a run of events does to the read model, with the effect of applying them one by one."""
@@ -234,10 +267,12 @@ class Projection:
     steps: list[dict[str, Any]] = field(default_factory=list)  # timeline lines, in order
     changes: dict[str, dict[str, Any]] = field(default_factory=dict)  # ticket_no -> its columns' final values
     alerts: list[AlertNotice] = field(default_factory=list)
+    notices: list[PersonNotice] = field(default_factory=list)
 
 
 def project(events: Iterable[tuple[EventEnvelope, EventPayload]]) -> Projection:
-    """The timeline lines, ticket changes and `reported` alerts of events about tickets, in their order."""
+    """The timeline lines, ticket changes, `reported` alerts and texts to the person of events about tickets, in
+    their order."""
     out = Projection()
     for env, event in events:
         ticket_no = env.ticket_no
@@ -245,7 +280,8 @@ def project(events: Iterable[tuple[EventEnvelope, EventPayload]]) -> Projection:
         if fn is not None:
             step = fn(event)
             out.steps.append({"ticket_no": ticket_no, "at": env.occurred_at, "event_type": env.type,
-                              "label": step.label[:LABEL_MAX], "public": 1 if step.public else 0, "detail": None})
+                              "label": step.label[:LABEL_MAX], "public": 1 if step.public else 0,
+                              "detail": step.detail})
             values = out.changes.setdefault(ticket_no, {})
             if step.changes:
                 values.update(step.changes)
@@ -258,4 +294,7 @@ def project(events: Iterable[tuple[EventEnvelope, EventPayload]]) -> Projection:
             # the unit's name as it stands at this event: set earlier in the run, or as stored before it
             name = out.changes.get(ticket_no, {}).get("unit_name")
             out.alerts.append(AlertNotice(ticket_no, str(env.event_id), event.unit, name))
+        notice = person_notice(ticket_no, event)
+        if notice is not None:
+            out.notices.append(PersonNotice(ticket_no, str(env.event_id), *notice))
     return out

@@ -10,7 +10,7 @@ from bancheng_shared.unit_of_work import UnitOfWork
 from intake_svc.adapters import tickets as stored
 from intake_svc.context import Intake
 from intake_svc.domain.commands import LookUpTicket
-from intake_svc.domain.public_lookup import not_found
+from intake_svc.domain.public_lookup import not_found, public_view
 
 
 async def look_up_ticket(cmd: LookUpTicket, uow: UnitOfWork, ctx: Intake) -> dict[str, Any]:
@@ -30,7 +30,4 @@ async def look_up_ticket(cmd: LookUpTicket, uow: UnitOfWork, ctx: Intake) -> dic
                 raise not_found()
         steps = await stored.steps(session, row.ticket_no, public_only=True)
     await ctx.proofs.release_now(held)
-    return {
-        "ticket_no": row.ticket_no, "status": row.status, "status_label": row.status_label,
-        "received_at": row.received_at, "steps": [{"at": s.at, "label": s.label} for s in steps],
-    }
+    return public_view(row, steps)

@@ -1,5 +1,6 @@
 """Every event about a ticket, from every topic: its timeline step and ticket changes, the SMS of a `reported`
-alert to the unit, and callbacks queued for the subscriptions that receive it."""
+alert to the unit, the unit's reply and the rulings texted to the person who asked, and callbacks queued for the
+subscriptions that receive it."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from intake_svc.adapters import read_model
 from intake_svc.adapters import sms as sms_outbox
 from intake_svc.context import Intake
 from intake_svc.domain import sms, timeline
+from intake_svc.domain.pii import mask_phone
 
 _CONTRACTS: dict[str, type[EventPayload]] = {m.__event_type__: m for m in timeline.FOLLOWED}  # type: ignore[attr-defined]
 
@@ -39,6 +41,24 @@ async def _project(uow: UnitOfWork, ctx: Intake, events: list[tuple[EventEnvelop
             text=sms.alert_text(signature, a.ticket_no, a.unit,
                                 a.unit_name if a.unit_name is not None else stored.get(a.ticket_no)),
             status=status, now=now) for a in outcome.alerts])
+    if outcome.notices:
+        await _text_people(uow, ctx, outcome.notices)
     await read_model.update_tickets(session, outcome.changes, now)
     if await deliveries.enqueue(session, [env for env, _ in events], now):
         uow.after_commit(ctx.wake_deliverer)
+
+
+async def _text_people(uow: UnitOfWork, ctx: Intake, notices: list[timeline.PersonNotice]) -> None:
+    """Queue each notice to the complainant's number (encrypted as stored; masked for the outbox's readers)."""
+    phones = await read_model.phones(uow.session, [n.ticket_no for n in notices])
+    status = sms.initial_status(records_only=ctx.sms.records_only)
+    rows = []
+    for n in notices:
+        phone_enc = phones.get(n.ticket_no)
+        if not phone_enc:  # anonymous, or a ticket not registered here
+            continue
+        rows.append(sms_outbox.message(
+            kind=n.kind, dedupe_key=f"evt:{n.event_id}:person", ticket_no=n.ticket_no, recipient_enc=phone_enc,
+            recipient_masked=mask_phone(ctx.vault.decrypt(phone_enc, "phone")),
+            text=ctx.settings.sms_signature + n.text, status=status, now=uow.now()))
+    await sms_outbox.queue(uow.session, rows)
