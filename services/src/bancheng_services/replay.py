@@ -66,8 +66,11 @@ def load(path: Path) -> list[dict[str, Any]]:
 def _settings(module: str, url: str) -> Any:
     mod = importlib.import_module(f"{module}.settings")
     cls = next(getattr(mod, n) for n in dir(mod) if n.endswith("Settings") and n != "ServiceSettings")
+    # the replay's database is thrown away afterwards: a per-process PII key is enough (intake refuses to start
+    # without a configured key otherwise)
+    extra = {"pii_ephemeral_key_allowed": True} if module == "intake_svc" else {}
     return cls(database_url=url, relay_enabled=False, consumers_enabled=False, kafka_bootstrap="127.0.0.1:9",
-               log_level="WARNING", scheduler_enabled=False)
+               log_level="WARNING", scheduler_enabled=False, **extra)
 
 
 async def replay(service: str, records: list[dict[str, Any]]) -> dict[str, Any]:
