@@ -132,6 +132,10 @@ async def test_a_ticket_lives_its_whole_life_across_the_four_services(
                               json={"outcome": "resolved", "reply": "已责令超市下架过期食品并退款"})
         assert r.status_code == 200, r.text
 
+        # back to the present before the redo: round 2 starts at triage's (real) time, and with sla's clock still 30
+        # days ahead its acceptance window would already be over (deemed signed before the unit can sign)
+        await set_time(sla, datetime.now(CN))
+
         async def visit(body: dict) -> dict | None:
             r = await oversight.post(f"/v1/tickets/{no}/return-visits", headers=auth("work_team"), json=body)
             return r.json() if r.status_code == 201 else None
