@@ -25,8 +25,12 @@ PROBLEM_TYPES: dict[str, ProblemType] = {
         "A case was already opened for this hotspot; `case_id` names it."),
     "invalid-transition": ProblemType(
         "Step not allowed in this state", "当前状态不允许该操作",
-        "The case (or the accountability record) is in a state that does not allow this step; `state` names it "
-        "and `allowed_actions` lists the steps it allows."),
+        "The case (the accountability record, the suggestion) is in a state that does not allow this step; `state` "
+        "names it and "
+        "`allowed_actions` lists the steps it allows."),
+    "unknown-suggestion": ProblemType(
+        "Unknown suggestion", "改进建议不存在",
+        "There is no such process-improvement suggestion (or the unit key is not the department it is addressed to)."),
     "not-resolved": ProblemType(
         "No result to visit yet", "尚未办结，不能回访",
         "A return visit follows the unit's result for the ticket's current round; none was reported yet."),

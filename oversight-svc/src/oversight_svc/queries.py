@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bancheng_shared.errors import Problem
 from bancheng_shared.principal import Principal, Role
 from bancheng_shared.runtime import Runtime
+from oversight_svc import suggestion_queries
 from oversight_svc.adapters import cases as stored
 from oversight_svc.adapters import stats
 from oversight_svc.adapters.tables import (
@@ -60,8 +61,10 @@ async def _overview_parts(rt: Runtime, ox: Oversight, start: date, end: date,
 async def overview(rt: Runtime, ox: Oversight, start: date, end: date, region: str | None) -> dict[str, Any]:
     """Totals, per-region figures, rankings with a minimum sample, flagged units and red-track figures."""
     rows, received, red = await _overview_parts(rt, ox, start, end, region)
-    return rates.overview(rows, ox.policy, start=start, end=end, region=region, received_tickets=received,
-                          red_track=red)
+    ov = rates.overview(rows, ox.policy, start=start, end=end, region=region, received_tickets=received,
+                        red_track=red)
+    ov["suggestions"] = await suggestion_queries.figures(rt, ox, start, end, region=region)
+    return ov
 
 
 async def overview_and_units(rt: Runtime, ox: Oversight, start: date, end: date,
@@ -96,7 +99,8 @@ async def report(rt: Runtime, ox: Oversight, period: str, day: date, region: str
     ov, units = await overview_and_units(rt, ox, start, end, region)  # one rollup query for both
     overdue = await overdue_list(rt, ox, start, end, region, ox.settings.report_overdue_limit)
     return {"period": period, "from": start, "to": end, "region": region, "generated_at": now.astimezone(),
-            "overview": ov, "units": units, "overdue": overdue, "hotspots": hotspots[:20]}
+            "overview": ov, "units": units, "overdue": overdue, "hotspots": hotspots[:20],
+            "suggestions": await suggestion_queries.figures(rt, ox, start, end, region=region)}
 
 
 # ---- cases ----

@@ -41,3 +41,6 @@ class OversightSettings(ServiceSettings):
     hotspot_place_digits: int = 9  # region code digits that make a "place" (9 = street/town, 6 = district)
     # reports
     report_overdue_limit: int = 200
+    # process improvement: a department answers a suggestion within this many statutory working days (the seeds
+    # set no number for it; 10 is the county plan's limit for complex matters, 问题复杂、解决难度大的在10个工作日内)
+    suggestion_answer_working_days: int = Field(10, ge=1, le=60)

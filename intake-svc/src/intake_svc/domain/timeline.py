@@ -48,7 +48,8 @@ CATEGORY_LABELS = {"consult": "咨询", "complaint": "投诉", "report": "举报
 
 # Every event intake follows (the timeline, callbacks to subscribers, the SMS of the alert ladder): the contracts
 # of the four topics about a ticket. Not `CalendarYearLoaded`: sla publishes it keyed `calendar-<year>`, it is about
-# the working-day calendar, not a ticket (no step, no callback, no SMS).
+# the working-day calendar, not a ticket (no step, no callback, no SMS). Nor oversight's `SuggestionRaised` /
+# `SuggestionAnswered`: keyed by the suggestion id, they are about a department's procedure, not a ticket.
 FOLLOWED: tuple[type[EventPayload], ...] = (
     # intake.tickets: intake writes their steps when it registers them; subscribers still get them
     TicketReceived, RepeatReceived, FollowUpAdded, TicketMerged, RepeatUnmerged,

@@ -14,6 +14,7 @@ from typing import Any
 import orjson
 
 from bancheng_shared.spreadsheet import safe_cell
+from oversight_svc.adapters import suggestion_report
 from oversight_svc.domain.rates import RATE_DEFINITIONS
 
 PERIOD_NAMES = {"week": "周报 weekly", "month": "月报 monthly", "quarter": "季报 quarterly", "year": "年报 yearly"}
@@ -107,6 +108,7 @@ def to_xlsx(data: dict[str, Any]) -> bytes:
     for h in data["hotspots"]:
         hs.append(_cells([h["hotspot_id"], h["kind"], h["category"], len(h["places"]), len(h["ticket_nos"]),
                           ", ".join(h["ticket_nos"][:50])]))
+    suggestion_report.xlsx_sheet(wb, data)
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
@@ -190,6 +192,7 @@ def to_html(data: dict[str, Any]) -> str:
     h.append("<h2>热点 Hotspots</h2><table><tr><th>kind</th><th>places</th><th>tickets</th></tr>" + "".join(
         f"<tr><td>{e(x['kind'])} / {e(x['category'] or '')}</td><td>{e(', '.join(x['places']))}</td>"
         f"<td>{e(', '.join(x['ticket_nos'][:20]))}</td></tr>" for x in data["hotspots"]) + "</table>")
+    h.append(suggestion_report.html_section(data))
     h.append("<h2>单位 Units</h2><table><tr>" + "".join(f"<th>{e(c)}</th>" for c in UNIT_COLUMNS) + "</tr>")
     for r in data["units"][:500]:
         h.append("<tr>" + "".join(f"<td>{e(_fmt(r.get(c)))}</td>" for c in UNIT_COLUMNS) + "</tr>")

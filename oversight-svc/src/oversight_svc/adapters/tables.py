@@ -278,3 +278,31 @@ calendar_years = Table(
     Column("received_at", UtcDateTime(), nullable=False),
     UniqueConstraint("year", "version", name="uq_calendar_years_year_version"),
 )
+
+# Process-improvement suggestions (改进建议) to a department: raised from a ticket, a window visit or a case; the
+# department answers once (adopted with the change, or not adopted with the reason). Overdue is derived from due_at.
+suggestions = Table(
+    "suggestions",
+    metadata,
+    Column("suggestion_id", String(40), primary_key=True),
+    Column("source", String(16), nullable=False),  # ticket, window_visit, case
+    Column("source_ref", String(NAME_MAX), nullable=False),
+    Column("target", String(16), nullable=False),  # step, certificate, other
+    Column("item", String(TITLE_MAX), nullable=False),
+    Column("evidence", Text, nullable=False),
+    Column("department", String(UNIT_CODE_MAX), nullable=False),
+    Column("status", String(16), nullable=False),  # raised, adopted, not_adopted
+    Column("raised_by", String(NAME_MAX), nullable=False),
+    Column("raised_role", String(40), nullable=False),
+    Column("raised_at", UtcDateTime(), nullable=False),
+    Column("due_at", UtcDateTime(), nullable=False),
+    Column("answered_at", UtcDateTime(), nullable=True),
+    Column("answered_by", String(NAME_MAX), nullable=True),
+    Column("change", Text, nullable=True),
+    Column("effective_date", Date, nullable=True),
+    Column("reason", Text, nullable=True),
+    Column("late", Boolean, nullable=False, server_default="0"),
+    Index("ix_suggestions_department_raised", "department", "raised_at"),
+    Index("ix_suggestions_raised", "raised_at"),
+    Index("ix_suggestions_status_due", "status", "due_at"),
+)

@@ -30,6 +30,8 @@ __all__ = [
     "ReportReader",
     "RuntimeDep",
     "StatsReader",
+    "SuggestionRaiser",
+    "SuggestionReader",
     "UnitKey",
     "VisitReader",
     "Visitor",
@@ -45,6 +47,9 @@ STATS_ROLES = (Role.leader, *CASE_WRITERS, Role.work_team, Role.unit)
 VISITORS = (Role.work_team, Role.inspector, Role.supervision_office)
 REPORT_ROLES = (Role.leader, *CASE_WRITERS, Role.work_team)
 COPY_READERS = (Role.business_environment, Role.supervision_office, Role.inspector, Role.leader)
+# process improvement: those who see a procedure from the window or a case raise a suggestion (the work team, the
+# supervisors); the department answers with its own unit key and reads only its own; leaders read
+SUGGESTION_RAISERS = (Role.work_team, Role.supervision_office, Role.business_environment, Role.inspector)
 
 OFFSET_MAX = 10_000_000  # far beyond any list oversight keeps; a bigger offset is a 422, not a database overflow
 
@@ -102,3 +107,5 @@ UnitKey = Annotated[Principal, Depends(require(Role.unit))]
 Visitor = Annotated[Principal, Depends(require(*VISITORS))]
 VisitReader = Annotated[Principal, Depends(require(*VISITORS, Role.business_environment, Role.unit, Role.leader))]
 AccountabilityReader = Annotated[Principal, Depends(require(*CASE_READERS, Role.leader))]
+SuggestionRaiser = Annotated[Principal, Depends(require(*SUGGESTION_RAISERS))]
+SuggestionReader = Annotated[Principal, Depends(require(*SUGGESTION_RAISERS, Role.unit, Role.leader))]

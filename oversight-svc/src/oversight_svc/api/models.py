@@ -206,6 +206,68 @@ class Disclosure(BaseModel):
     published_at: datetime
 
 
+# ---- process improvement ----
+
+
+class SuggestionAnswer(BaseModel):
+    """The department's answer to a suggestion."""
+
+    decision: str = Field(description="adopted, not_adopted")
+    change: str | None = Field(description="adopted: the change made / 采纳后的改进措施")
+    effective_date: date | None = Field(description="adopted: when the change takes effect / 施行日期")
+    reason: str | None = Field(description="not adopted: the reason / 不予采纳的理由")
+    answered_at: datetime
+    answered_by: str
+    late: bool = Field(description="answered after the due time")
+
+
+class Suggestion(BaseModel):
+    """改进建议: a step or a certificate that can go, with the evidence, to a department, and its answer."""
+
+    suggestion_id: str
+    source: str = Field(description="ticket, window_visit, case")
+    source_ref: str = Field(description="the ticket number, the window visit's reference, or the case id")
+    target: str = Field(description="what can go: step (环节), certificate (证明材料), other")
+    item: str = Field(description="the step or the certificate that can go")
+    evidence: str
+    department: str = Field(description="the addressed department's unit code")
+    status: str = Field(description="raised, adopted, not_adopted")
+    overdue: bool = Field(description="raised, unanswered past its due time (derived at the time of the answer)")
+    raised_by: str
+    raised_role: str
+    raised_at: datetime
+    due_at: datetime = Field(description="the answer is due by then (end of the Nth working day, local time)")
+    answer: SuggestionAnswer | None
+    allowed_actions: list[str] = Field(description="the actions the state allows (answer while raised)")
+
+
+class SuggestionCounts(BaseModel):
+    """Of the suggestions raised in the period: how many are open, overdue, answered, adopted."""
+
+    raised: int
+    open: int = Field(description="not answered yet")
+    overdue: int = Field(description="not answered and past the due time, now")
+    answered: int
+    answered_late: int
+    adopted: int
+    not_adopted: int
+    adoption_rate: float | None = Field(description="adopted / answered")
+
+
+class DepartmentSuggestions(SuggestionCounts):
+    """One department's suggestion figures."""
+
+    department: str
+    name: str | None
+
+
+class SuggestionFigures(BaseModel):
+    """改进建议统计: the suggestions raised in the period, in all and per department (counted as of now)."""
+
+    totals: SuggestionCounts
+    by_department: list[DepartmentSuggestions]
+
+
 # ---- statistics ----
 
 _COUNTERS: dict[str, Any] = {m: (int, Field(description=note)) for m, note in METRIC_NOTES.items()}
@@ -296,6 +358,7 @@ class Overview(BaseModel):
     closes_without_solving: list[FlaggedUnit]
     red_track: RedTrack
     definitions: dict[str, str]
+    suggestions: SuggestionFigures | None = Field(None, description="改进建议 / process-improvement suggestions")
 
 
 class OverdueRound(BaseModel):
@@ -325,3 +388,4 @@ class ReportData(BaseModel):
     units: list[UnitStats]  # type: ignore[valid-type]
     overdue: list[OverdueRound]
     hotspots: list[Hotspot]
+    suggestions: SuggestionFigures | None = Field(None, description="改进建议 / process-improvement suggestions")

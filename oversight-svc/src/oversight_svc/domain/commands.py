@@ -174,3 +174,28 @@ class CheckLetters(Command):
     """Raise the cases whose letters are unanswered past their due date (a job; `now` for tests)."""
 
     now: datetime | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class RaiseSuggestion(Command):
+    """A step or a certificate that can go, with the evidence, to a department (改进建议)."""
+
+    actor: Principal
+    source: str
+    source_ref: str
+    target: str
+    item: str
+    evidence: str
+    department: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class AnswerSuggestion(Command):
+    """The addressed department's answer: adopted with the change, or not adopted with the reason."""
+
+    actor: Principal
+    suggestion_id: str
+    decision: str
+    change: str | None = None
+    effective_date: date | None = None
+    reason: str | None = None

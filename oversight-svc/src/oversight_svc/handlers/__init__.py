@@ -2,7 +2,8 @@
 
 facts: ticket facts, rounds and rollups from intake's, triage's and sla's events, the calendar years;
 cases: supervision cases (opened for red tickets and escalations, by hand, for hotspots) and their steps;
-visits: return visits, accountability, hotspots.
+visits: return visits, accountability, hotspots;
+suggestions: process-improvement suggestions to departments and their answers.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from bancheng_shared.contracts.triage import (
 )
 from bancheng_shared.messagebus import CommandHandler, EventHandler
 from oversight_svc.domain.commands import (
+    AnswerSuggestion,
     CheckLetters,
     ConcludeCase,
     DecideAccountability,
@@ -44,6 +46,7 @@ from oversight_svc.domain.commands import (
     OpenHotspotCase,
     OrderRedo,
     PublishCase,
+    RaiseSuggestion,
     RecordAccountability,
     RecordReturnVisit,
     RegisterCase,
@@ -51,7 +54,7 @@ from oversight_svc.domain.commands import (
     SendLetter,
     VisitComplainant,
 )
-from oversight_svc.handlers import cases, facts, visits
+from oversight_svc.handlers import cases, facts, suggestions, visits
 
 COMMANDS: dict[type, CommandHandler] = {
     OpenCase: cases.open_case,
@@ -69,6 +72,8 @@ COMMANDS: dict[type, CommandHandler] = {
     DecideAccountability: visits.decide_accountability,
     DetectHotspots: visits.detect_hotspots,
     OpenHotspotCase: visits.open_hotspot_case,
+    RaiseSuggestion: suggestions.raise_suggestion,
+    AnswerSuggestion: suggestions.answer_suggestion,
 }
 
 EVENTS: dict[type, EventHandler] = {

@@ -1,7 +1,7 @@
 """Events oversight-svc publishes on `oversight.cases`. The envelope's ticket_id is the ticket number,
-or the case id for a case that has no ticket (hotspot, manual)."""
+or the case id for a case that has no ticket (hotspot, manual), or the suggestion id for a suggestion."""
 
-from datetime import datetime
+from datetime import date, datetime
 
 from pydantic import Field
 
@@ -93,3 +93,32 @@ class AccountabilityDecided(EventPayload):
     reason_category: str
     case_ids: list[str] = Field(default_factory=list)
     decided_at: datetime
+
+
+@event("SuggestionRaised", OVERSIGHT_CASES)
+class SuggestionRaised(EventPayload):
+    """A process-improvement suggestion (改进建议) went to a department: a step or a certificate that can go.
+
+    Keyed by the suggestion id (it is about a department's procedure, not a ticket); the evidence text stays in
+    oversight (GET /v1/suggestions/{id}), so that what a person wrote does not travel on the bus."""
+
+    suggestion_id: str
+    source: str  # ticket, window_visit, case
+    source_ref: str  # the ticket number, the window visit's reference, the case id
+    target: str  # step, certificate, other
+    item: str  # the step or the certificate that can go
+    department: str
+    raised_at: datetime
+    due_at: datetime
+
+
+@event("SuggestionAnswered", OVERSIGHT_CASES)
+class SuggestionAnswered(EventPayload):
+    """The department answered a suggestion: adopted (with the change) or not adopted (with the reason)."""
+
+    suggestion_id: str
+    department: str
+    decision: str  # adopted, not_adopted
+    answered_at: datetime
+    late: bool = False
+    effective_date: date | None = None
