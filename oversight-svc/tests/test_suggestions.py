@@ -6,9 +6,11 @@ SuggestionRaised and SuggestionAnswered in the outbox with the state."""
 
 from __future__ import annotations
 
+import io
 from datetime import datetime, timedelta
 from typing import Any
 
+from openpyxl import load_workbook
 from oversight_helpers import T0, at, ev, outbox_events, produce
 from sqlalchemy import func, select
 
@@ -162,6 +164,12 @@ async def test_suggestions_raised_answered_counted(databases: Databases, kafka_b
         assert report["suggestions"] == figs
         page = await send(svc, "GET", "/v1/reports", "leader", 200, params={"period": "month", "start": "2025-03-15"})
         assert "改进建议 Process improvement" in page and "本期提出改进建议 3 条" in page
+        r = await svc.client.get("/v1/reports", headers=auth("leader"),
+                                 params={"period": "month", "start": "2025-03-15", "format": "xlsx"})
+        sheet = load_workbook(io.BytesIO(r.content))["suggestions 改进建议"]
+        cells = [[c.value for c in row] for row in sheet.iter_rows()]
+        assert cells[0][:3] == ["部门 department", "名称 name", "提出 raised"]
+        assert [row[0] for row in cells[1:]] == [UNIT, OTHER, "合计 total"] and cells[-1][2:5] == [3, 1, 1]
 
         # the events, with the state, keyed by the suggestion id; the failed requests emitted nothing
         raised = await outbox_events(svc, "SuggestionRaised")

@@ -232,7 +232,7 @@ class Suggestion(BaseModel):
     evidence: str
     department: str = Field(description="the addressed department's unit code")
     status: str = Field(description="raised, adopted, not_adopted")
-    overdue: bool = Field(description="raised, unanswered past its due time (derived at the time of the answer)")
+    overdue: bool = Field(description="raised and unanswered past its due time, as of this read (derived)")
     raised_by: str
     raised_role: str
     raised_at: datetime
