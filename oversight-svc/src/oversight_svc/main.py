@@ -67,6 +67,7 @@ def create_app(settings: OversightSettings | None = None) -> FastAPI:
             {"name": "hotspots", "description": "高频共性问题 / Hotspots"},
             {"name": "reports", "description": "分析报告 / Reports"},
             {"name": "copies", "description": "分级抄送 / Tier copies"},
+            {"name": "assessment", "description": "年度绩效考核 / Yearly assessment"},
             {"name": "public", "description": "公开（无需凭证）/ Public, no credential"},
         ],
         problem_types=PROBLEM_TYPES,

@@ -41,3 +41,6 @@ class OversightSettings(ServiceSettings):
     hotspot_place_digits: int = 9  # region code digits that make a "place" (9 = street/town, 6 = district)
     # reports
     report_overdue_limit: int = 200
+    # yearly assessment: the default scheme (version 0 of every year until an admin stores one); None = the packaged
+    # data/assessment_scheme.json
+    assessment_scheme_file: str | None = None

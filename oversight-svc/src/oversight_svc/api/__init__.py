@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from oversight_svc.api import cases, hotspots, stats, tickets
+from oversight_svc.api import assessment, cases, hotspots, stats, tickets
 
 router = APIRouter(prefix="/v1")
-for _module in (stats, cases, tickets, hotspots):
+for _module in (stats, cases, tickets, hotspots, assessment):
     router.include_router(_module.router)
 public = hotspots.public
 

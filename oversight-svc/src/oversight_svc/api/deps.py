@@ -16,6 +16,8 @@ from oversight_svc.context import Oversight
 
 __all__ = [
     "AccountabilityReader",
+    "Admin",
+    "AssessmentReader",
     "Body",
     "Bus",
     "CaseReader",
@@ -45,6 +47,9 @@ STATS_ROLES = (Role.leader, *CASE_WRITERS, Role.work_team, Role.unit)
 VISITORS = (Role.work_team, Role.inspector, Role.supervision_office)
 REPORT_ROLES = (Role.leader, *CASE_WRITERS, Role.work_team)
 COPY_READERS = (Role.business_environment, Role.supervision_office, Role.inspector, Role.leader)
+# the yearly assessment: leaders, the supervision office, the business-environment office, the work team; a unit key
+# its own row; only an admin sets the scheme
+ASSESSMENT_READERS = (Role.leader, Role.supervision_office, Role.business_environment, Role.work_team, Role.unit)
 
 OFFSET_MAX = 10_000_000  # far beyond any list oversight keeps; a bigger offset is a 422, not a database overflow
 
@@ -102,3 +107,5 @@ UnitKey = Annotated[Principal, Depends(require(Role.unit))]
 Visitor = Annotated[Principal, Depends(require(*VISITORS))]
 VisitReader = Annotated[Principal, Depends(require(*VISITORS, Role.business_environment, Role.unit, Role.leader))]
 AccountabilityReader = Annotated[Principal, Depends(require(*CASE_READERS, Role.leader))]
+AssessmentReader = Annotated[Principal, Depends(require(*ASSESSMENT_READERS))]
+Admin = Annotated[Principal, Depends(require(Role.admin))]

@@ -174,3 +174,15 @@ class CheckLetters(Command):
     """Raise the cases whose letters are unanswered past their due date (a job; `now` for tests)."""
 
     now: datetime | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class SetAssessmentScheme(Command):
+    """A new version of a year's assessment scheme: the measures' weights, deductions, minimum sample, and why."""
+
+    actor: Principal
+    year: int
+    weights: dict[str, float]
+    deductions: dict[str, float]
+    min_sample: int
+    reason: str

@@ -49,9 +49,10 @@ from oversight_svc.domain.commands import (
     RegisterCase,
     ReplyLetter,
     SendLetter,
+    SetAssessmentScheme,
     VisitComplainant,
 )
-from oversight_svc.handlers import cases, facts, visits
+from oversight_svc.handlers import assessment, cases, facts, visits
 
 COMMANDS: dict[type, CommandHandler] = {
     OpenCase: cases.open_case,
@@ -69,6 +70,7 @@ COMMANDS: dict[type, CommandHandler] = {
     DecideAccountability: visits.decide_accountability,
     DetectHotspots: visits.detect_hotspots,
     OpenHotspotCase: visits.open_hotspot_case,
+    SetAssessmentScheme: assessment.set_scheme,
 }
 
 EVENTS: dict[type, EventHandler] = {
