@@ -134,3 +134,17 @@ def test_scheme_checks_name_the_field() -> None:
 
 def test_versions_count_from_one_over_the_default() -> None:
     assert next_version(None) == 1 and next_version(4) == 5
+
+
+def test_the_default_scheme_is_a_data_file_checked_like_a_version(tmp_path: Any) -> None:
+    from oversight_svc.adapters.assessment import default_scheme, load_default
+
+    shipped = load_default(None)
+    assert sum(shipped["measures"].values()) == 100 and shipped["min_sample"] == 20
+    assert default_scheme(shipped, 2026).version == 0
+    own = tmp_path / "scheme.json"
+    own.write_text('{"measures": {"satisfaction_rate": 100}, "min_sample": 5, "reason": "区级试行"}', "utf-8")
+    assert default_scheme(load_default(str(own)), 2026).weights == {"satisfaction_rate": 100}
+    own.write_text('{"measures": {"satisfaction_rate": 90}}', "utf-8")
+    with pytest.raises(Problem):  # a wrong file stops the service at start, not at the first score
+        load_default(str(own))
