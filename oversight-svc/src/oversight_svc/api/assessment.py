@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
+import orjson
 from fastapi import APIRouter, Path, Query
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
@@ -170,6 +172,9 @@ async def get_assessment(
 ) -> Any:
     data = await assessment_queries.assessment(rt, ox, who, year, version)
     if format == "json":
-        return data
-    content, media_type, headers = assessment_files.render(data, format)
+        # a city's answer is tens of MB: serialized once in a worker thread (the model above documents it; checking
+        # 20,000 units against it again would take seconds on the event loop)
+        body = await asyncio.to_thread(orjson.dumps, data, option=orjson.OPT_UTC_Z)
+        return Response(body, media_type="application/json")
+    content, media_type, headers = await asyncio.to_thread(assessment_files.render, data, format)
     return Response(content, media_type=media_type, headers=headers)

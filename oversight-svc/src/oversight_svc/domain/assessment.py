@@ -72,9 +72,11 @@ class Scheme:
 
     def view(self) -> dict[str, Any]:
         """The version as answered."""
-        return {"year": self.year, "version": self.version, "measures": dict(self.weights),
-                "deductions": dict(self.deductions), "min_sample": self.min_sample, "reason": self.reason,
-                "created_by": self.created_by, "created_role": self.created_role, "created_at": self.created_at}
+        return {"year": self.year, "version": self.version,
+                "measures": {k: float(v) for k, v in self.weights.items()},
+                "deductions": {k: float(v) for k, v in self.deductions.items()}, "min_sample": self.min_sample,
+                "reason": self.reason, "created_by": self.created_by, "created_role": self.created_role,
+                "created_at": self.created_at}
 
 
 def check(weights: Mapping[str, Any], deductions: Mapping[str, Any], min_sample: Any) -> None:
@@ -176,14 +178,33 @@ def _deduction(key: str, per: float, count: int) -> dict[str, Any]:
 def assess(rows: Sequence[Row], scheme: Scheme) -> dict[str, Any]:
     """Every unit's score, rank and explanations for the year (rows: the year's counters in ROW_KEYS order)."""
     values = values_of(rows)
+    # small counts recur across a city's 20,000 units: a measure's or a deduction's answer (value, sample, count)
+    # is built once and shared (answers are read, never changed); 2 s → a fraction of it
+    measure_memo: dict[tuple[str, float, float | None, int], dict[str, Any]] = {}
+    deduction_memo: dict[tuple[str, float, int], dict[str, Any]] = {}
+
+    def measure(k: str, w: float, v: float | None, n: int) -> dict[str, Any]:
+        got = measure_memo.get((k, w, v, n))
+        if got is None:
+            got = measure_memo[(k, w, v, n)] = _measure(k, w, v, city[k], n)
+        return got
+
+    def deduction(k: str, per: float, n: int) -> dict[str, Any]:
+        got = deduction_memo.get((k, per, n))
+        if got is None:
+            got = deduction_memo[(k, per, n)] = _deduction(k, per, n)
+        return got
+
     totals = column_sums(rows)
     city_row = tuple([None] * (len(AT) - len(totals)) + [totals[k] for k in totals])
     city = values_of([city_row])[0] if rows else dict.fromkeys(MEASURES)
+    weights = [(k, float(w)) for k, w in scheme.weights.items()]
+    per_count = [(k, float(per)) for k, per in scheme.deductions.items()]
+    sample_at = {k: AT[m.sample] for k, m in MEASURES.items()}
     units = []
     for r, v in zip(rows, values, strict=True):
-        measures = [_measure(k, float(w), v[k], city[k], int(r[AT[MEASURES[k].sample]]))
-                    for k, w in scheme.weights.items()]
-        deductions = [_deduction(k, float(per), int(r[AT[k]])) for k, per in scheme.deductions.items()]
+        measures = [measure(k, w, v[k], r[sample_at[k]]) for k, w in weights]
+        deductions = [deduction(k, per, r[AT[k]]) for k, per in per_count]
         rated = round(sum(m["points"] for m in measures), 2)
         deducted = round(sum(d["points"] for d in deductions), 2)
         score = max(0.0, round(rated - deducted, 2))
