@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
+from oversight_svc.adapters.assessment import load_default
 from oversight_svc.adapters.calendar import CalendarCache
 from oversight_svc.adapters.rollups import Rollups
 from oversight_svc.domain.periods import check_day, check_period
@@ -22,12 +24,14 @@ class Oversight:
     rollups: Rollups = field(default_factory=Rollups)
     tz: ZoneInfo = field(init=False)
     policy: RatePolicy = field(init=False)
+    assessment_default: dict[str, Any] = field(init=False)  # the default scheme's data (version 0)
 
     def __post_init__(self) -> None:
         s = self.settings
         self.tz = ZoneInfo(s.timezone)
         self.policy = RatePolicy(gap_threshold=s.gap_threshold, gap_min_sample=s.gap_min_sample,
                                  ranking_min_sample=s.ranking_min_sample, ranking_top=s.ranking_top)
+        self.assessment_default = load_default(s.assessment_scheme_file)
 
     def day(self, at: datetime) -> date:
         """The local calendar day of a timestamp."""

@@ -68,6 +68,7 @@ def create_app(settings: OversightSettings | None = None) -> FastAPI:
             {"name": "reports", "description": "分析报告 / Reports"},
             {"name": "copies", "description": "分级抄送 / Tier copies"},
             {"name": "suggestions", "description": "改进建议（总结提升）/ Process-improvement suggestions"},
+            {"name": "assessment", "description": "年度绩效考核 / Yearly assessment"},
             {"name": "public", "description": "公开（无需凭证）/ Public, no credential"},
         ],
         problem_types=PROBLEM_TYPES,

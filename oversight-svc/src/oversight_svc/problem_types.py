@@ -49,4 +49,12 @@ PROBLEM_TYPES: dict[str, ProblemType] = {
         "Period out of range", "统计期间超出范围",
         "A day of the period lies outside the years statistics cover (the settings `stats_min_year` and "
         "`stats_max_year`, 1990–2199 by default)."),
+    "unknown-scheme-version": ProblemType(
+        "Unknown assessment scheme version", "考核方案版本不存在",
+        "The year has no stored assessment scheme with this version number; GET /v1/assessment/schemes/{year} lists "
+        "them (version 0 is the default)."),
+    "scheme-conflict": ProblemType(
+        "Assessment scheme changed at the same time", "考核方案同时被修改",
+        "Another version of the year's scheme was stored at the same moment; nothing of this request was kept. "
+        "Read the versions and send again."),
 }

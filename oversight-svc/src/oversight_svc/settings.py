@@ -44,3 +44,6 @@ class OversightSettings(ServiceSettings):
     # process improvement: a department answers a suggestion within this many statutory working days (the seeds
     # set no number for it; 10 is the county plan's limit for complex matters, 问题复杂、解决难度大的在10个工作日内)
     suggestion_answer_working_days: int = Field(10, ge=1, le=60)
+    # yearly assessment: the default scheme (version 0 of every year until an admin stores one); None = the packaged
+    # data/assessment_scheme.json
+    assessment_scheme_file: str | None = None

@@ -24,7 +24,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-from bancheng_shared.contracts.limits import NAME_MAX, REGION_CODE_MAX, TITLE_MAX, UNIT_CODE_MAX
+from bancheng_shared.contracts.limits import NAME_MAX, REASON_MAX, REGION_CODE_MAX, TITLE_MAX, UNIT_CODE_MAX
 from bancheng_shared.plumbing import BigId, plumbing_tables
 from bancheng_shared.types import UtcDateTime
 from oversight_svc.domain.metrics import METRICS
@@ -305,4 +305,23 @@ suggestions = Table(
     Index("ix_suggestions_department_raised", "department", "raised_at"),
     Index("ix_suggestions_raised", "raised_at"),
     Index("ix_suggestions_status_due", "status", "due_at"),
+)
+
+# The yearly assessment's schemes (绩效考核方案): every change an admin makes is a new version of its year, kept with
+# who made it, when and why, so that a year's old score can be computed again with the version it used. Version 0
+# (the shipped default, data/assessment_scheme.json) is not stored.
+assessment_schemes = Table(
+    "assessment_schemes",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("year", Integer, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("weights", JSON, nullable=False),
+    Column("deductions", JSON, nullable=False),
+    Column("min_sample", Integer, nullable=False),
+    Column("reason", String(REASON_MAX), nullable=False),
+    Column("created_by", String(NAME_MAX), nullable=False),
+    Column("created_role", String(32), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    UniqueConstraint("year", "version", name="uq_assessment_schemes_year_version"),
 )

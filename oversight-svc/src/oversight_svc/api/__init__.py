@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from oversight_svc.api import cases, hotspots, stats, suggestions, tickets
+from oversight_svc.api import assessment, cases, hotspots, stats, suggestions, tickets
 
 router = APIRouter(prefix="/v1")
-for _module in (stats, cases, tickets, hotspots, suggestions):
+for _module in (stats, cases, tickets, hotspots, suggestions, assessment):
     router.include_router(_module.router)
 public = hotspots.public
 

@@ -16,6 +16,8 @@ from oversight_svc.context import Oversight
 
 __all__ = [
     "AccountabilityReader",
+    "Admin",
+    "AssessmentReader",
     "Body",
     "Bus",
     "CaseReader",
@@ -50,6 +52,9 @@ COPY_READERS = (Role.business_environment, Role.supervision_office, Role.inspect
 # process improvement: those who see a procedure from the window or a case raise a suggestion (the work team, the
 # supervisors); the department answers with its own unit key and reads only its own; leaders read
 SUGGESTION_RAISERS = (Role.work_team, Role.supervision_office, Role.business_environment, Role.inspector)
+# the yearly assessment: leaders, the supervision office, the business-environment office, the work team; a unit key
+# its own row; only an admin sets the scheme
+ASSESSMENT_READERS = (Role.leader, Role.supervision_office, Role.business_environment, Role.work_team, Role.unit)
 
 OFFSET_MAX = 10_000_000  # far beyond any list oversight keeps; a bigger offset is a 422, not a database overflow
 
@@ -109,3 +114,5 @@ VisitReader = Annotated[Principal, Depends(require(*VISITORS, Role.business_envi
 AccountabilityReader = Annotated[Principal, Depends(require(*CASE_READERS, Role.leader))]
 SuggestionRaiser = Annotated[Principal, Depends(require(*SUGGESTION_RAISERS))]
 SuggestionReader = Annotated[Principal, Depends(require(*SUGGESTION_RAISERS, Role.unit, Role.leader))]
+AssessmentReader = Annotated[Principal, Depends(require(*ASSESSMENT_READERS))]
+Admin = Annotated[Principal, Depends(require(Role.admin))]

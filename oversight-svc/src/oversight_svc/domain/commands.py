@@ -199,3 +199,15 @@ class AnswerSuggestion(Command):
     change: str | None = None
     effective_date: date | None = None
     reason: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class SetAssessmentScheme(Command):
+    """A new version of a year's assessment scheme: the measures' weights, deductions, minimum sample, and why."""
+
+    actor: Principal
+    year: int
+    weights: dict[str, float]
+    deductions: dict[str, float]
+    min_sample: int
+    reason: str

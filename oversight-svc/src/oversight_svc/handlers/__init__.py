@@ -52,9 +52,10 @@ from oversight_svc.domain.commands import (
     RegisterCase,
     ReplyLetter,
     SendLetter,
+    SetAssessmentScheme,
     VisitComplainant,
 )
-from oversight_svc.handlers import cases, facts, suggestions, visits
+from oversight_svc.handlers import assessment, cases, facts, suggestions, visits
 
 COMMANDS: dict[type, CommandHandler] = {
     OpenCase: cases.open_case,
@@ -74,6 +75,7 @@ COMMANDS: dict[type, CommandHandler] = {
     OpenHotspotCase: visits.open_hotspot_case,
     RaiseSuggestion: suggestions.raise_suggestion,
     AnswerSuggestion: suggestions.answer_suggestion,
+    SetAssessmentScheme: assessment.set_scheme,
 }
 
 EVENTS: dict[type, EventHandler] = {
