@@ -10,8 +10,9 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 import pytest
-from hooks_support import PII_KEY
+from hooks_support import PII_KEY, Receiver, hooks_service
 from intake_helpers import publish, ticket
 from sqlalchemy import select
 
@@ -159,3 +160,25 @@ async def test_without_a_gateway_the_units_sms_is_recorded_with_its_masked_numbe
     await publish(s.kafka_bootstrap, s.topic_prefix, SLA_CLOCKS, _ev(_reported(MARKET), no, "sla-svc"))
     (rec,) = await eventually(lambda: _sms(intake, ticket_no=no, status="recorded"))
     assert rec["kind"] == "alert_reported" and rec["to"] == "135****2222"
+
+
+async def test_a_subscriber_never_receives_the_units_numbers(databases: Databases, kafka_bootstrap: str,
+                                                             topic_prefix: str) -> None:
+    async with hooks_service(databases, kafka_bootstrap, topic_prefix) as svc, Receiver(fail_first=0) as rx:
+        c, s = svc.client, svc.settings
+        sub = await c.post("/v1/subscriptions", json={"name": "区政务平台", "url": rx.url,
+                                                      "event_types": ["TicketDispatched"],
+                                                      "secret": "sub-secret-0123456789"}, headers=auth("operator"))
+        assert sub.status_code == 201, sub.text
+        no = (await c.post("/v1/tickets", json=ticket("河道里有人倾倒建筑垃圾"),
+                           headers=auth("operator"))).json()["ticket_no"]
+        await publish(s.kafka_bootstrap, s.topic_prefix, TRIAGE_WORK_ORDERS,
+                      _ev(_dispatched(URBAN, "东湖区城管局", co=(MARKET,)), no, "triage-svc"))
+
+        async def delivered() -> list[Any]:
+            return rx.received
+
+        (_headers, body), = await eventually(delivered)
+        env = orjson.loads(body)
+        assert env["type"] == "TicketDispatched" and env["payload"]["lead_unit"] == URBAN
+        assert "unit_contacts" not in env["payload"] and b"13900007777" not in body and b"13500002222" not in body
