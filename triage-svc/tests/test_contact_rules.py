@@ -15,7 +15,7 @@ from bancheng_shared.contracts.oversight import RedoOrdered
 from bancheng_shared.contracts.triage import TicketDispatched
 from triage_svc.demo_directory import demo_city
 from triage_svc.domain import handling, returns
-from triage_svc.domain.contacts import mobile, sms_number
+from triage_svc.domain.contacts import mobile, sms_number, without_sms
 from triage_svc.domain.directory import DirectoryIndex, UnitRef
 
 NO = "BC20250303000001"
@@ -100,3 +100,9 @@ def test_an_old_dispatch_without_numbers_still_parses() -> None:
     old = {"lead_unit": LEAD, "lead_unit_name": "东湖区城管局", "unit_level": 2, "tier": "green", "response_level": 2,
            "dispatched_at": NOW.isoformat()}
     assert TicketDispatched.model_validate(old).unit_contacts == {}
+
+
+def test_an_import_names_the_active_units_without_a_number() -> None:
+    rows = [{"code": "b", "contacts": {"duty_phone": "0399-82345678"}}, {"code": "a", "contacts": None},
+            {"code": "c", "contacts": {"sms": "13912345678"}}, {"code": "d", "contacts": None, "active": False}]
+    assert without_sms(rows) == ["a", "b"]

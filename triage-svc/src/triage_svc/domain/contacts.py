@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import Any
 
 # The contacts' keys that name a unit's duty number, in the order one is chosen (an import may use either the
@@ -14,6 +15,7 @@ SMS_KEYS: tuple[str, ...] = (
 _MOBILE = re.compile(r"^1[3-9][0-9]{9}$")
 _SEPARATORS = re.compile(r"[\s\-().（）]")
 _COUNTRY = ("+86", "0086", "86")
+WITHOUT_SMS_SHOWN = 50  # units without an SMS number an import answer names (all are counted)
 
 
 def mobile(value: Any) -> str | None:
@@ -40,3 +42,8 @@ def sms_number(contacts: dict[str, Any] | None) -> str | None:
                 return number
     return None
 
+
+
+def without_sms(rows: Iterable[dict[str, Any]]) -> list[str]:
+    """The codes of the active units among directory rows that have no SMS number (their 报到 SMS would be parked)."""
+    return sorted(str(r["code"]) for r in rows if r.get("active", True) and sms_number(r.get("contacts")) is None)
