@@ -57,10 +57,11 @@ def _ev(payload: EventPayload, ticket_no: str, producer: str) -> EventEnvelope:
     return make_event(payload, ticket_id=ticket_no, producer=producer)
 
 
-def _dispatched(lead: str, name: str, *, co: tuple[str, ...] = (), rnd: int = 1, **contacts: str) -> TicketDispatched:
+def _dispatched(lead: str, name: str, *, co: tuple[str, ...] = (), rnd: int = 1) -> TicketDispatched:
+    """As triage publishes it: the numbers of the units that have one in the directory."""
     return TicketDispatched(lead_unit=lead, lead_unit_name=name, co_units=list(co), unit_level=2, tier="yellow",
                             response_level=2, round=rnd, redispatch=rnd > 1, dispatched_at=datetime.now(UTC),
-                            unit_contacts={u: NUMBERS[u] for u in (lead, *co) if u in NUMBERS and u not in contacts})
+                            unit_contacts={u: NUMBERS[u] for u in (lead, *co) if u in NUMBERS})
 
 
 def _reported(unit: str, rnd: int = 1) -> AlertRaised:
