@@ -113,6 +113,16 @@ async def test_a_ticket_lives_its_whole_life_across_the_four_services(
         levels = {a["level"] for a in (await get(sla, "/v1/alerts", "work_team", ticket_no=no))["items"]}
         assert {"reported", "warning"} <= levels
 
+        # the 报到 SMS went to the unit's duty number from the directory, masked in intake's outbox
+        duty = (await get(triage, f"/v1/units/{TEST_UNIT}", "work_team"))["contacts"]["sms"]
+
+        async def reported_sms() -> list | None:
+            rows = await get(intake, "/v1/sms", "operator", ticket_no=no, unit=TEST_UNIT)
+            return [m for m in rows if m["kind"] == "alert_reported"] or None
+
+        (to_unit,) = await eventually(reported_sms)
+        assert to_unit["to"] == f"{duty[:3]}****{duty[-4:]}" and to_unit["status"] == "recorded", to_unit
+
         # overdue: alarm and an urge; still nothing after the set working days: escalation to supervision
         resolve_due = datetime.fromisoformat(c["resolve_due"])
         await set_time(sla, resolve_due + timedelta(minutes=1))

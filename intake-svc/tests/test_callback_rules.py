@@ -112,3 +112,11 @@ def test_platform_names_and_secrets() -> None:
     with pytest.raises(Problem) as err:
         platforms.secret_of("nobody", None, {})
     assert err.value.status == 404 and err.value.type_ == "unknown-platform"
+
+
+def test_a_subscriber_never_receives_the_units_duty_numbers() -> None:
+    payload = {"lead_unit": "339901-urban_management", "co_units": [], "unit_contacts": {
+        "339901-urban_management": "13900007777"}}
+    assert callbacks.withheld("TicketDispatched", payload) == {"lead_unit": "339901-urban_management", "co_units": []}
+    assert callbacks.withheld("TicketDispatched", {"lead_unit": "U1"}) is None  # an older event: as it is
+    assert callbacks.withheld("TicketSigned", {"unit": "U1"}) is None

@@ -188,7 +188,8 @@ async def test_alert_reported_goes_to_the_sms_outbox(intake: RunningService) -> 
 
     rows = await eventually(sms)
     assert len(rows) == 1 and no in rows[0]["text"] and "339901-urban_management" in rows[0]["text"]
-    assert rows[0]["to"] is None and rows[0]["kind"] == "alert_reported"
+    # no dispatch told intake the unit's number: parked, not sent (tests/test_unit_sms.py)
+    assert rows[0]["to"] is None and rows[0]["kind"] == "alert_reported" and rows[0]["status"] == "no_recipient"
 
 
 async def test_open311_round_trips_json_and_xml(intake: RunningService) -> None:

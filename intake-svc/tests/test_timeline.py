@@ -16,7 +16,7 @@ from bancheng_shared.contracts.triage import (
     TierChanged,
     TierCopyIssued,
 )
-from intake_svc.domain import timeline
+from intake_svc.domain import sms, timeline
 
 NOW = datetime(2026, 11, 23, 1, 30, tzinfo=UTC)  # 09:30 in Shanghai
 DUE = datetime(2026, 11, 30, 15, 59, 59, 999999, tzinfo=UTC)  # end of 2026-11-30, Shanghai: 5 working days
@@ -98,3 +98,18 @@ def test_an_organ_signing_for_a_transfer_keeps_the_ticket_transferred_and_flags_
     assert no_organ is not None and no_organ.label == "办理时限待定：no receiving organ for the transfer"
     calendar = timeline.step_for(ClockFlagged(unit="u", reason="year", at=NOW, years_missing=[2027]))
     assert calendar is not None and calendar.label == "办理时限待定（工作日历未覆盖）"
+
+
+def test_each_dispatched_unit_gets_the_number_its_last_dispatch_carried_and_none_without() -> None:
+    no = "BC20261123093000000ABCD"
+    first = TicketDispatched(lead_unit="339901-education", lead_unit_name="东湖区教育局", co_units=["339901-health"],
+                             unit_level=2, tier="green", response_level=2, dispatched_at=NOW,
+                             unit_contacts={"339901-health": "13900007777"})
+    again = TicketDispatched(lead_unit="339902-education", lead_unit_name="西岭区教育局", unit_level=2, tier="green",
+                             response_level=2, round=2, redispatch=True, dispatched_at=NOW,
+                             unit_contacts={"339902-education": "18612340000"})
+    out = timeline.project([(env(first), first), (env(again), again)])
+    assert out.contacts == {(no, "339901-education"): None, (no, "339901-health"): "13900007777",
+                            (no, "339902-education"): "18612340000"}
+    assert sms.unit_status("pending", has_number=True) == ("pending", None)
+    assert sms.unit_status("recorded", has_number=False) == ("no_recipient", sms.NO_RECIPIENT_REASON)

@@ -58,7 +58,14 @@ async def test_import_export_filters(tmp_path, kafka_bootstrap: str, topic_prefi
         assert (await c.post("/v1/units:import", headers=auth("unit"), json=rows)).status_code == 403
         r = await c.post("/v1/units:import", headers={**auth("work_team"), "content-type": "text/csv"},
                          content=to_csv(rows).encode())
-        assert r.status_code == 200 and r.json()["imported"] == len(rows)
+        assert r.status_code == 200 and r.json()["imported"] == len(rows) and r.json()["without_sms"] == 0
+        # a unit with only a duty landline: named in the answer (its 报到 SMS will be parked in intake)
+        landline = {**rows[1], "contacts": {"duty_phone": "0399-82340000"}}
+        r = await c.post("/v1/units:import", headers=auth("work_team"), json=[landline])
+        assert r.status_code == 200
+        assert (r.json()["without_sms"], r.json()["without_sms_units"]) == (1, [rows[1]["code"]])
+        r = await c.post("/v1/units:import", headers=auth("work_team"), json=[rows[1]])
+        assert r.json()["without_sms"] == 0
         lv2 = (await c.get("/v1/units", params={"level": 2, "kind": "market_regulation"},
                            headers=auth("unit"))).json()
         assert [u["code"] for u in lv2] == ["339901-market_regulation", "339902-market_regulation"]

@@ -10,6 +10,7 @@ from bancheng_shared.principal import Principal, Role
 from triage_svc.demo_directory import demo_city
 from triage_svc.domain import classifier
 from triage_svc.domain.catalogue import load_catalogue
+from triage_svc.domain.contacts import sms_number
 from triage_svc.domain.directory import DirectoryIndex, UnitRef
 from triage_svc.domain.work_order import Outcome, WorkOrder
 
@@ -32,7 +33,7 @@ def catalogue() -> classifier.Compiled:
 def directory() -> DirectoryIndex:
     """The demo city: 6 districts of 4 streets of 3 communities, departments at city and district level."""
     return DirectoryIndex.build(UnitRef(r["code"], r["name"], r["level"], r["kind"], r["region_code"],
-                                        r["parent_code"]) for r in demo_city())
+                                        r["parent_code"], sms_number(r["contacts"])) for r in demo_city())
 
 
 def work_order(**over: Any) -> WorkOrder:

@@ -203,8 +203,7 @@ class PiiAccessEntry(BaseModel):
 
 
 class SmsShown(BaseModel):
-    """A text message of the outbox; the number is masked (a unit's message has no number: the gateway finds the
-    unit's contact by `unit_code`)."""
+    """A text message of the outbox; the number is masked (a unit's is its duty number from the org directory)."""
 
     id: int
     kind: str = Field(description="ticket_registered, repeat_merged, alert_reported, reply, answered, "
@@ -213,9 +212,9 @@ class SmsShown(BaseModel):
     unit_code: str | None
     to: str | None = Field(description="脱敏号码 / the number, masked")
     text: str
-    status: str = Field(description="recorded, pending, sent, failed")
+    status: str = Field(description="recorded, pending, sent, failed, no_recipient (a unit without an SMS number)")
     attempts: int
-    last_error: str | None
+    last_error: str | None = Field(description="the gateway's last error, or why the message is parked")
     next_attempt_at: datetime | None = Field(default=None, description="a failed message's next try (backoff)")
     created_at: datetime
     sent_at: datetime | None

@@ -34,11 +34,24 @@ STREETS = ["城关", "新华", "人民", "长江", "和平", "建设", "解放",
 COMMUNITIES = ["一社区", "二社区", "三社区", "四社区", "五社区", "六社区"]
 
 
+MOBILE_PREFIXES = ("139", "138", "158", "187", "135", "186")
+
+
+def contacts(code: str, level: int) -> dict[str, Any]:
+    """A unit's contacts: a department's or street's duty-office landline and the duty mobile that takes the 报到 SMS;
+    a community's is its duty worker's mobile (varied per unit, stable across runs)."""
+    n = zlib.crc32(code.encode())
+    mobile = f"{MOBILE_PREFIXES[n % len(MOBILE_PREFIXES)]}{n % 10**8:08d}"
+    if level == 4:
+        return {"值班手机": mobile}
+    return {"duty_phone": f"0399-8{n % 10**7:07d}", "sms": mobile}
+
+
 def unit(code: str, name: str, level: int, kind: str, region: str, parent: str | None) -> dict[str, Any]:
     """One directory row."""
     return {
         "code": code, "name": name, "level": level, "kind": kind, "region_code": region, "parent_code": parent,
-        "contacts": {"sms": f"1390000{zlib.crc32(code.encode()) % 10000:04d}"}, "active": True,
+        "contacts": contacts(code, level), "active": True,
     }
 
 

@@ -74,7 +74,8 @@ async def enqueue(session: AsyncSession, events: Sequence[EventEnvelope], now: d
         if not wanted:
             continue
         ticket = (await session.execute(_SUBMITTED.where(tickets.c.ticket_no == env.ticket_no))).first()
-        body = env.to_bytes()
+        shown = callbacks.withheld(env.type, env.payload)
+        body = (env if shown is None else env.model_copy(update={"payload": shown})).to_bytes()
         rows += [dict(subscription_id=s.id, event_id=str(env.event_id), event_type=env.type, ticket_no=env.ticket_no,
                       body=body, status="pending", attempts=0, next_attempt_at=now, created_at=now)
                  for s in wanted if callbacks.receives(s, ticket)]

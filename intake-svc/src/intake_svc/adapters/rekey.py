@@ -15,7 +15,15 @@ from sqlalchemy import Table, and_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from intake_svc.adapters.pii_vault import PiiVault
-from intake_svc.adapters.tables import platforms, repeats, sms_outbox, submissions, subscriptions, tickets
+from intake_svc.adapters.tables import (
+    platforms,
+    repeats,
+    sms_outbox,
+    submissions,
+    subscriptions,
+    tickets,
+    unit_contacts,
+)
 
 
 @dataclass(frozen=True)
@@ -45,6 +53,7 @@ COLUMNS: tuple[Encrypted, ...] = (
     Encrypted(repeats, "id", "body_enc", "request"),
     Encrypted(submissions, "id", "token_enc", "token"),
     Encrypted(sms_outbox, "id", "recipient_enc", "phone"),
+    Encrypted(unit_contacts, "id", "phone_enc", "phone"),
     Encrypted(platforms, "name", "secret_enc", "platform"),
     Encrypted(subscriptions, "id", "secret_enc", "subscription"),
 )

@@ -6,12 +6,18 @@ from datetime import datetime
 from typing import Any, Protocol
 
 import httpx
+from prometheus_client import Counter
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bancheng_shared.db import upsert_statement
-from intake_svc.adapters.tables import sms_outbox
+from intake_svc.adapters.tables import sms_outbox, unit_contacts
 from intake_svc.settings import IntakeSettings
+
+# a unit's SMS without a number: parked as `no_recipient`, released when a dispatch brings the unit's number
+NO_RECIPIENT_TOTAL = Counter("bancheng_intake_sms_no_recipient_total",
+                             "Units' SMS parked for want of a number (parked), and released later (released)",
+                             ["outcome"])
 
 
 class SmsGateway(Protocol):
@@ -64,11 +70,11 @@ async def queue(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
 
 def message(*, kind: str, dedupe_key: str, ticket_no: str, text: str, status: str, now: datetime,
             unit_code: str | None = None, recipient_enc: str | None = None,
-            recipient_masked: str | None = None) -> dict[str, Any]:
-    """An outbox row."""
+            recipient_masked: str | None = None, reason: str | None = None) -> dict[str, Any]:
+    """An outbox row (`reason`: why it is parked)."""
     return dict(kind=kind, dedupe_key=dedupe_key, ticket_no=ticket_no, unit_code=unit_code,
                 recipient_enc=recipient_enc, recipient_masked=recipient_masked, text=text, status=status,
-                attempts=0, created_at=now, next_attempt_at=None)
+                attempts=0, last_error=reason, created_at=now, next_attempt_at=None)
 
 
 async def pending(session: AsyncSession, batch: int, now: datetime) -> list[Any]:
@@ -82,3 +88,31 @@ async def pending(session: AsyncSession, batch: int, now: datetime) -> list[Any]
 async def mark(session: AsyncSession, message_id: int, values: dict[str, Any]) -> None:
     """Record what the gateway answered."""
     await session.execute(update(sms_outbox).where(sms_outbox.c.id == message_id).values(**values))
+
+
+async def keep_numbers(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """Store the units' SMS numbers of a ticket (ticket_no, unit_code, phone_enc, phone_masked, updated_at), the
+    latest dispatch's replacing an earlier one (one statement; one row per ticket and unit)."""
+    if rows:
+        await session.execute(upsert_statement(session, unit_contacts, ["ticket_no", "unit_code"],
+                                               ["phone_enc", "phone_masked", "updated_at"]), rows)
+
+
+async def numbers(session: AsyncSession, pairs: set[tuple[str, str]]) -> dict[tuple[str, str], Any]:
+    """The stored (phone_enc, phone_masked) of these (ticket_no, unit_code) that have a number."""
+    if not pairs:
+        return {}
+    q = select(unit_contacts.c.ticket_no, unit_contacts.c.unit_code, unit_contacts.c.phone_enc,
+               unit_contacts.c.phone_masked).where(
+        unit_contacts.c.ticket_no.in_(sorted({t for t, _ in pairs})), unit_contacts.c.phone_enc.is_not(None))
+    rows = (await session.execute(q)).all()  # a ticket has a few units: the pairs are picked here
+    return {(r.ticket_no, r.unit_code): r for r in rows if (r.ticket_no, r.unit_code) in pairs}
+
+
+async def parked(session: AsyncSession, status: str, ticket_nos: list[str]) -> list[Any]:
+    """The messages parked with this status (e.g. no_recipient) of these tickets (few: the status index finds them)."""
+    if not ticket_nos:
+        return []
+    q = select(sms_outbox.c.id, sms_outbox.c.ticket_no, sms_outbox.c.unit_code).where(
+        sms_outbox.c.status == status, sms_outbox.c.ticket_no.in_(sorted(set(ticket_nos))))
+    return list((await session.execute(q)).all())

@@ -274,13 +274,29 @@ sms_outbox = Table(
     Column("recipient_enc", Text, nullable=True),
     Column("recipient_masked", String(40), nullable=True),
     Column("text", Text, nullable=False),
-    Column("status", String(20), nullable=False),  # recorded (no gateway), pending, sent, failed
+    # recorded (no gateway), pending, sent, failed; no_recipient (a unit without an SMS number: parked, not sent)
+    Column("status", String(20), nullable=False),
     Column("attempts", Integer, nullable=False, default=0),
     Column("last_error", String(500), nullable=True),
     Column("created_at", UtcDateTime(), nullable=False),
     Column("sent_at", UtcDateTime(), nullable=True),
     Column("next_attempt_at", UtcDateTime(), nullable=True),  # a failed message waits until then (backoff)
     Index("ix_sms_outbox_status", "status", "id"),
+)
+
+# the SMS number of each unit a ticket was dispatched to (triage's TicketDispatched.unit_contacts, from the org
+# directory): where its 报到 SMS goes. A duty phone may be a person's mobile: encrypted like the complainant's.
+# phone_enc NULL: the unit has no SMS-capable contact (its SMS is parked as `no_recipient`).
+unit_contacts = Table(
+    "unit_contacts",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("ticket_no", String(TICKET_NO_MAX), nullable=False),
+    Column("unit_code", String(UNIT_CODE_MAX), nullable=False),
+    Column("phone_enc", Text, nullable=True),
+    Column("phone_masked", String(40), nullable=True),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    UniqueConstraint("ticket_no", "unit_code", name="uq_unit_contacts_ticket_unit"),
 )
 
 # failed proofs of "this is my ticket" (public lookup, follow-ups) per source address and per ticket: shared by

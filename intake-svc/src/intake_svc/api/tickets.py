@@ -198,18 +198,22 @@ async def pii_access(
     "/sms",
     response_model=list[SmsShown],
     summary="短信发件箱 / SMS outbox",
-    description="发出的短信（报到短信、受理回执、承办单位答复、退回与延期结果），号码脱敏。未配置短信网关时状态为 "
-    "recorded；发送失败按指数退避重试（next_attempt_at），最后一次失败后为 failed。\n\n"
+    description="发出的短信（报到短信、受理回执、承办单位答复、退回与延期结果），号码脱敏。报到短信发往组织目录中承办单位"
+    "的值班号码；单位没有可收短信的号码时状态为 no_recipient（搁置，不发送、不重试，原因见 last_error；交办带来号码后"
+    "自动恢复发送）。未配置短信网关时状态为 recorded；发送失败按指数退避重试（next_attempt_at），最后一次失败后为 "
+    "failed。\n\n"
     "Messages sent (alert `reported` to units; receipts, the unit's reply, approved returns and extensions to "
-    "people), numbers masked; `recorded` when no gateway is configured; a failed send is retried with exponential "
-    "backoff (`next_attempt_at`) and `failed` after the last try (`status=failed` lists them).",
+    "people), numbers masked. A unit's `reported` SMS goes to its duty number from the org directory; a unit without "
+    "an SMS-capable number parks it as `no_recipient` (not sent, not retried, the reason in `last_error`; released "
+    "when a dispatch brings the number). `recorded` when no gateway is configured; a failed send is retried with "
+    "exponential backoff (`next_attempt_at`) and `failed` after the last try (`status=failed` lists them).",
 )
 async def list_sms(
     rt: RuntimeDep,
     _who: SmsReader,
     ticket_no: Annotated[TicketNo | None, Query()] = None,
     unit: Annotated[UnitCode | None, Query()] = None,
-    status: Annotated[Literal["recorded", "pending", "sent", "failed"] | None, Query()] = None,
+    status: Annotated[Literal["recorded", "pending", "sent", "failed", "no_recipient"] | None, Query()] = None,
     limit: int = Query(default=100, ge=1, le=1000),
 ) -> list[dict[str, Any]]:
     return await queries.list_sms(rt, ticket_no=ticket_no, unit_code=unit, status=status, limit=limit)

@@ -34,6 +34,19 @@ class Submitted(Protocol):
     submitted_by: str | None
 
 
+# Payload fields a subscriber never receives: the units' duty numbers (a person's mobile, perhaps) that triage's
+# TicketDispatched carries for the 报到 SMS; the directory shows them to the work team, operators and the unit only.
+WITHHELD: dict[str, frozenset[str]] = {"TicketDispatched": frozenset({"unit_contacts"})}
+
+
+def withheld(event_type: str, payload: dict[str, Any]) -> dict[str, Any] | None:
+    """The payload a subscriber receives when fields have to be withheld from it, or None: it goes as published."""
+    drop = WITHHELD.get(event_type)
+    if not drop or not drop & payload.keys():
+        return None
+    return {k: v for k, v in payload.items() if k not in drop}
+
+
 def check_event_types(types: list[str], known: Collection[str]) -> list[str]:
     """The event types asked for ('*' for all), sorted; unknown ones are refused (422 naming `event_types`)."""
     unknown = [t for t in types if t != "*" and t not in known]

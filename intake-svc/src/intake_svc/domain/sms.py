@@ -74,6 +74,16 @@ def initial_status(*, records_only: bool) -> str:
     return "recorded" if records_only else "pending"
 
 
+NO_RECIPIENT = "no_recipient"
+NO_RECIPIENT_REASON = "承办单位在组织目录中没有可接收短信的号码 / the unit has no SMS-capable contact in the directory"
+
+
+def unit_status(initial: str, *, has_number: bool) -> tuple[str, str | None]:
+    """A unit's message (status, reason): as any other when its number is known; parked as `no_recipient` when not
+    (never handed to the gateway, so never retried; released when a dispatch brings the unit's number)."""
+    return (initial, None) if has_number else (NO_RECIPIENT, NO_RECIPIENT_REASON)
+
+
 def retry_delay_s(attempts: int, *, base_s: float, max_s: float) -> float:
     """Exponential backoff: base · 2^(attempts-1) seconds after the `attempts`-th failure, at most `max_s`."""
     return min(max_s, base_s * 2 ** max(0, attempts - 1))

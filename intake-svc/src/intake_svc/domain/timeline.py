@@ -269,11 +269,13 @@ class Projection:
     changes: dict[str, dict[str, Any]] = field(default_factory=dict)  # ticket_no -> its columns' final values
     alerts: list[AlertNotice] = field(default_factory=list)
     notices: list[PersonNotice] = field(default_factory=list)
+    # (ticket_no, unit_code) -> the unit's SMS number as the last dispatch to it carried it (None: it has none)
+    contacts: dict[tuple[str, str], str | None] = field(default_factory=dict)
 
 
 def project(events: Iterable[tuple[EventEnvelope, EventPayload]]) -> Projection:
-    """The timeline lines, ticket changes, `reported` alerts and texts to the person of events about tickets, in
-    their order."""
+    """The timeline lines, ticket changes, `reported` alerts, texts to the person and the units' SMS numbers of events
+    about tickets, in their order."""
     out = Projection()
     for env, event in events:
         ticket_no = env.ticket_no
@@ -291,6 +293,9 @@ def project(events: Iterable[tuple[EventEnvelope, EventPayload]]) -> Projection:
             if step.status:
                 values["status"] = step.status
                 values["status_label"] = STATUS_LABELS.get(step.status, step.status)
+        if isinstance(event, triage.TicketDispatched):
+            for unit in (event.lead_unit, *event.co_units):
+                out.contacts[(ticket_no, unit)] = event.unit_contacts.get(unit)
         if isinstance(event, sla.AlertRaised) and event.level == "reported":
             # the unit's name as it stands at this event: set earlier in the run, or as stored before it
             name = out.changes.get(ticket_no, {}).get("unit_name")

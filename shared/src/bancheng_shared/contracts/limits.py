@@ -45,5 +45,6 @@ RegionCode = Annotated[str, StringConstraints(max_length=REGION_CODE_MAX), After
 UnitCode = Annotated[str, StringConstraints(max_length=UNIT_CODE_MAX), AfterValidator(no_control_characters)]
 TicketNo = Annotated[str, StringConstraints(max_length=TICKET_NO_MAX), AfterValidator(no_control_characters)]
 ExternalId = Annotated[str, StringConstraints(max_length=EXTERNAL_ID_MAX), AfterValidator(no_control_characters)]
+Phone = Annotated[str, StringConstraints(max_length=PHONE_MAX), AfterValidator(no_control_characters)]
 ExplanationLine = Annotated[str, StringConstraints(max_length=EXPLANATION_LINE_MAX),
                             AfterValidator(no_control_characters)]

@@ -5,6 +5,7 @@ from datetime import datetime
 from pydantic import Field
 
 from bancheng_shared.contracts.envelope import EventPayload, event
+from bancheng_shared.contracts.limits import Phone, UnitCode
 from bancheng_shared.contracts.vocab import Category, Domain, ResolutionOutcome, Route, Tier
 from bancheng_shared.topics import TRIAGE_WORK_ORDERS
 
@@ -46,6 +47,9 @@ class TicketDispatched(EventPayload):
     round: int = 1
     redispatch: bool = False
     dispatched_at: datetime
+    # the SMS number (duty phone) of the lead unit and of each co-unit from the org directory, by unit code: where
+    # the 报到 SMS goes. A unit without an SMS-capable contact is absent (intake parks its SMS as `no_recipient`).
+    unit_contacts: dict[UnitCode, Phone] = Field(default_factory=dict)
 
 
 @event("TicketTransferred", TRIAGE_WORK_ORDERS)

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from triage_svc.adapters.tables import catalogue_versions, corrections, meta, units
 from triage_svc.domain import classifier
 from triage_svc.domain.catalogue import SHIPPED_VERSION
+from triage_svc.domain.contacts import sms_number
 from triage_svc.domain.directory import DirectoryIndex, UnitRef
 
 # built once: a use only brings parameters (building a statement costs more than SQLite takes to run it)
@@ -32,7 +33,7 @@ _CATALOGUE_DOC = select(catalogue_versions.c.doc).where(catalogue_versions.c.ver
 _ACTIVE_CATALOGUE = select(catalogue_versions.c.version, catalogue_versions.c.doc).where(
     catalogue_versions.c.active.is_(True))
 _ACTIVE_UNITS = select(units.c.code, units.c.name, units.c.level, units.c.kind, units.c.region_code,
-                       units.c.parent_code).where(units.c.active.is_(True))
+                       units.c.parent_code, units.c.contacts).where(units.c.active.is_(True))
 _RECENT_CORRECTIONS = select(corrections).order_by(corrections.c.id.desc()).limit(2000)
 CORRECTION_WEIGHT = 3.0  # corrections teach the model too, weighted above the catalogue's own examples
 
@@ -86,7 +87,7 @@ class Caches:
         if cached is not None and cached[0] == s.directory_generation:
             return cached[1]
         rows = (await session.execute(_ACTIVE_UNITS)).all()
-        idx = DirectoryIndex.build(UnitRef(*r) for r in rows)
+        idx = DirectoryIndex.build(UnitRef(*r[:6], sms=sms_number(r.contacts)) for r in rows)
         self._directory = (s.directory_generation, idx)
         return idx
 

@@ -220,11 +220,16 @@ class UnitDetailOut(UnitOut):
 
 
 class ImportedOut(BaseModel):
-    """An import's count: rows imported, units in the directory now, and the mode."""
+    """An import's count: rows imported, units in the directory now, and the mode; the imported active units
+    without an SMS-capable contact (their 报到 SMS is parked in intake as `no_recipient`)."""
 
     imported: int
     total: int
     mode: Literal["upsert", "replace"]
+    without_sms: int = Field(default=0, description="导入的单位中没有可收短信号码的数量 / imported active units "
+                             "without an SMS-capable contact")
+    without_sms_units: list[str] = Field(default_factory=list, description="其单位编码（前 50 个）/ their codes "
+                                         "(the first 50)")
 
 
 # ------------------------------------------------------------------------------------------ catalogue

@@ -89,7 +89,8 @@ def reclassify(found: WorkOrder | None, who: Principal, *, kind: str | None, cat
                 events.append(TicketDispatched(
                     lead_unit=lead.code, lead_unit_name=bounds.name(lead.name), co_units=[], unit_level=lead.level,
                     region_code=wo.region_code, tier=Tier(wo.tier), response_level=level, complex=wo.complex,
-                    round=rnd, redispatch=bool(wo.lead_unit), dispatched_at=now))
+                    round=rnd, redispatch=bool(wo.lead_unit), dispatched_at=now,
+                    unit_contacts=directory.sms_numbers([lead.code])))
                 upd.update(state=lifecycle.reroute(wo.state, State.dispatched).value, lead_unit=lead.code,
                            lead_unit_name=lead.name, co_units=[], round=rnd, dispatched_at=now, signed_at=None,
                            deemed_signed=False, urgent=False, transfer_unit=None)

@@ -54,7 +54,7 @@ class UnitRef:
     kind: str
     region_code: str
     parent_code: str | None
-
+    sms: str | None = None  # where its 报到 SMS goes (domain.contacts.sms_number); None: no number takes a text
 
 @dataclass
 class RowError:
@@ -304,6 +304,10 @@ class DirectoryIndex:
                 idx.roots.append(p)
             idx.places_by_level.setdefault(g.level, []).append(p)
         return idx
+
+    def sms_numbers(self, codes: Iterable[str]) -> dict[str, str]:
+        """The SMS numbers of these units by code (a TicketDispatched's `unit_contacts`); one without is absent."""
+        return {c: u.sms for c in codes if (u := self.by_code.get(c)) is not None and u.sms}
 
     def choose(self, kind: str, region_code: str | None, max_level: int = 4) -> UnitRef | None:
         """The unit of a kind nearest to the place: same region, else up the hierarchy, else any."""

@@ -45,7 +45,8 @@ def dispatch(found: WorkOrder | None, who: Principal, *, lead_unit: str, co_unit
     events: list[EventPayload] = [
         TicketDispatched(lead_unit=lead.code, lead_unit_name=bounds.name(lead.name), co_units=cos,
                          unit_level=lead.level, region_code=wo.region_code, tier=tier, response_level=level,
-                         complex=tier_upd.get("complex", wo.complex), round=wo.round, dispatched_at=now),
+                         complex=tier_upd.get("complex", wo.complex), round=wo.round, dispatched_at=now,
+                         unit_contacts=directory.sms_numbers([lead.code, *cos])),
         *tier_events]
     changes = {"lead_unit": lead.code, "lead_unit_name": lead.name, "co_units": cos, "dispatched_at": now,
                "route": Route.dispatch.value, "response_level": level, "transfer_unit": None,
@@ -160,7 +161,8 @@ def redo(wo: WorkOrder, event: RedoOrdered, *, directory: DirectoryIndex, now: d
                                        unit_level=routing.unit_level(directory, wo.lead_unit),
                                        region_code=wo.region_code, tier=Tier(wo.tier),
                                        response_level=wo.response_level, complex=wo.complex, round=rnd,
-                                       redispatch=False, dispatched_at=now))
+                                       redispatch=False, dispatched_at=now,
+                                       unit_contacts=directory.sms_numbers([wo.lead, *(wo.co_units or [])])))
     changes = {"state": to.value, "round": rnd, "signed_at": None, "deemed_signed": False, "return_request": None,
                "resolution": None, "closed_at": None,
                "dispatched_at": now if to == State.dispatched else wo.dispatched_at, "urgent": False,

@@ -102,7 +102,7 @@ def decide_return(found: WorkOrder | None, who: Principal, *, approved: bool, re
                                    tier=Tier(tier_upd.get("tier", wo.tier)),
                                    response_level=tier_upd.get("response_level", wo.response_level),
                                    complex=tier_upd.get("complex", wo.complex), round=rnd, redispatch=True,
-                                   dispatched_at=now))
+                                   dispatched_at=now, unit_contacts=directory.sms_numbers([target.code, *cos])))
     events += tier_events
     changes = {"lead_unit": target.code, "lead_unit_name": target.name, "co_units": cos, "round": rnd,
                "returns_count": returns, "dispatched_at": now, "signed_at": None, "deemed_signed": False,

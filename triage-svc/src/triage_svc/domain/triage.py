@@ -65,7 +65,8 @@ def triage(ticket_no: str, ticket: TicketReceived, *, catalogue: Compiled, direc
         events.append(TicketDispatched(lead_unit=lead.code, lead_unit_name=bounds.name(lead.name),
                                        co_units=[u.code for u in t.co], unit_level=lead.level,
                                        region_code=t.region_code, tier=tier, response_level=t.response_level,
-                                       complex=t.complex, round=1, dispatched_at=now))
+                                       complex=t.complex, round=1, dispatched_at=now,
+                                       unit_contacts=directory.sms_numbers([lead.code, *(u.code for u in t.co)])))
     dispatched = state == State.dispatched
     wo = WorkOrder(
         ticket_no=ticket_no, state=state.value, content=ticket.content, address=ticket.address,

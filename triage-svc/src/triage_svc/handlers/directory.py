@@ -12,7 +12,7 @@ from bancheng_shared.unit_of_work import UnitOfWork
 from triage_svc.adapters.catalogue import Catalogues
 from triage_svc.adapters.directory import Units
 from triage_svc.context import Triage
-from triage_svc.domain import catalogue, directory
+from triage_svc.domain import catalogue, contacts, directory
 from triage_svc.domain.commands import ActivateCatalogue, ImportDirectory, PublishCatalogue
 from triage_svc.domain.work_order import actor_name
 
@@ -22,19 +22,26 @@ Body = dict[str, Any]
 async def import_units(session: AsyncSession, rows: list[dict[str, Any]], *, replace: bool = False,
                        extra_kinds: list[str] | None = None) -> int:
     """Validate and store directory rows in the caller's transaction (all or nothing); Problem 422 on errors."""
+    return len(await _store(session, rows, replace=replace, extra_kinds=extra_kinds))
+
+
+async def _store(session: AsyncSession, rows: list[dict[str, Any]], *, replace: bool,
+                 extra_kinds: list[str] | None) -> list[dict[str, Any]]:
     units = Units(session)
     existing = {} if replace else await units.levels(directory.parents_to_look_up(rows))
     clean = directory.checked_rows(rows, existing, extra_kinds or [])
     await units.write(clean, replace=replace)
-    return len(clean)
+    return clean
 
 
 async def import_directory(cmd: ImportDirectory, uow: UnitOfWork, ctx: Triage) -> Body:
-    """Import a directory through the API (one transaction)."""
+    """Import a directory through the API (one transaction); says which active units have no SMS number."""
     async with uow:
-        n = await import_units(uow.session, cmd.rows, replace=cmd.replace, extra_kinds=ctx.settings.extra_kinds)
+        clean = await _store(uow.session, cmd.rows, replace=cmd.replace, extra_kinds=ctx.settings.extra_kinds)
         total = await Units(uow.session).count()
-    return {"imported": n, "total": total, "mode": "replace" if cmd.replace else "upsert"}
+    silent = contacts.without_sms(clean)
+    return {"imported": len(clean), "total": total, "mode": "replace" if cmd.replace else "upsert",
+            "without_sms": len(silent), "without_sms_units": silent[:contacts.WITHOUT_SMS_SHOWN]}
 
 
 async def publish_catalogue(cmd: PublishCatalogue, uow: UnitOfWork, ctx: Triage) -> Body:
