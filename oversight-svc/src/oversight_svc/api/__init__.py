@@ -1,15 +1,15 @@
 """oversight's HTTP routes, thin: validate the request, build a command and hand it to the bus, or read through
 queries. stats: statistics, reports, tier copies; cases: supervision cases; tickets: return visits and
-accountability; hotspots: hotspots and the public disclosure feed."""
+accountability; hotspots: hotspots (cases, hand-downs) and the public disclosure feed; rechecks: 回头看."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 
-from oversight_svc.api import cases, hotspots, stats, tickets
+from oversight_svc.api import cases, hotspots, rechecks, stats, tickets
 
 router = APIRouter(prefix="/v1")
-for _module in (stats, cases, tickets, hotspots):
+for _module in (stats, cases, tickets, hotspots, rechecks):
     router.include_router(_module.router)
 public = hotspots.public
 

@@ -2,7 +2,8 @@
 
 facts: ticket facts, rounds and rollups from intake's, triage's and sla's events, the calendar years;
 cases: supervision cases (opened for red tickets and escalations, by hand, for hotspots) and their steps;
-visits: return visits, accountability, hotspots.
+visits: return visits, accountability, hotspots;
+hand_downs: hotspots handed down as work orders, 回头看 (re-checks of closed tickets).
 """
 
 from __future__ import annotations
@@ -39,19 +40,21 @@ from oversight_svc.domain.commands import (
     ConcludeCase,
     DecideAccountability,
     DetectHotspots,
+    HandDownHotspot,
     Investigate,
     OpenCase,
     OpenHotspotCase,
     OrderRedo,
     PublishCase,
     RecordAccountability,
+    RecordRecheck,
     RecordReturnVisit,
     RegisterCase,
     ReplyLetter,
     SendLetter,
     VisitComplainant,
 )
-from oversight_svc.handlers import cases, facts, visits
+from oversight_svc.handlers import cases, facts, hand_downs, visits
 
 COMMANDS: dict[type, CommandHandler] = {
     OpenCase: cases.open_case,
@@ -69,6 +72,8 @@ COMMANDS: dict[type, CommandHandler] = {
     DecideAccountability: visits.decide_accountability,
     DetectHotspots: visits.detect_hotspots,
     OpenHotspotCase: visits.open_hotspot_case,
+    HandDownHotspot: hand_downs.hand_down_hotspot,
+    RecordRecheck: hand_downs.record_recheck,
 }
 
 EVENTS: dict[type, EventHandler] = {
