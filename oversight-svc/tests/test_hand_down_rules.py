@@ -99,17 +99,33 @@ def owed(**kw: object) -> SimpleNamespace:
 
 def test_recording_a_recheck_counts_done_and_come_back() -> None:
     back = rechecks.record(owed(), ticket_no="BC1", resolved=ResolvedAnswer.partly,
-                           satisfaction=Satisfaction.unsatisfied, notes="单车又堆满了", visited_at=None,
-                           by_name="专班小刘", now=NOW)
+                           satisfaction=Satisfaction.unsatisfied, cause="objective", notes="单车又堆满了",
+                           visited_at=None, by_name="专班小刘", now=NOW)
     assert back.values["relapsed"] is True and back.values["done_at"] == NOW
+    assert back.values["redo"] is False and back.events == []  # not the unit's fault: no redo
     assert back.counts == [("339901-urban_management", date(2026, 10, 31), {"rechecked": 1, "recheck_relapsed": 1})]
     held = rechecks.record(owed(), ticket_no="BC1", resolved=ResolvedAnswer.yes, satisfaction=Satisfaction.satisfied,
-                           notes=None, visited_at=None, by_name="专班小刘", now=NOW)
+                           cause=None, notes=None, visited_at=None, by_name="专班小刘", now=NOW)
     assert held.values["relapsed"] is False and held.counts[0][2] == {"rechecked": 1, "recheck_relapsed": 0}
     # unreachable: tried again later, nothing counted
     away = rechecks.record(owed(), ticket_no="BC1", resolved=None, satisfaction=Satisfaction.unreachable,
-                           notes="无人接听", visited_at=None, by_name="专班小刘", now=NOW)
+                           cause=None, notes="无人接听", visited_at=None, by_name="专班小刘", now=NOW)
     assert away.counts == [] and "done_at" not in away.values
+
+
+def test_a_problem_back_through_the_units_fault_orders_a_redo_as_a_return_visit_does() -> None:
+    out = rechecks.record(owed(round=2), ticket_no="BC1", resolved=ResolvedAnswer.no,
+                          satisfaction=Satisfaction.unsatisfied, cause="subjective", notes="整改后一周又恢复原样",
+                          visited_at=None, by_name="专班小刘", now=NOW)
+    assert out.values["redo"] is True
+    (redo,) = out.events
+    assert (redo.round, redo.unit, redo.ordered_at) == (2, "339901-urban_management", NOW)
+    assert redo.reason.startswith("回头看问题反弹") and "整改后一周又恢复原样" in redo.reason
+    # satisfied though it came back partly: nobody asks for a redo
+    kept = rechecks.record(owed(), ticket_no="BC1", resolved=ResolvedAnswer.partly,
+                           satisfaction=Satisfaction.basically_satisfied, cause="subjective", notes=None,
+                           visited_at=None, by_name="x", now=NOW)
+    assert kept.events == [] and kept.values["relapsed"] is True
 
 
 @pytest.mark.parametrize(("r", "kw", "status"), [
@@ -121,7 +137,7 @@ def test_recording_a_recheck_counts_done_and_come_back() -> None:
 ])
 def test_recheck_refusals(r: object, kw: dict[str, object], status: int) -> None:
     args: dict[str, object] = dict(ticket_no="BC1", resolved=ResolvedAnswer.yes, satisfaction=Satisfaction.satisfied,
-                                   notes=None, visited_at=None, by_name="x", now=NOW)
+                                   cause=None, notes=None, visited_at=None, by_name="x", now=NOW)
     args.update(kw)
     with pytest.raises(Problem) as e:
         rechecks.record(r, **args)  # type: ignore[arg-type]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from oversight_helpers import at, by_unit, ev, produce
+from oversight_helpers import at, by_unit, ev, outbox_events, produce
 
 from bancheng_services.testing import Databases, auth, eventually, run_service
 from bancheng_shared.contracts.triage import ResolutionSubmitted, TicketClosed, TicketDispatched
@@ -57,9 +57,13 @@ async def test_recheck_sample_queue_recording_and_statistics(databases: Database
                          json={"satisfaction": "satisfied"})
         assert r.status_code == 422 and "resolved" in r.json()["detail"]
         r = await c.post(f"/v1/tickets/{picked[0]}/recheck", headers=auth("work_team"),
-                         json={"resolved": "no", "satisfaction": "unsatisfied", "notes": "地铁口又堆满了单车"})
+                         json={"resolved": "no", "satisfaction": "unsatisfied", "cause": "subjective",
+                               "notes": "地铁口又堆满了单车"})
         assert r.status_code == 200, r.text
-        assert r.json()["relapsed"] is True and r.json()["done_at"] is not None
+        assert r.json()["relapsed"] is True and r.json()["done_at"] is not None and r.json()["redo"] is True
+        # the same redo as an unsatisfied return visit's: triage reopens the work order for round 2
+        redo = await outbox_events(svc, "RedoOrdered")
+        assert [(e.ticket_id, e.payload["round"], e.payload["unit"]) for e in redo] == [(picked[0], 1, UNIT)]
         r = await c.post(f"/v1/tickets/{picked[0]}/recheck", headers=auth("work_team"),
                          json={"resolved": "yes", "satisfaction": "satisfied"})
         assert r.status_code == 409 and r.json()["type"].endswith("already-rechecked")

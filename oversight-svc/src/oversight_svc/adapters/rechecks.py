@@ -63,4 +63,4 @@ def view(r: Any) -> dict[str, Any]:
     """A re-check as the API shows it."""
     return {"ticket_no": r.ticket_no, "round": r.round, "unit": r.unit, "dispatch_day": r.dispatch_day,
             "closed_at": r.closed_at, "due_at": r.due_at, "done_at": r.done_at, "resolved": r.resolved,
-            "satisfaction": r.satisfaction, "relapsed": r.relapsed, "notes": r.notes}
+            "satisfaction": r.satisfaction, "relapsed": r.relapsed, "redo": r.redo, "notes": r.notes}

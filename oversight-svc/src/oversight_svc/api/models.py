@@ -184,6 +184,7 @@ class Recheck(BaseModel):
     resolved: str | None
     satisfaction: str | None
     relapsed: bool | None = Field(description="the problem came back (the person says it is not, or partly, solved)")
+    redo: bool | None = Field(None, description="a redo was ordered (RedoOrdered) / 发回重办")
     notes: str | None
 
 

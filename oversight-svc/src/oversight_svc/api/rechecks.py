@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query
 from pydantic import Field
@@ -23,6 +23,8 @@ class RecheckIn(Body):
 
     resolved: ResolvedAnswer | None = Field(None, description="still solved? (yes, partly, no) / 问题是否仍解决")
     satisfaction: Satisfaction
+    cause: Literal["subjective", "objective"] | None = Field(
+        None, description="problem back and unsatisfied: subjective = the unit's fault (→ redo) / 主观原因发回重办")
     notes: Reason | None = None
     visited_at: Moment | None = Field(None, description="when the visit was made (default now) / 回访时间")
 
@@ -40,12 +42,15 @@ async def list_rechecks(rt: RuntimeDep, who: Visitor, due: bool | None = None, d
 
 @router.post("/tickets/{ticket_no}/recheck", tags=["rechecks"], response_model=Recheck,
              summary="记录回头看 / Record a re-check",
-             description="对抽中的已办结工单再次回访：问题是否仍解决（未解决或部分解决即“问题反弹”）、是否满意；计入该轮派单"
-             "所在期间的单位统计（recheck_due、rechecked、recheck_relapsed）。未接通可再次回访。\n\nThe re-check "
-             "visit of a sampled closed ticket: is the problem still solved (no or partly: it came back), is the "
-             "person satisfied; counted for the unit in the period of the round's dispatch. Unreachable: try again.")
+             description="对抽中的已办结工单再次回访：问题是否仍解决（未解决或部分解决即“问题反弹”）、是否满意；"
+             "计入该轮派单所在期间的单位统计（recheck_due、rechecked、recheck_relapsed）。"
+             "问题反弹且因主观原因不满意 → 发回重办（RedoOrdered）。未接通可再次回访。\n\n"
+             "The re-check visit of a sampled closed ticket: is the problem still solved (no or partly: it came "
+             "back), is the person satisfied; counted for the unit in the period of the round's dispatch. Back and "
+             "unsatisfied through the unit's fault (cause subjective) → RedoOrdered, as a return visit. Unreachable: "
+             "try again.")
 async def record_recheck(ticket_no: TicketNoPath, body: RecheckIn, bus: Bus, corr: CorrelationId,
                          who: Visitor) -> dict[str, Any]:
     return await bus.handle(RecordRecheck(actor=who, ticket_no=ticket_no, resolved=body.resolved,
-                                          satisfaction=body.satisfaction, notes=body.notes,
+                                          satisfaction=body.satisfaction, cause=body.cause, notes=body.notes,
                                           visited_at=body.visited_at, correlation_id=corr))

@@ -193,5 +193,6 @@ class RecordRecheck(Command):
     ticket_no: str
     resolved: ResolvedAnswer | None = None
     satisfaction: Satisfaction
+    cause: str | None = None
     notes: str | None = None
     visited_at: datetime | None = None

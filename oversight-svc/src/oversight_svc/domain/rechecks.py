@@ -4,13 +4,15 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from bancheng_shared.contracts.limits import REASON_MAX
+from bancheng_shared.contracts.oversight import RedoOrdered
 from bancheng_shared.contracts.vocab import ResolvedAnswer, Satisfaction
 from bancheng_shared.errors import Problem
-from oversight_svc.domain.visits import CLOCK_SKEW
+from oversight_svc.domain.visits import CLOCK_SKEW, orders_redo
 
 _SCALE = 2**64
 
@@ -39,15 +41,18 @@ def relapsed(resolved: ResolvedAnswer | None) -> bool | None:
 
 @dataclass(frozen=True)
 class RecheckOutcome:
-    """The answers to store and the counts they add."""
+    """The answers to store, the counts they add, the redo ordered (if any)."""
 
     values: dict[str, Any]
     counts: list[tuple[str, date, dict[str, int]]]
+    events: list[RedoOrdered] = field(default_factory=list)
 
 
 def record(r: Any, *, ticket_no: str, resolved: ResolvedAnswer | None, satisfaction: Satisfaction,
-           notes: str | None, visited_at: datetime | None, by_name: str, now: datetime) -> RecheckOutcome:
-    """Record a re-check visit (404 when the ticket was not sampled, 409 when done or not due yet)."""
+           cause: str | None, notes: str | None, visited_at: datetime | None, by_name: str,
+           now: datetime) -> RecheckOutcome:
+    """Record a re-check visit (404 when the ticket was not sampled, 409 when done or not due yet); the problem
+    back and the person unsatisfied through the unit's fault orders a redo, as a return visit does."""
     if r is None:
         raise Problem(404, f"ticket {ticket_no} has no re-check (not closed, or not in the sample)",
                       type_="no-recheck")
@@ -64,12 +69,16 @@ def record(r: Any, *, ticket_no: str, resolved: ResolvedAnswer | None, satisfact
         raise Problem(422, f"visited_at: must be between the closing ({r.closed_at.isoformat()}) and now",
                       type_="validation")
     back = relapsed(resolved) if satisfaction != Satisfaction.unreachable else None
+    redo = bool(back) and orders_redo(satisfaction.value, cause)
     values = {"done_at": when, "resolved": resolved.value if resolved else None,
-              "satisfaction": satisfaction.value, "relapsed": back, "redo": False, "notes": notes, "by_name": by_name}
+              "satisfaction": satisfaction.value, "relapsed": back, "redo": redo, "notes": notes, "by_name": by_name}
     # an unreachable person is tried again: the re-check stays open and counts nothing yet
     if satisfaction == Satisfaction.unreachable:
         values = {"notes": notes}
         return RecheckOutcome(values, [])
     counts = ([(r.unit, r.dispatch_day, {"rechecked": 1, "recheck_relapsed": int(bool(back))})]
               if r.unit and r.dispatch_day else [])
-    return RecheckOutcome(values, counts)
+    # the same redo as an unsatisfied return visit's: triage reopens the closed work order for a new round
+    reason = f"回头看问题反弹 the problem came back at the re-check: {notes or ''}".strip()[:REASON_MAX]
+    events = [RedoOrdered(reason=reason, round=r.round, ordered_at=when, unit=r.unit)] if redo else []
+    return RecheckOutcome(values, counts, events)

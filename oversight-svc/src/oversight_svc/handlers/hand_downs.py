@@ -69,14 +69,17 @@ async def on_closed_sample(event: TicketClosed, uow: UnitOfWork, ox: Oversight) 
 
 
 async def record_recheck(cmd: RecordRecheck, uow: UnitOfWork, ox: Oversight) -> dict[str, Any]:
-    """Record the re-check visit of a sampled closed ticket (counted in its round's dispatch period)."""
+    """Record the re-check visit of a sampled closed ticket (counted in its round's dispatch period); the problem
+    back through the unit's fault → RedoOrdered (triage reopens the work order)."""
     async with uow:
         s = uow.session
         r = await rechecks.latest(s, cmd.ticket_no)
         out = recheck_rules.record(r, ticket_no=cmd.ticket_no, resolved=cmd.resolved, satisfaction=cmd.satisfaction,
-                                   notes=cmd.notes, visited_at=cmd.visited_at, by_name=cmd.actor.name,
-                                   now=uow.now())
+                                   cause=cmd.cause, notes=cmd.notes, visited_at=cmd.visited_at,
+                                   by_name=cmd.actor.name, now=uow.now())
         await rechecks.record(s, cmd.ticket_no, r.round, out.values)
         await run(s, [ox.rollups.increment_op(s, out.counts)])
+        for event in out.events:
+            uow.emit(event, ticket_no=cmd.ticket_no)
         view = rechecks.view(await rechecks.latest(s, cmd.ticket_no))
     return view
