@@ -2,7 +2,8 @@
 several districts is mined by oversight, handed down (HotspotHandedDown), registered by intake as a ticket of
 channel `hotspot` with nobody as complainant, dispatched by triage to the city department of the hotspot's kind
 (not to a street's), put on a clock by sla; oversight shows the department, the ticket and its status on the
-hotspot, and refuses a second hand-down naming the ticket."""
+hotspot, and refuses a second hand-down naming the ticket. And 回头看: a closed ticket's re-check that finds the
+problem back reopens it, as an unsatisfied return visit does."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from contextlib import AsyncExitStack
 from typing import Any
 
 from bancheng_services.demo import seed_directory
-from bancheng_services.testing import Databases, auth, eventually, run_service
+from bancheng_services.testing import TEST_UNIT, Databases, auth, eventually, run_service
 
 # 共享单车乱停放 raised by different people in four districts (street region codes)
 BIKES = [
@@ -105,3 +106,71 @@ async def test_hotspot_handed_down_becomes_a_city_work_order_on_a_clock(
         r = await ov.post(f"/v1/hotspots/{h['hotspot_id']}/case", headers=auth("supervision_office"),
                           json={"units": [f"3399-{kind}"]})
         assert r.status_code == 201, r.text
+
+
+FOOD = ("您好，我要投诉。东湖区城关街道人民路88号阳光花园3栋楼下的一家超市卖过期食品，我上周买的牛奶回家一看已经过期"
+        "五天了，找商家要求退款，商家拒绝退款还态度很差，希望市场监管部门尽快查处。")
+
+
+async def test_a_recheck_finding_the_problem_back_reopens_the_closed_work_order(
+    databases: Databases, kafka_bootstrap: str, topic_prefix: str
+) -> None:
+    """回头看 with every closed ticket in the sample, due at once: the problem is back through the unit's fault, so
+    the closed work order is reopened for a new round and a new clock, as after an unsatisfied return visit."""
+    urls = {s: await databases.new(s) for s in ("intake", "triage", "sla", "oversight")}
+    await seed_directory(urls["triage"])
+    extra: dict[str, dict[str, Any]] = {"oversight": {"recheck_sample_rate": 1.0, "recheck_after_days": 0}}
+    async with AsyncExitStack() as stack:
+        svc = {s: await stack.enter_async_context(run_service(s, database_url=u, kafka_bootstrap=kafka_bootstrap,
+                                                              topic_prefix=topic_prefix, **extra.get(s, {})))
+               for s, u in urls.items()}
+        intake, triage, sla, ov = (svc[s].client for s in ("intake", "triage", "sla", "oversight"))
+        r = await intake.post("/v1/tickets", headers=auth("operator"), json={
+            "channel": "hotline", "content": FOOD, "location": {"region_code": "339901001"},
+            "complainant": {"name": "王女士", "phone": "13912345678"}})
+        assert r.status_code == 201, r.text
+        no = r.json()["ticket_no"]
+
+        async def state(want: str, rnd: int = 1) -> Any:
+            w = (await triage.get(f"/v1/work-orders/{no}", headers=auth("work_team"))).json()
+            return w if w.get("state") == want and w.get("round") == rnd else None
+
+        assert (await eventually(lambda: state("dispatched")))["lead_unit"] == TEST_UNIT
+        assert (await triage.post(f"/v1/work-orders/{no}/sign", headers=auth("unit"))).status_code == 200
+        r = await triage.post(f"/v1/work-orders/{no}/resolution", headers=auth("unit"),
+                              json={"outcome": "resolved", "reply": "已责令超市下架过期食品并退款"})
+        assert r.status_code == 200, r.text
+
+        async def visited() -> Any:
+            r = await ov.post(f"/v1/tickets/{no}/return-visits", headers=auth("work_team"),
+                              json={"resolved": "yes", "satisfaction": "satisfied"})
+            return r.json() if r.status_code == 201 else None
+
+        await eventually(visited)
+        await eventually(lambda: state("closed"))
+
+        async def due() -> Any:
+            rows = (await ov.get("/v1/rechecks", params={"due": "true"}, headers=auth("work_team"))).json()
+            return next((x for x in rows if x["ticket_no"] == no), None)
+
+        owed = await eventually(due)
+        assert (owed["round"], owed["unit"]) == (1, TEST_UNIT)
+        r = await ov.post(f"/v1/tickets/{no}/recheck", headers=auth("work_team"), json={
+            "resolved": "no", "satisfaction": "unsatisfied", "cause": "subjective",
+            "notes": "一个月后这家超市又在卖过期牛奶"})
+        assert r.status_code == 200, r.text
+        assert r.json()["relapsed"] is True and r.json()["redo"] is True
+
+        w = await eventually(lambda: state("dispatched", 2))
+        assert w["lead_unit"] == TEST_UNIT
+
+        async def second_clock() -> Any:
+            r = await sla.get(f"/v1/clocks/{no}", headers=auth("work_team"))
+            c = r.json() if r.status_code == 200 else {}
+            return c if c.get("current_round") == 2 and c["rounds"][-1]["state"] == "running" else None
+
+        await eventually(second_clock)
+        today = owed["dispatch_day"]
+        row = next(x for x in (await ov.get("/v1/stats/units", params={"from": today, "to": today},
+                                            headers=auth("leader"))).json() if x["unit"] == TEST_UNIT)
+        assert (row["recheck_due"], row["rechecked"], row["recheck_relapsed"]) == (1, 1, 1)
