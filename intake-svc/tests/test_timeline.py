@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from bancheng_shared.contracts import REGISTRY, make_event
 from bancheng_shared.contracts.intake import TicketReceived
-from bancheng_shared.contracts.oversight import SuggestionAnswered, SuggestionRaised
+from bancheng_shared.contracts.oversight import HotspotHandedDown, SuggestionAnswered, SuggestionRaised
 from bancheng_shared.contracts.sla import AlertRaised, CalendarYearLoaded, ClockStarted
 from bancheng_shared.contracts.triage import (
     TicketDispatched,
@@ -27,7 +27,8 @@ def env(payload: object, ticket_no: str = "BC20261123093000000ABCD", producer: s
 
 
 def test_intake_follows_every_event_about_a_ticket_and_not_the_calendar() -> None:
-    assert set(timeline.FOLLOWED) == set(REGISTRY.values()) - {CalendarYearLoaded, SuggestionRaised, SuggestionAnswered}
+    assert set(timeline.FOLLOWED) == set(REGISTRY.values()) - {
+        CalendarYearLoaded, SuggestionRaised, SuggestionAnswered, HotspotHandedDown}
     assert "CalendarYearLoaded" not in timeline.FOLLOWED_TYPES and "AlertRaised" in timeline.FOLLOWED_TYPES
 
 

@@ -17,7 +17,7 @@ from intake_svc.adapters.tables import plumbing
 from intake_svc.adapters.throttle import ProofThrottle
 from intake_svc.api import ROUTERS
 from intake_svc.context import Intake, delivery_policy, merge_policy, throttle_policy
-from intake_svc.handlers import COMMANDS, EVENTS, project_batch
+from intake_svc.handlers import COMMANDS, EVENTS, consume_batch
 from intake_svc.problem_types import PROBLEM_TYPES
 from intake_svc.settings import IntakeSettings
 
@@ -40,7 +40,7 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
                  proofs=ProofThrottle(rt, throttle_policy(settings)),
                  delivery=delivery_policy(settings))
     bus = MessageBus(rt, ctx, commands=COMMANDS, events=EVENTS)
-    bus.consume("timeline", [INTAKE_TICKETS, TRIAGE_WORK_ORDERS, SLA_CLOCKS, OVERSIGHT_CASES], batch=project_batch)
+    bus.consume("timeline", [INTAKE_TICKETS, TRIAGE_WORK_ORDERS, SLA_CLOCKS, OVERSIGHT_CASES], batch=consume_batch)
     deliverer = jobs.Deliverer(rt, ctx)
     ctx.wakers.append(deliverer.wake.set)
 

@@ -23,6 +23,20 @@ PROBLEM_TYPES: dict[str, ProblemType] = {
     "already-open": ProblemType(
         "Case already opened", "已立案",
         "A case was already opened for this hotspot; `case_id` names it."),
+    "already-handed-down": ProblemType(
+        "Hotspot already handed down", "热点已交办",
+        "The hotspot was already handed down as a work order; `ticket_no` names its ticket (null while intake is "
+        "still registering it)."),
+    "no-recheck": ProblemType(
+        "No re-check for this ticket", "该工单无回头看任务",
+        "Only closed tickets drawn in the 回头看 sample (OVERSIGHT_RECHECK_SAMPLE_RATE) owe a re-check visit; this "
+        "one is not closed, or was not drawn."),
+    "already-rechecked": ProblemType(
+        "Re-check already made", "已回头看",
+        "The re-check visit of this closed ticket was recorded already; it is made once."),
+    "recheck-not-due": ProblemType(
+        "Re-check not due yet", "回头看尚未到期",
+        "A re-check visit is made OVERSIGHT_RECHECK_AFTER_DAYS calendar days after closing, not before."),
     "invalid-transition": ProblemType(
         "Step not allowed in this state", "当前状态不允许该操作",
         "The case (the accountability record, the suggestion) is in a state that does not allow this step; `state` "

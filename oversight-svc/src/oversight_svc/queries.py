@@ -14,7 +14,7 @@ from bancheng_shared.principal import Principal, Role
 from bancheng_shared.runtime import Runtime
 from oversight_svc import suggestion_queries
 from oversight_svc.adapters import cases as stored
-from oversight_svc.adapters import stats
+from oversight_svc.adapters import rechecks, stats
 from oversight_svc.adapters.tables import (
     accountability,
     case_documents,
@@ -194,6 +194,15 @@ async def visits_due(rt: Runtime, limit: int) -> list[dict[str, Any]]:
         rows = (await session.execute(q)).all()
     return [{"ticket_no": r.ticket_no, "round": r.round, "unit": r.resolve_unit, "outcome": r.outcome,
              "resolved_at": r.resolved_at, "visit_due": r.visit_due} for r in rows]
+
+
+async def list_rechecks(rt: Runtime, *, due: bool | None, done: bool | None, unit: str | None, limit: int,
+                        offset: int) -> list[dict[str, Any]]:
+    """回头看: re-checks, earliest due first (due=true: open ones whose day has come; false: open, not yet)."""
+    async with rt.sm() as session:
+        rows = await rechecks.queue(session, due=due, now=rt.clock.now(), done=done, unit=unit, limit=limit,
+                                    offset=offset)
+    return [rechecks.view(r) for r in rows]
 
 
 # ---- accountability ----

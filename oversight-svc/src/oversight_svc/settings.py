@@ -39,6 +39,11 @@ class OversightSettings(ServiceSettings):
     hotspot_min_places: int = 3
     hotspot_similarity: float = 0.35
     hotspot_place_digits: int = 9  # region code digits that make a "place" (9 = street/town, 6 = district)
+    # the level of the unit a hotspot's work order is handed down to (1 city department, 2 district …)
+    hotspot_unit_level: int = Field(1, ge=1, le=4)
+    # 回头看: the share of closed tickets re-visited, and how many calendar days after closing
+    recheck_sample_rate: float = Field(0.1, ge=0.0, le=1.0)
+    recheck_after_days: int = Field(30, ge=0, le=3660)
     # reports
     report_overdue_limit: int = 200
     # process improvement: a department answers a suggestion within this many statutory working days (the seeds

@@ -391,15 +391,16 @@ class Registrar:
         return answers
 
     async def create_split(self, uow: UnitOfWork, body: TicketCreate, *, caller: Principal, submitted_by: str | None,
-                           platform: str | None, now: datetime) -> tuple[str, Callable[[], None]]:
-        """Register a request taken out of a ticket as a fresh submission would be (its number, row, first step,
-        TicketReceived) in the caller's unit of work, never merged; returns the number and what to run after commit
-        (the merge index learns the ticket only once it is stored)."""
+                           platform: str | None, now: datetime,
+                           routing: dict[str, Any] | None = None) -> tuple[str, Callable[[], None]]:
+        """Register a request taken out of a ticket (or handed down: `routing` for its TicketReceived) as a fresh
+        submission would be (its number, row, first step, TicketReceived) in the caller's unit of work, never
+        merged; returns the number and what to run after commit (the merge index learns it once it is stored)."""
         reg = self.prepare(body, caller=caller, idempotency_key=None, correlation_id=None, platform=platform)
         self._with_signatures([reg])
         g = _Group()
         ticket_no = new_ticket_no(now)
-        row = self._create(uow, reg, ticket_no, now, g)
+        row = self._create(uow, reg, ticket_no, now, g, routing)
         row["submitted_by"] = submitted_by or caller.key_id
         self._receipt(reg, ticket_no, f"split:{ticket_no}", False, now, g)  # the person learns the new number
         await self._save(uow.session, g)
@@ -412,7 +413,7 @@ class Registrar:
         return ticket_no, index
 
     def _create(self, uow: UnitOfWork, reg: Registration, ticket_no: str, now: datetime,
-                g: _Group) -> dict[str, Any]:
+                g: _Group, routing: dict[str, Any] | None = None) -> dict[str, Any]:
         v = self.vault
         body, c, loc = reg.body, reg.body.complainant, reg.body.location
         anonymous = registration.is_anonymous(body)
@@ -436,7 +437,7 @@ class Registrar:
         g.fresh_rows[ticket_no] = row
         g.timeline_rows.append(dict(ticket_no=ticket_no, at=now, event_type="TicketReceived", public=1,
                                     label=received_label(body.channel.value)))
-        uow.emit(registration.received(body, platform=reg.platform, anonymous=anonymous, now=now),
+        uow.emit(registration.received(body, platform=reg.platform, anonymous=anonymous, now=now, routing=routing),
                  ticket_no=ticket_no, correlation_id=reg.correlation_id, occurred_at=now)
         g.indexed.append((ticket_no, reg))
         return row

@@ -21,7 +21,9 @@ def check_channel(role: Role, channel: Channel, field: str = "channel") -> None:
     """403 naming the channel when this role may not register on it."""
     if channel in ALLOWED.get(role, frozenset()):
         return
-    if channel == Channel.platform:
+    if channel == Channel.hotspot:
+        why = "hotspot work orders are handed down by oversight (POST /v1/hotspots/{hotspot_id}/hand-down)"
+    elif channel == Channel.platform:
         why = "platform items come in through the signed route POST /v1/platforms/{platform}/items"
     else:
         allowed = ", ".join(sorted(c.value for c in ALLOWED.get(role, frozenset()))) or "none"

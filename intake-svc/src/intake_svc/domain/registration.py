@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from bancheng_shared.contracts.intake import RepeatReceived, TicketReceived
 from intake_svc.domain.problems import field_problem
@@ -29,8 +29,9 @@ def is_anonymous(body: TicketCreate) -> bool:
     return c is None or c.anonymous or not (c.name or c.phone or c.id_number)
 
 
-def received(body: TicketCreate, *, platform: str | None, anonymous: bool, now: datetime) -> TicketReceived:
-    """The event of a new ticket."""
+def received(body: TicketCreate, *, platform: str | None, anonymous: bool, now: datetime,
+             routing: dict[str, Any] | None = None) -> TicketReceived:
+    """The event of a new ticket (`routing`: a hotspot work order's hotspot id, department kind and unit level)."""
     loc = body.location
     return TicketReceived(
         channel=body.channel, content=body.content, title=body.title, category_hint=body.category,
@@ -38,7 +39,7 @@ def received(body: TicketCreate, *, platform: str | None, anonymous: bool, now: 
         longitude=loc.longitude if loc else None, latitude=loc.latitude if loc else None, received_at=now,
         happened_at=body.happened_at, anonymous=anonymous,
         enterprise_name=body.enterprise.name if body.enterprise else None, platform=platform,
-        external_id=body.external_id, attachment_count=len(body.attachments),
+        external_id=body.external_id, attachment_count=len(body.attachments), **(routing or {}),
     )
 
 

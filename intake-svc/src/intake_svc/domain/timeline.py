@@ -39,7 +39,7 @@ STATUS_LABELS = {
 }
 CHANNEL_LABELS = {
     "hotline": "12345热线", "mailbox": "县长信箱", "window": "办不成事反映窗口", "web": "网站", "app": "移动端",
-    "platform": "上级平台交办",
+    "platform": "上级平台交办", "hotspot": "高频共性问题交办",
 }
 ALERT_LABELS = {"reported": "已报到", "warning": "预警", "urgent": "紧急", "alarm": "警报"}
 TIER_LABELS = {"green": "绿灯", "yellow": "黄灯", "red": "红灯"}
@@ -50,6 +50,8 @@ CATEGORY_LABELS = {"consult": "咨询", "complaint": "投诉", "report": "举报
 # of the four topics about a ticket. Not `CalendarYearLoaded`: sla publishes it keyed `calendar-<year>`, it is about
 # the working-day calendar, not a ticket (no step, no callback, no SMS). Nor oversight's `SuggestionRaised` /
 # `SuggestionAnswered`: keyed by the suggestion id, they are about a department's procedure, not a ticket.
+# Not `HotspotHandedDown` either: keyed by the hotspot, it asks intake for a new ticket (handlers.hand_down), whose
+# own TicketReceived starts its timeline.
 FOLLOWED: tuple[type[EventPayload], ...] = (
     # intake.tickets: intake writes their steps when it registers them; subscribers still get them
     TicketReceived, RepeatReceived, FollowUpAdded, TicketMerged, RepeatUnmerged,

@@ -6,8 +6,11 @@ the four topics: each feeds the timeline, callbacks to subscribers and the SMS o
 
 from __future__ import annotations
 
-from bancheng_shared.contracts.envelope import EventPayload
+from bancheng_shared.contracts.envelope import EventEnvelope, EventPayload
+from bancheng_shared.contracts.oversight import HotspotHandedDown
 from bancheng_shared.messagebus import Command, CommandHandler, EventHandler
+from bancheng_shared.unit_of_work import UnitOfWork
+from intake_svc.context import Intake
 from intake_svc.domain.commands import (
     AddFollowUp,
     CreateSubscription,
@@ -25,6 +28,7 @@ from intake_svc.domain.commands import (
     ViewTicket,
 )
 from intake_svc.domain.timeline import FOLLOWED
+from intake_svc.handlers.hand_down import hand_downs_first, on_hotspot_handed_down
 from intake_svc.handlers.lookup import look_up_ticket
 from intake_svc.handlers.platforms import (
     create_subscription,
@@ -43,7 +47,7 @@ from intake_svc.handlers.tickets import (
 )
 from intake_svc.handlers.timeline import on_ticket_event, project_batch
 
-__all__ = ["COMMANDS", "EVENTS", "project_batch"]
+__all__ = ["COMMANDS", "EVENTS", "consume_batch", "project_batch"]
 
 COMMANDS: dict[type[Command], CommandHandler] = {
     RegisterTicket: register_ticket,
@@ -64,3 +68,11 @@ COMMANDS: dict[type[Command], CommandHandler] = {
 # Every contract of the four topics except sla's CalendarYearLoaded (about the calendar, not a ticket): see
 # domain.timeline.FOLLOWED. One handler: what each event does is decided by the domain (timeline, sms, callbacks).
 EVENTS: dict[type[EventPayload], EventHandler] = dict.fromkeys(FOLLOWED, on_ticket_event)
+EVENTS[HotspotHandedDown] = on_hotspot_handed_down  # oversight hands a hotspot down: a new ticket
+
+
+async def consume_batch(envs: list[EventEnvelope], uow: UnitOfWork, ctx: Intake) -> None:
+    """A consumer batch: hotspots handed down registered one by one, the rest projected at once."""
+    rest = await hand_downs_first(envs, uow, ctx)
+    if rest:
+        await project_batch(rest, uow, ctx)

@@ -8,16 +8,19 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from oversight_svc.adapters.hand_downs import orders_tickets
 from oversight_svc.adapters.tables import hotspots, tickets
 from oversight_svc.adapters.writes import run, upsert_op
 from oversight_svc.domain.hotspots import HotspotTicket
 
 
 async def candidates(session: AsyncSession, lo: datetime, hi: datetime) -> list[HotspotTicket]:
-    """Tickets received in [lo, hi) that triage classified (their first department kind)."""
+    """Tickets received in [lo, hi) that triage classified (their first department kind), but hotspots' own work
+    orders."""
     q = select(tickets.c.ticket_no, tickets.c.kinds, tickets.c.category, tickets.c.region_code,
                tickets.c.title, tickets.c.content).where(tickets.c.received_at >= lo, tickets.c.received_at < hi,
-                                                         tickets.c.kinds.is_not(None))
+                                                         tickets.c.kinds.is_not(None),
+                                                         tickets.c.ticket_no.not_in(orders_tickets()))
     rows = (await session.execute(q)).all()
     return [HotspotTicket(r.ticket_no, (r.kinds or ["unknown"])[0], r.category, r.region_code,
                           f"{r.title or ''}{r.content or ''}") for r in rows if r.kinds]

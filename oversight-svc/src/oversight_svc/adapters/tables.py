@@ -229,6 +229,41 @@ hotspots = Table(
     Column("case_id", String(40), nullable=True),
 )
 
+# A hotspot handed down as a work order (one per hotspot): the department kind and level asked, the ticket intake
+# registered for it (learnt from its TicketReceived).
+hotspot_orders = Table(
+    "hotspot_orders",
+    metadata,
+    Column("hotspot_id", String(40), primary_key=True),
+    Column("department_kind", String(UNIT_CODE_MAX), nullable=False),
+    Column("unit_level", Integer, nullable=False),
+    Column("title", String(TITLE_MAX), nullable=False),
+    Column("summary", Text, nullable=False),
+    Column("ticket_no", String(64), nullable=True, unique=True),
+    Column("by_name", String(NAME_MAX), nullable=False),
+    Column("handed_down_at", UtcDateTime(), nullable=False),
+)
+
+# 回头看: a closed round sampled for a re-check visit, due some days after closing; the visit's answers.
+rechecks = Table(
+    "rechecks",
+    metadata,
+    Column("ticket_no", String(64), primary_key=True),
+    Column("round", Integer, primary_key=True),
+    Column("unit", String(UNIT_CODE_MAX), nullable=True),
+    Column("dispatch_day", Date, nullable=True),  # the cohort its counts go to
+    Column("closed_at", UtcDateTime(), nullable=False),
+    Column("due_at", UtcDateTime(), nullable=False),
+    Column("done_at", UtcDateTime(), nullable=True),
+    Column("resolved", String(16), nullable=True),
+    Column("satisfaction", String(32), nullable=True),
+    Column("relapsed", Boolean, nullable=True),
+    Column("redo", Boolean, nullable=True),
+    Column("notes", Text, nullable=True),
+    Column("by_name", String(NAME_MAX), nullable=True),
+    Index("ix_rechecks_due", "done_at", "due_at"),
+)
+
 # Copies triage sends by tier (Hanyang's rule): green → archive after completion, yellow → joint scheduling,
 # red → supervision. One row per ticket, purpose and round: a redelivered or re-issued copy is not doubled.
 copies = Table(

@@ -1,15 +1,16 @@
 """oversight's HTTP routes, thin: validate the request, build a command and hand it to the bus, or read through
 queries. stats: statistics, reports, tier copies; cases: supervision cases; tickets: return visits and
-accountability; hotspots: hotspots and the public disclosure feed; suggestions: process improvement."""
+accountability; hotspots: hotspots (cases, hand-downs) and the public disclosure feed; rechecks: 回头看;
+suggestions: process improvement; assessment: the yearly assessment."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 
-from oversight_svc.api import assessment, cases, hotspots, stats, suggestions, tickets
+from oversight_svc.api import assessment, cases, hotspots, rechecks, stats, suggestions, tickets
 
 router = APIRouter(prefix="/v1")
-for _module in (stats, cases, tickets, hotspots, suggestions, assessment):
+for _module in (stats, cases, tickets, hotspots, rechecks, suggestions, assessment):
     router.include_router(_module.router)
 public = hotspots.public
 

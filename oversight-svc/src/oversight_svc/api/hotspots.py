@@ -11,8 +11,8 @@ from pydantic import Field
 from bancheng_shared.contracts.limits import Content, Name, Title, UnitCode
 from oversight_svc import queries
 from oversight_svc.api.deps import Body, Bus, CaseWriter, CorrelationId, Id, Offset, ReportReader, RuntimeDep
-from oversight_svc.api.models import Case, Disclosure, Hotspot
-from oversight_svc.domain.commands import DetectHotspots, OpenHotspotCase
+from oversight_svc.api.models import Case, Disclosure, Hotspot, HotspotOrder
+from oversight_svc.domain.commands import DetectHotspots, HandDownHotspot, OpenHotspotCase
 
 router = APIRouter()
 public = APIRouter(prefix="/v1", tags=["public"])
@@ -50,6 +50,27 @@ async def hotspot_case(hotspot_id: HotspotId, body: HotspotCaseIn, bus: Bus, cor
                        who: CaseWriter) -> dict[str, Any]:
     return await bus.handle(OpenHotspotCase(actor=who, hotspot_id=hotspot_id, title=body.title,
                                             summary=body.summary, units=body.units, correlation_id=corr))
+
+
+class HandDownIn(Body):
+    """The level of the department to hand the hotspot down to (default: OVERSIGHT_HOTSPOT_UNIT_LEVEL)."""
+
+    unit_level: int | None = Field(None, ge=1, le=4, description="1 city (default), 2 district … / 承办单位层级")
+
+
+@router.post("/hotspots/{hotspot_id}/hand-down", tags=["hotspots"], status_code=201, response_model=HotspotOrder,
+             summary="热点交办 / Hand a hotspot down as a work order",
+             description="把高频共性问题作为一张工单（渠道 hotspot，诉求人为12345热线中心，"
+             "不含任何群众个人信息）交办给该类事项的市级主管部门（或指定层级）：分拨按派单目录选定部门并计时，"
+             "与其他工单一样办理；同一热点只能交办一次（409 给出已有工单号）。\n\n"
+             "Hand the hotspot down as a work order (channel `hotspot`, the hotline centre asks, no "
+             "complainant data) to the department of its kind at the city level (or the level asked): triage names "
+             "the department from the catalogue and directory, sla starts its clock, and it runs like any other "
+             "ticket. A hotspot is handed down once (409 naming the existing ticket). Publishes HotspotHandedDown.")
+async def hand_down(hotspot_id: HotspotId, body: HandDownIn, bus: Bus, corr: CorrelationId,
+                    who: CaseWriter) -> dict[str, Any]:
+    return await bus.handle(HandDownHotspot(actor=who, hotspot_id=hotspot_id, level=body.unit_level,
+                                            correlation_id=corr))
 
 
 @public.get("/disclosures", response_model=list[Disclosure], summary="督查回声（公开）/ Published outcomes (public)",

@@ -156,6 +156,38 @@ class AccountabilityRecord(BaseModel):
 # ---- hotspots, copies, disclosures ----
 
 
+class HotspotOrder(BaseModel):
+    """交办工单: a hotspot handed down to the department of its kind — the department named, the ticket, its status."""
+
+    hotspot_id: str
+    department_kind: str
+    unit_level: int = Field(description="1 city, 2 district, 3 street, 4 community / 承办单位层级")
+    title: str
+    summary: str
+    ticket_no: str | None = Field(description="intake's ticket (None while it is being registered) / 工单号")
+    status: str = Field(description="the ticket's status as oversight knows it; `registering` before intake's event")
+    unit: str | None = Field(description="the department triage dispatched it to / 承办部门")
+    unit_name: str | None = None
+    handed_down_at: datetime
+
+
+class Recheck(BaseModel):
+    """回头看: a closed ticket sampled for a re-check visit, and its answers once made."""
+
+    ticket_no: str
+    round: int
+    unit: str | None
+    dispatch_day: date | None = Field(description="the period its counts go to (the round's dispatch day)")
+    closed_at: datetime
+    due_at: datetime
+    done_at: datetime | None
+    resolved: str | None
+    satisfaction: str | None
+    relapsed: bool | None = Field(description="the problem came back (the person says it is not, or partly, solved)")
+    redo: bool | None = Field(None, description="a redo was ordered (RedoOrdered) / 发回重办")
+    notes: str | None
+
+
 class Hotspot(BaseModel):
     """高频共性问题: similar tickets of one kind in several places, with the case opened for it."""
 
@@ -167,6 +199,7 @@ class Hotspot(BaseModel):
     places: list[str]
     common_terms: list[str]
     case_id: str | None = None
+    order: HotspotOrder | None = Field(None, description="the work order it was handed down as / 交办工单")
 
 
 class CopyTicket(BaseModel):

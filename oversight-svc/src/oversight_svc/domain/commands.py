@@ -211,3 +211,25 @@ class SetAssessmentScheme(Command):
     deductions: dict[str, float]
     min_sample: int
     reason: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class HandDownHotspot(Command):
+    """Hand a hotspot down as a work order to the department of its kind (at `level`, default the setting's)."""
+
+    actor: Principal
+    hotspot_id: str
+    level: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecordRecheck(Command):
+    """The re-check visit (回头看) of a closed ticket: did the problem stay solved, is the person satisfied."""
+
+    actor: Principal
+    ticket_no: str
+    resolved: ResolvedAnswer | None = None
+    satisfaction: Satisfaction
+    cause: str | None = None
+    notes: str | None = None
+    visited_at: datetime | None = None

@@ -31,6 +31,9 @@ METRICS: tuple[str, ...] = (
     "claimed_denied",  # ... where the person said it was not (or only partly) resolved
     "redone",  # redo orders (发回重办)
     "accountability",  # accountability measures decided
+    "recheck_due",  # closed rounds sampled for a re-check visit (回头看)
+    "rechecked",  # re-check visits made
+    "recheck_relapsed",  # ... where the problem had come back
 )
 
 # What each counter counts (the API's schema descriptions), in METRICS order.
@@ -60,13 +63,17 @@ METRIC_NOTES: dict[str, str] = {
     "claimed_denied": "of those, the person said it was not (or only partly) resolved",
     "redone": "redo orders (发回重办)",
     "accountability": "accountability measures decided",
+    "recheck_due": "closed work orders sampled for a re-check visit (回头看), in the round's dispatch period",
+    "rechecked": "re-check visits made (回头看)",
+    "recheck_relapsed": "re-check visits that found the problem back",
 }
 assert tuple(METRIC_NOTES) == METRICS
 
 # Counted for a work order round in the period it was DISPATCHED in (its cohort), whenever they happen: the round's
 # sign, result, overdue, extension and return visits. So every rate's numerator belongs to its denominator's period
 # and no rate leaves [0, 1]. These columns are derived from the rounds and visits tables alone (rebuild-rollups).
-# The others count on the day of their own event (dispatches, returns, urges, supervision, accountability).
+# The others count on the day of their own event (dispatches, returns, urges, supervision, accountability); the
+# re-check counters (回头看) also count in the round's dispatch period, from the rechecks table (not rebuilt here).
 COHORT_METRICS: tuple[str, ...] = (
     "signed", "signed_in_time", "deemed_signed", "resolved", "self_resolved", "resolved_in_time", "overdue",
     "extended", "visited", "unreachable", "visit_yes", "visit_partly", "satisfied", "basically_satisfied",

@@ -4,6 +4,7 @@ facts: ticket facts, rounds and rollups from intake's, triage's and sla's events
 cases: supervision cases (opened for red tickets and escalations, by hand, for hotspots) and their steps;
 visits: return visits, accountability, hotspots;
 suggestions: process-improvement suggestions to departments and their answers.
+hand_downs: hotspots handed down as work orders, 回头看 (re-checks of closed tickets).
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from oversight_svc.domain.commands import (
     ConcludeCase,
     DecideAccountability,
     DetectHotspots,
+    HandDownHotspot,
     Investigate,
     OpenCase,
     OpenHotspotCase,
@@ -48,6 +50,7 @@ from oversight_svc.domain.commands import (
     PublishCase,
     RaiseSuggestion,
     RecordAccountability,
+    RecordRecheck,
     RecordReturnVisit,
     RegisterCase,
     ReplyLetter,
@@ -55,7 +58,7 @@ from oversight_svc.domain.commands import (
     SetAssessmentScheme,
     VisitComplainant,
 )
-from oversight_svc.handlers import assessment, cases, facts, suggestions, visits
+from oversight_svc.handlers import assessment, cases, facts, hand_downs, suggestions, visits
 
 COMMANDS: dict[type, CommandHandler] = {
     OpenCase: cases.open_case,
@@ -76,6 +79,8 @@ COMMANDS: dict[type, CommandHandler] = {
     RaiseSuggestion: suggestions.raise_suggestion,
     AnswerSuggestion: suggestions.answer_suggestion,
     SetAssessmentScheme: assessment.set_scheme,
+    HandDownHotspot: hand_downs.hand_down_hotspot,
+    RecordRecheck: hand_downs.record_recheck,
 }
 
 EVENTS: dict[type, EventHandler] = {

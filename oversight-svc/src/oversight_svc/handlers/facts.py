@@ -40,7 +40,7 @@ from oversight_svc.adapters.writes import run
 from oversight_svc.context import Oversight
 from oversight_svc.domain import rounds
 from oversight_svc.domain.metrics import unit_region
-from oversight_svc.handlers import cases
+from oversight_svc.handlers import cases, hand_downs
 from oversight_svc.handlers.cases import name_unit_on_open_cases
 
 
@@ -53,6 +53,7 @@ async def on_ticket_received(event: TicketReceived, uow: UnitOfWork, ox: Oversig
         facts.ticket_op(s, env.ticket_no, env.occurred_at, region_code=event.region_code, title=title,
                         content=event.content, received_at=event.received_at),
         ox.rollups.received_op(s, event.region_code or "unknown", ox.day(event.received_at))])
+    await hand_downs.on_hotspot_ticket(event, uow)
 
 
 async def on_dispatched(event: TicketDispatched, uow: UnitOfWork, ox: Oversight) -> None:
@@ -160,6 +161,7 @@ async def on_closed(event: TicketClosed, uow: UnitOfWork, ox: Oversight) -> None
     """Closed by triage."""
     s, env = uow.session, uow.envelope
     await run(s, [facts.ticket_op(s, env.ticket_no, env.occurred_at, status="closed", closed_at=event.closed_at)])
+    await hand_downs.on_closed_sample(event, uow, ox)  # 回头看: a share of closed tickets is re-visited
 
 
 async def on_clock_started(event: ClockStarted, uow: UnitOfWork, ox: Oversight) -> None:

@@ -9,7 +9,7 @@ from bancheng_shared.errors import Problem
 from bancheng_shared.unit_of_work import UnitOfWork
 from oversight_svc import queries
 from oversight_svc.adapters import cases as stored
-from oversight_svc.adapters import facts, hotspots
+from oversight_svc.adapters import facts, hand_downs, hotspots
 from oversight_svc.adapters.writes import run
 from oversight_svc.context import Oversight
 from oversight_svc.domain import accountability, cases, rounds, visits
@@ -86,7 +86,7 @@ async def decide_accountability(cmd: DecideAccountability, uow: UnitOfWork, ox: 
 
 async def detect_hotspots(cmd: DetectHotspots, uow: UnitOfWork, ox: Oversight) -> list[dict[str, Any]]:
     """Frequent common problems in a window (default: the last `hotspot_window_days`), kept so that a case can be
-    opened for one; each with the case opened for it, if any."""
+    opened for one or it can be handed down; each with its case and its work order, if any."""
     st = ox.settings
     for name, day in (("from", cmd.start), ("to", cmd.end)):
         if day is not None:
@@ -103,8 +103,10 @@ async def detect_hotspots(cmd: DetectHotspots, uow: UnitOfWork, ox: Oversight) -
                               threshold=st.hotspot_similarity, place_digits=st.hotspot_place_digits)
         await hotspots.keep(s, found, now)
         known = await hotspots.case_ids(s)
+        orders = await hand_downs.views(s, [h["hotspot_id"] for h in found])
     for h in found:
         h["case_id"] = known.get(h["hotspot_id"])
+        h["order"] = orders.get(h["hotspot_id"])
     return found
 
 

@@ -26,6 +26,11 @@ class TicketReceived(EventPayload):
     platform: str | None = None
     external_id: str | None = None
     attachment_count: int = 0
+    # channel `hotspot`: the hotspot handed down, the department kind and unit level it goes to (triage routes on
+    # them instead of the place's local unit)
+    hotspot_id: str | None = None
+    department_kind: str | None = None
+    unit_level: int | None = None
 
 
 @event("RepeatReceived", INTAKE_TICKETS)

@@ -122,3 +122,22 @@ class SuggestionAnswered(EventPayload):
     answered_at: datetime
     late: bool = False
     effective_date: date | None = None
+
+
+@event("HotspotHandedDown", OVERSIGHT_CASES)
+class HotspotHandedDown(EventPayload):
+    """A hotspot (高频共性问题) is handed down as a work order to the department of its kind at `unit_level`
+    (1 city, 2 district …); intake registers it as a ticket of channel `hotspot`. The envelope's ticket_id is the
+    hotspot id (the ticket number is intake's to give). The summary names the problem, the count, the places and
+    the ticket numbers, never a complainant."""
+
+    hotspot_id: str
+    department_kind: str
+    category: str | None = None
+    title: str
+    summary: str
+    unit_level: int = 1
+    region_code: str | None = None
+    ticket_nos: list[str] = Field(default_factory=list)
+    places: list[str] = Field(default_factory=list)
+    handed_down_at: datetime

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from bancheng_shared.contracts.vocab import Category, Route
 from bancheng_shared.errors import Problem
-from triage_svc.domain import bounds, classifier, tiers
+from triage_svc.domain import bounds, classifier, hand_down, tiers
 from triage_svc.domain.directory import DirectoryIndex, UnitRef
 from triage_svc.domain.work_order import WorkOrder
 
@@ -36,10 +36,14 @@ class Routing:
 
 
 def decide(text: str, region_code: str | None, address: str | None, hint: Category | None,
-           catalogue: classifier.Compiled, directory: DirectoryIndex) -> Routing:
-    """Classify, place, tier and route a request (no I/O): what the consumer and the benchmark run."""
+           catalogue: classifier.Compiled, directory: DirectoryIndex,
+           handed: hand_down.HandDown | None = None) -> Routing:
+    """Classify, place, tier and route a request (no I/O): what the consumer and the benchmark run. A work order
+    `handed` down for a hotspot goes to the department of its kind and level, whatever the text's place."""
     b, idx = catalogue, directory
     d = classifier.classify(text, b, hint)
+    if handed is not None:
+        d.route, d.target_kind, d.department_kinds = Route.dispatch, handed.kind, [handed.kind]
     place_source = "given" if region_code else "none"
     if not region_code:
         region_code, why = idx.resolve_place(f"{address or ''} {text}")
@@ -50,7 +54,10 @@ def decide(text: str, region_code: str | None, address: str | None, hint: Catego
             d.explanation.append("place: no region code and no directory name in the text; city level")
     lead: UnitRef | None = None
     co: list[UnitRef] = []
-    if d.route == Route.dispatch:
+    if handed is not None:
+        lead, why = hand_down.responsible(idx, handed, region_code, b.fallback_kind)
+        d.explanation.extend(why)
+    elif d.route == Route.dispatch:
         rule = b.by_kind.get(d.department_kinds[0])
         lead = idx.choose(d.department_kinds[0], region_code, rule.level if rule else b.fallback_level)
         if lead is None:

@@ -9,7 +9,7 @@ from bancheng_shared.contracts.envelope import EventPayload
 from bancheng_shared.contracts.intake import TicketReceived
 from bancheng_shared.contracts.triage import TicketDispatched, TicketTransferred, TicketTriaged
 from bancheng_shared.contracts.vocab import Route
-from triage_svc.domain import bounds, lifecycle, routing
+from triage_svc.domain import bounds, hand_down, lifecycle, routing
 from triage_svc.domain.classifier import Compiled
 from triage_svc.domain.directory import DirectoryIndex
 from triage_svc.domain.lifecycle import State
@@ -33,7 +33,7 @@ def triage(ticket_no: str, ticket: TicketReceived, *, catalogue: Compiled, direc
     """Classify, tier and route a received ticket; dispatch it when a unit is found, transfer it off the track
     for petition and legal matters, hold it for an answer or for the work team otherwise."""
     t = routing.decide(ticket.content, ticket.region_code, ticket.address, ticket.category_hint, catalogue,
-                       directory)
+                       directory, hand_down.of(ticket))
     d = t.decision
     tier = t.tier.tier
     # a matter answered directly is the hotline centre's, on the level-3 clock (1 working day)
