@@ -7,6 +7,7 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from oversight_svc.adapters.calendar import CalendarCache
+from oversight_svc.adapters.report_files import ReportBuilder
 from oversight_svc.adapters.rollups import Rollups
 from oversight_svc.domain.periods import check_day, check_period
 from oversight_svc.domain.rates import RatePolicy
@@ -15,19 +16,22 @@ from oversight_svc.settings import OversightSettings
 
 @dataclass
 class Oversight:
-    """Settings, the rate policy, the local time zone, the calendar in force and the rollup writer."""
+    """Settings, the rate policy, the local time zone, the calendar in force, the rollup writer and the report
+    file builder."""
 
     settings: OversightSettings
     calendar: CalendarCache = field(default_factory=CalendarCache)
     rollups: Rollups = field(default_factory=Rollups)
     tz: ZoneInfo = field(init=False)
     policy: RatePolicy = field(init=False)
+    reports: ReportBuilder = field(init=False)
 
     def __post_init__(self) -> None:
         s = self.settings
         self.tz = ZoneInfo(s.timezone)
         self.policy = RatePolicy(gap_threshold=s.gap_threshold, gap_min_sample=s.gap_min_sample,
                                  ranking_min_sample=s.ranking_min_sample, ranking_top=s.ranking_top)
+        self.reports = ReportBuilder(s.report_workers)
 
     def day(self, at: datetime) -> date:
         """The local calendar day of a timestamp."""

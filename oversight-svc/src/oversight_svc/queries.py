@@ -25,10 +25,11 @@ from oversight_svc.adapters.tables import (
     letters,
     rounds,
     tickets,
+    units,
     visits,
 )
 from oversight_svc.context import Oversight
-from oversight_svc.domain import rates
+from oversight_svc.domain import change, rates, regions
 from oversight_svc.domain.accountability import red_track
 from oversight_svc.domain.cases import STATES, allowed_actions, check_scope, unit_sees
 from oversight_svc.domain.periods import local_bounds, period_bounds
@@ -74,29 +75,57 @@ async def overview_and_units(rt: Runtime, ox: Oversight, start: date, end: date,
 
 async def overdue_list(rt: Runtime, ox: Oversight, start: date, end: date, region: str | None,
                        limit: int) -> list[dict[str, Any]]:
-    """Rounds that went overdue, resolved late or still open, in the period (for reports)."""
+    """Rounds that went overdue, resolved late or still open, in the period (for reports), with the unit's name."""
     lo, hi = local_bounds(start, end, ox.tz)
-    q = (select(rounds, tickets.c.region_code, tickets.c.title, tickets.c.status)
+    q = (select(rounds, tickets.c.region_code, tickets.c.title, tickets.c.status, units.c.name.label("unit_name"))
          .join(tickets, tickets.c.ticket_no == rounds.c.ticket_no)
+         .outerjoin(units, units.c.unit == rounds.c.unit)
          .where(rounds.c.overdue.is_(True), rounds.c.resolve_due >= lo, rounds.c.resolve_due < hi)
          .order_by(rounds.c.resolve_due).limit(limit))
     if region:
         q = q.where(tickets.c.region_code.like(f"{region}%"))
     async with rt.sm() as session:
         rows = (await session.execute(q)).all()
-    return [{"ticket_no": r.ticket_no, "round": r.round, "unit": r.unit, "region_code": r.region_code,
-             "title": r.title, "resolve_due": r.resolve_due, "resolved_at": r.resolved_at, "status": r.status}
+    return [{"ticket_no": r.ticket_no, "round": r.round, "unit": r.unit, "unit_name": r.unit_name,
+             "region_code": r.region_code, "title": r.title, "resolve_due": r.resolve_due,
+             "resolved_at": r.resolved_at, "status": r.status}
             for r in rows]
+
+
+async def _previous(rt: Runtime, ox: Oversight, period: str, start: date,
+                    region: str | None) -> tuple[tuple[date, date], dict[str, Any], list[dict[str, Any]]] | None:
+    """The previous period of the same kind: its bounds, totals and regions (None before the years kept)."""
+    bounds = change.previous_period(period, start, min_year=ox.settings.stats_min_year)
+    if bounds is None:
+        return None
+    async with rt.sm() as session:
+        rows = await stats.unit_rows(session, *bounds, None, region)
+        received = await stats.received(session, *bounds, region)
+    return (bounds, *rates.summary(rows, ox.policy, received_tickets=received))
 
 
 async def report(rt: Runtime, ox: Oversight, period: str, day: date, region: str | None,
                  hotspots: list[dict[str, Any]], now: datetime) -> dict[str, Any]:
-    """A report's data: overview, unit table, overdue list, the hotspots found for the period, accountability."""
+    """A report's data: overview, unit table, overdue list, the hotspots found for the period, accountability;
+    region and unit names; each figure's change from the previous period (环比)."""
     start, end = period_bounds(period, day)
-    ov, units = await overview_and_units(rt, ox, start, end, region)  # one rollup query for both
+    ov, unit_table = await overview_and_units(rt, ox, start, end, region)  # one rollup query for both
     overdue = await overdue_list(rt, ox, start, end, region, ox.settings.report_overdue_limit)
-    return {"period": period, "from": start, "to": end, "region": region, "generated_at": now.astimezone(),
-            "overview": ov, "units": units, "overdue": overdue, "hotspots": hotspots[:20]}
+    prev = await _previous(rt, ox, period, start, region)
+    async with rt.sm() as session:
+        names = regions.region_names(await stats.region_unit_names(session, region))
+    for row in (*ov["by_region"], *unit_table, *overdue):
+        row["region_name"] = names.get(row["region_code"] or "")
+    diff = None
+    if prev is not None:
+        (p_start, p_end), p_totals, p_regions = prev
+        before = {r["region_code"]: r for r in p_regions}
+        diff = {"from": p_start, "to": p_end, "totals": change.changes(ov["totals"], p_totals),
+                "by_region": {r["region_code"]: change.changes(r, before.get(r["region_code"]))
+                              for r in ov["by_region"]}}
+    return {"period": period, "from": start, "to": end, "region": region,
+            "region_name": names.get(region or "") if region else None, "generated_at": now.astimezone(),
+            "overview": ov, "units": unit_table, "overdue": overdue, "hotspots": hotspots[:20], "change": diff}
 
 
 # ---- cases ----

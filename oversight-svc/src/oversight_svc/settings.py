@@ -41,3 +41,6 @@ class OversightSettings(ServiceSettings):
     hotspot_place_digits: int = 9  # region code digits that make a "place" (9 = street/town, 6 = district)
     # reports
     report_overdue_limit: int = 200
+    # processes that build report files (XLSX, HTML, CSV) off the event loop; 0 builds them in a thread (which
+    # still holds the GIL: the loop stalls for most of a city-scale XLSX, see the README's benchmark)
+    report_workers: int = Field(1, ge=0, le=32)
