@@ -29,7 +29,7 @@ from oversight_svc.adapters.tables import (
     visits,
 )
 from oversight_svc.context import Oversight
-from oversight_svc.domain import change, rates, regions
+from oversight_svc.domain import change, rates, report
 from oversight_svc.domain.accountability import red_track
 from oversight_svc.domain.cases import STATES, allowed_actions, check_scope, unit_sees
 from oversight_svc.domain.periods import local_bounds, period_bounds
@@ -65,14 +65,6 @@ async def overview(rt: Runtime, ox: Oversight, start: date, end: date, region: s
                           red_track=red)
 
 
-async def overview_and_units(rt: Runtime, ox: Oversight, start: date, end: date,
-                             region: str | None) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """The overview and the per-unit rows from ONE rollup query (what a report needs)."""
-    rows, received, red = await _overview_parts(rt, ox, start, end, region)
-    return (rates.overview(rows, ox.policy, start=start, end=end, region=region, received_tickets=received,
-                           red_track=red), rates.unit_rows(rows, ox.policy))
-
-
 async def overdue_list(rt: Runtime, ox: Oversight, start: date, end: date, region: str | None,
                        limit: int) -> list[dict[str, Any]]:
     """Rounds that went overdue, resolved late or still open, in the period (for reports), with the unit's name."""
@@ -92,40 +84,31 @@ async def overdue_list(rt: Runtime, ox: Oversight, start: date, end: date, regio
             for r in rows]
 
 
-async def _previous(rt: Runtime, ox: Oversight, period: str, start: date,
-                    region: str | None) -> tuple[tuple[date, date], dict[str, Any], list[dict[str, Any]]] | None:
-    """The previous period of the same kind: its bounds, totals and regions (None before the years kept)."""
-    bounds = change.previous_period(period, start, min_year=ox.settings.stats_min_year)
-    if bounds is None:
-        return None
-    async with rt.sm() as session:
-        rows = await stats.unit_rows(session, *bounds, None, region)
-        received = await stats.received(session, *bounds, region)
-    return (bounds, *rates.summary(rows, ox.policy, received_tickets=received))
-
-
-async def report(rt: Runtime, ox: Oversight, period: str, day: date, region: str | None,
-                 hotspots: list[dict[str, Any]], now: datetime) -> dict[str, Any]:
-    """A report's data: overview, unit table, overdue list, the hotspots found for the period, accountability;
-    region and unit names; each figure's change from the previous period (环比)."""
+async def report_inputs(rt: Runtime, ox: Oversight, period: str, day: date, region: str | None,
+                        hotspots: list[dict[str, Any]], now: datetime) -> report.ReportInputs:
+    """What a report is made of, read from the rollups and tables (domain.report makes its data, off the loop)."""
     start, end = period_bounds(period, day)
-    ov, unit_table = await overview_and_units(rt, ox, start, end, region)  # one rollup query for both
+    rows, received, red = await _overview_parts(rt, ox, start, end, region)  # one rollup query
     overdue = await overdue_list(rt, ox, start, end, region, ox.settings.report_overdue_limit)
-    prev = await _previous(rt, ox, period, start, region)
+    bounds = change.previous_period(period, start, min_year=ox.settings.stats_min_year)
+    previous = None
     async with rt.sm() as session:
-        names = regions.region_names(await stats.region_unit_names(session, region))
-    for row in (*ov["by_region"], *unit_table, *overdue):
-        row["region_name"] = names.get(row["region_code"] or "")
-    diff = None
-    if prev is not None:
-        (p_start, p_end), p_totals, p_regions = prev
-        before = {r["region_code"]: r for r in p_regions}
-        diff = {"from": p_start, "to": p_end, "totals": change.changes(ov["totals"], p_totals),
-                "by_region": {r["region_code"]: change.changes(r, before.get(r["region_code"]))
-                              for r in ov["by_region"]}}
-    return {"period": period, "from": start, "to": end, "region": region,
-            "region_name": names.get(region or "") if region else None, "generated_at": now.astimezone(),
-            "overview": ov, "units": unit_table, "overdue": overdue, "hotspots": hotspots[:20], "change": diff}
+        if bounds is not None:
+            previous = report.PreviousPeriod(start=bounds[0], end=bounds[1],
+                                             rows=await stats.unit_rows(session, *bounds, None, region),
+                                             received=await stats.received(session, *bounds, region))
+        named = await stats.region_unit_names(session, region)
+    return report.ReportInputs(period=period, start=start, end=end, region=region, generated_at=now.astimezone(),
+                               policy=ox.policy, rows=rows, received=received, red_track=red, overdue=overdue,
+                               hotspots=hotspots[:20], unit_regions=named, previous=previous)
+
+
+async def report_data(rt: Runtime, ox: Oversight, period: str, day: date, region: str | None,
+                      hotspots: list[dict[str, Any]], now: datetime) -> dict[str, Any]:
+    """A report's data: overview, unit table, overdue list, the hotspots found for the period, accountability;
+    region and unit names; each figure's change from the previous period (环比). Made here, on the loop: the
+    report route has a worker make it (ReportBuilder)."""
+    return report.report_data(await report_inputs(rt, ox, period, day, region, hotspots, now))
 
 
 # ---- cases ----

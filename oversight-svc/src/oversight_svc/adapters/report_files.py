@@ -8,8 +8,9 @@ Nothing is loaded from a CDN: charts are SVG drawn here, styles are inline. Ever
 through `safe_cell`: a ticket title, a unit name or a hotspot's text that starts like a formula (=, +, -, @, ＝ …)
 is written as text with a leading apostrophe, never as a formula the leaders' spreadsheet would run.
 
-Building a file is CPU-bound Python (the XLSX of a city's 20,000 units takes seconds): `ReportBuilder` runs it in
-worker processes, so the service's event loop (its consumers, its other requests) keeps running meanwhile."""
+Making a report is CPU-bound Python (the statistics of a city's 20,000 units, then an XLSX that takes seconds):
+`ReportBuilder` runs both in worker processes, from what the database gave (`domain.report.ReportInputs`), so the
+service's event loop (its consumers, its other requests) keeps running meanwhile."""
 
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ import orjson
 from bancheng_shared.spreadsheet import safe_cell
 from oversight_svc.domain.change import RATES, format_change
 from oversight_svc.domain.rates import RATE_DEFINITIONS
+from oversight_svc.domain.report import ReportInputs, report_data
 
 PERIOD_NAMES = {"week": "周报", "month": "月报", "quarter": "季报", "year": "年报"}
 CHANGE_NAMES = {"week": "环比（上周）", "month": "环比（上月）", "quarter": "环比（上季度）", "year": "同比（上年）"}
@@ -71,6 +73,11 @@ def render(data: dict[str, Any], fmt: str) -> tuple[bytes, str, dict[str, str]]:
     return to_html(data).encode(), "text/html; charset=utf-8", {}
 
 
+def make(inputs: ReportInputs, fmt: str) -> tuple[bytes, str, dict[str, str]]:
+    """The report's data made from what was read (domain.report), then its file: what a worker runs."""
+    return render(report_data(inputs), fmt)
+
+
 class ReportBuilder:
     """Builds report files off the event loop: in `workers` processes (CPU-bound Python holds the GIL, so a thread
     would still stall the loop; measured in oversight_svc.bench), or in a thread when workers is 0."""
@@ -85,18 +92,16 @@ class ReportBuilder:
             self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"))
         return self._pool
 
-    async def render(self, data: dict[str, Any], fmt: str) -> tuple[bytes, str, dict[str, str]]:
-        """`render` away from the loop; JSON is quick and made here."""
-        if fmt == "json":
-            return render(data, fmt)
+    async def build(self, inputs: ReportInputs, fmt: str) -> tuple[bytes, str, dict[str, str]]:
+        """`make` away from the event loop: the statistics of every unit and the file are CPU work."""
         if self.workers <= 0:
-            return await asyncio.to_thread(render, data, fmt)
+            return await asyncio.to_thread(make, inputs, fmt)
         loop = asyncio.get_running_loop()
         try:
-            return await loop.run_in_executor(self._executor(), render, data, fmt)
+            return await loop.run_in_executor(self._executor(), make, inputs, fmt)
         except BrokenProcessPool:  # a worker died (killed, out of memory): a new pool for this and later reports
             self.close()
-            return await loop.run_in_executor(self._executor(), render, data, fmt)
+            return await loop.run_in_executor(self._executor(), make, inputs, fmt)
 
     def close(self) -> None:
         """Stop the workers (at shutdown)."""

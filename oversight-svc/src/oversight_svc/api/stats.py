@@ -92,9 +92,9 @@ async def report(
     first, last = period_bounds(period, start)
     # the hotspots of the period are mined (and kept, so that a case can be opened for one) as the list does
     hotspots = await bus.handle(DetectHotspots(start=first, end=last, correlation_id=corr))
-    data = await queries.report(rt, ox, period, start, region, hotspots, rt.clock.now())
-    # the file is built in a worker process: the loop keeps consuming events and answering meanwhile
-    content, media_type, headers = await ox.reports.render(data, format)
+    inputs = await queries.report_inputs(rt, ox, period, start, region, hotspots, rt.clock.now())
+    # the statistics and the file are made in a worker process: the loop keeps consuming events and answering
+    content, media_type, headers = await ox.reports.build(inputs, format)
     return Response(content, media_type=media_type, headers=headers)
 
 
