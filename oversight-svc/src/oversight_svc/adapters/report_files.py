@@ -358,9 +358,10 @@ svg{max-width:100%;height:auto}
 """
 
 
-def _change_cell(v: float | None, *, rate: bool) -> str:
-    cls = "" if not v else (" up" if v > 0 else " down")
-    return f"<td class='n{cls}'>{e(format_change(v, rate=rate))}</td>"
+def _change_cell(v: float | None, *, rate: bool, points_word: bool = True) -> str:
+    # a rate going up is good news (green); whether a count going up is depends on the count: no colour
+    cls = " up" if rate and v and v > 0 else " down" if rate and v and v < 0 else ""
+    return f"<td class='n{cls}'>{e(format_change(v, rate=rate, points_word=points_word))}</td>"
 
 
 def _table(headers: list[str], rows: Iterable[str], widths: list[int] | None = None) -> str:
@@ -423,17 +424,18 @@ def _regions_section(data: dict[str, Any]) -> str:
     by_region, changes = data["overview"]["by_region"], _change(data)["by_region"]
     if not by_region:
         return ""
-    label = CHANGE_NAMES[data["period"]].split("（")[0]
+    label = CHANGE_NAMES[data["period"]].split("（")[0] + "（百分点）"
     rows = []
     for r in by_region:
         c = changes.get(r["region_code"], {})
         rows.append(f"<tr><td>{e(_region_label(r['region_code'], r.get('region_name')))}</td>"
                     f"<td class='n'>{r['units']}</td><td class='n'>{r['dispatched']}</td>"
-                    + "".join(f"<td class='n'>{_fmt(r[k])}</td>{_change_cell(c.get(k), rate=True)}" for k in RATES)
+                    + "".join(f"<td class='n'>{_fmt(r[k])}</td>{_change_cell(c.get(k), rate=True, points_word=False)}"
+                              for k in RATES)
                     + "</tr>")
     named = [(_region_label(r["region_code"], r.get("region_name")), r) for r in by_region[:CHART_REGIONS_MAX]]
     return ("<h2>各区划</h2>" + _table(["区划", "单位数", "派单", "响应率", label, "解决率", label, "满意率", label],
-                                      rows, [19, 7, 8, 9, 12, 9, 12, 9, 12])
+                                      rows, [20, 7, 7, 9, 12, 9, 12, 9, 12])
             + bar_chart("各区划满意率", [(n, r["satisfaction_rate"]) for n, r in named])
             + bar_chart("各区划响应率", [(n, r["response_rate"]) for n, r in named]))
 

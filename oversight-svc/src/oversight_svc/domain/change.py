@@ -47,10 +47,13 @@ def changes(now: Mapping[str, Any], before: Mapping[str, Any] | None, *, counts:
     return out
 
 
-def format_change(value: float | None, *, rate: bool) -> str:
-    """A change as people read it: '+2.3 个百分点', '-1.0 个百分点', '+12', '-3', '持平' (no change), '—' (none)."""
+def format_change(value: float | None, *, rate: bool, points_word: bool = True) -> str:
+    """A change as people read it: '+2.3 个百分点', '-1.0 个百分点', '+12', '-3', '持平' (no change), '—' (none);
+    without `points_word` a rate's change is '+2.3' (a table whose header says 百分点)."""
     if value is None:
         return "—"
     if value == 0:
         return "持平"
-    return f"{value:+.1f} 个百分点" if rate else f"{int(value):+d}"
+    if rate:
+        return f"{value:+.1f} 个百分点" if points_word else f"{value:+.1f}"
+    return f"{int(value):+d}"
