@@ -163,13 +163,13 @@ async def test_suggestions_raised_answered_counted(databases: Databases, kafka_b
                             params={"period": "month", "start": "2025-03-15", "format": "json"})
         assert report["suggestions"] == figs
         page = await send(svc, "GET", "/v1/reports", "leader", 200, params={"period": "month", "start": "2025-03-15"})
-        assert "改进建议 Process improvement" in page and "本期提出改进建议 3 条" in page
+        assert "<h2>改进建议</h2>" in page and "本期提出改进建议 3 条" in page
         r = await svc.client.get("/v1/reports", headers=auth("leader"),
                                  params={"period": "month", "start": "2025-03-15", "format": "xlsx"})
         sheet = load_workbook(io.BytesIO(r.content))["suggestions 改进建议"]
         cells = [[c.value for c in row] for row in sheet.iter_rows()]
-        assert cells[0][:3] == ["部门 department", "名称 name", "提出 raised"]
-        assert [row[0] for row in cells[1:]] == [UNIT, OTHER, "合计 total"] and cells[-1][2:5] == [3, 1, 1]
+        assert cells[0][:3] == ["部门代码", "部门", "提出"]
+        assert [row[0] for row in cells[1:]] == [UNIT, OTHER, "合计"] and cells[-1][2:5] == [3, 1, 1]
 
         # the events, with the state, keyed by the suggestion id; the failed requests emitted nothing
         raised = await outbox_events(svc, "SuggestionRaised")

@@ -131,7 +131,7 @@ async def test_hotspot_case_and_reports(databases: Databases, kafka_bootstrap: s
         assert "units 单位" in wb.sheetnames and "hotspots 热点" in wb.sheetnames
         csv = await c.get("/v1/reports", params={"period": "quarter", "start": "2025-03-15", "format": "csv"},
                           headers=auth("leader"))
-        assert csv.text.lstrip("\ufeff").startswith("unit,name,region_code,dispatched")
+        assert csv.text.lstrip("\ufeff").startswith("单位代码,单位名称,所属区划,区划代码,派单")
         r = await c.get("/v1/reports", params={"period": "fortnight", "start": "2025-03-15"}, headers=auth("leader"))
         assert r.status_code == 422
         assert (await c.get("/v1/reports", params={"start": "2025-03-15"}, headers=auth("unit"))).status_code == 403

@@ -10,7 +10,7 @@ import sqlite3
 import statistics
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import date, timedelta
 from pathlib import Path
 from types import SimpleNamespace
@@ -22,12 +22,13 @@ from sqlalchemy import create_engine
 from bancheng_shared.db import make_engine, make_sessionmaker
 from bancheng_shared.unit_of_work import SystemClock, UnitOfWork
 from oversight_svc import queries
-from oversight_svc.adapters import report_files
+from oversight_svc.adapters import report_builder, report_files
 from oversight_svc.adapters.tables import metadata
 from oversight_svc.context import Oversight
 from oversight_svc.domain.commands import DetectHotspots
 from oversight_svc.domain.metrics import METRICS
 from oversight_svc.domain.periods import period_bounds
+from oversight_svc.domain.report import ReportInputs
 from oversight_svc.handlers.visits import detect_hotspots
 from oversight_svc.settings import OversightSettings
 
@@ -166,7 +167,7 @@ def bench_report() -> dict[str, Any]:
         # what the report route does: the period's hotspots (through their handler), then the report's data
         first, last = period_bounds("month", day)
         hot = await detect_hotspots(DetectHotspots(start=first, end=last), UnitOfWork(rt), ox)
-        return await queries.report(rt, ox, "month", day, None, hot, rt.clock.now())
+        return await queries.report_data(rt, ox, "month", day, None, hot, rt.clock.now())
 
     runs: list[dict[str, float]] = []
     for _ in range(3):
@@ -191,9 +192,76 @@ def bench_report() -> dict[str, Any]:
     return out
 
 
+async def _loop_lag_while(work: Callable[[], Awaitable[Any]], tick_s: float = 0.01) -> dict[str, Any]:
+    """Run `work` while a ticker sleeps `tick_s` at a time: how late the loop woke it (the stall other coroutines
+    of the service, its consumers and requests, see), how many ticks ran, and how long the work took."""
+    loop = asyncio.get_running_loop()
+    lags: list[float] = []
+    done = asyncio.Event()
+
+    async def ticker() -> None:
+        while not done.is_set():
+            t = loop.time()
+            await asyncio.sleep(tick_s)
+            lags.append((loop.time() - t - tick_s) * 1000)
+
+    task = asyncio.create_task(ticker())
+    await asyncio.sleep(tick_s * 5)
+    lags.clear()
+    t0 = time.perf_counter()
+    await work()
+    took = time.perf_counter() - t0
+    done.set()
+    await task
+    lags.sort()
+    return {"build_s": round(took, 2), "ticks": len(lags), "max_lag_ms": round(lags[-1], 1) if lags else None,
+            "p99_lag_ms": round(lags[int(len(lags) * 0.99)], 1) if lags else None}
+
+
+def bench_report_loop() -> dict[str, Any]:
+    """Event-loop lag (a 10 ms ticker) while the monthly city XLSX is made from the rows read: its statistics and
+    file made on the loop as the route did before (`inline`), in a thread, and in a worker process (what the route
+    does now; the pool is warm); `reads_only`: the database reads, which stay on the loop in every mode."""
+    rt, info = _db()
+    ox = _CACHE["ox"]
+    run = _CACHE["loop"].run_until_complete
+    day = date(YEAR, 6, 15)
+    first, last = period_bounds("month", day)
+
+    async def inputs() -> ReportInputs:
+        hot = await detect_hotspots(DetectHotspots(start=first, end=last), UnitOfWork(rt), ox)
+        return await queries.report_inputs(rt, ox, "month", day, None, hot, rt.clock.now())
+
+    builders = {"thread": report_builder.ReportBuilder(0), "process": report_builder.ReportBuilder(1)}
+    out: dict[str, Any] = {"tickets": info["tickets"], "units": info["units"]}
+    try:
+        read = run(inputs())
+        run(builders["process"].build(read, "xlsx"))  # start the worker: the service pays it once
+
+        async def inline() -> None:
+            report_builder.make(read, "xlsx")
+
+        # the rows are read first (on the loop in every mode: the reads_only line), then made into the file
+        modes: dict[str, Callable[[], Awaitable[Any]]] = {"reads_only": inputs, "inline": inline}
+        for mode, builder in builders.items():
+            async def built(b: report_builder.ReportBuilder = builder) -> None:
+                await b.build(read, "xlsx")
+            modes[mode] = built
+        for mode, work in modes.items():
+            runs = [run(_loop_lag_while(work)) for _ in range(3)]
+            med = sorted(runs, key=lambda r: r["max_lag_ms"] or 0)[1]
+            out.update({f"{mode}_{k}": v for k, v in med.items()})
+            out[f"{mode}_max_lag_best_ms"] = min(r["max_lag_ms"] or 0 for r in runs)
+    finally:
+        for b in builders.values():
+            b.close()
+    return out
+
+
 def benchmarks() -> dict[str, Callable[[], dict[str, Any]]]:
     """Name → measurement, for `bancheng bench`."""
-    return {"oversight_stats": bench_stats, "oversight_monthly_report": bench_report}
+    return {"oversight_stats": bench_stats, "oversight_monthly_report": bench_report,
+            "oversight_report_loop_lag": bench_report_loop}
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from oversight_svc.adapters.assessment import load_default
 from oversight_svc.adapters.calendar import CalendarCache
+from oversight_svc.adapters.report_builder import ReportBuilder
 from oversight_svc.adapters.rollups import Rollups
 from oversight_svc.domain.periods import check_day, check_period
 from oversight_svc.domain.rates import RatePolicy
@@ -17,7 +18,8 @@ from oversight_svc.settings import OversightSettings
 
 @dataclass
 class Oversight:
-    """Settings, the rate policy, the local time zone, the calendar in force and the rollup writer."""
+    """Settings, the rate policy, the local time zone, the calendar in force, the rollup writer and the report
+    file builder."""
 
     settings: OversightSettings
     calendar: CalendarCache = field(default_factory=CalendarCache)
@@ -25,6 +27,7 @@ class Oversight:
     tz: ZoneInfo = field(init=False)
     policy: RatePolicy = field(init=False)
     assessment_default: dict[str, Any] = field(init=False)  # the default scheme's data (version 0)
+    reports: ReportBuilder = field(init=False)
 
     def __post_init__(self) -> None:
         s = self.settings
@@ -32,6 +35,7 @@ class Oversight:
         self.policy = RatePolicy(gap_threshold=s.gap_threshold, gap_min_sample=s.gap_min_sample,
                                  ranking_min_sample=s.ranking_min_sample, ranking_top=s.ranking_top)
         self.assessment_default = load_default(s.assessment_scheme_file)
+        self.reports = ReportBuilder(s.report_workers)
 
     def day(self, at: datetime) -> date:
         """The local calendar day of a timestamp."""

@@ -52,6 +52,9 @@ def create_app(settings: OversightSettings | None = None) -> FastAPI:
         ox.calendar.seed(await asyncio.to_thread(seed_years, years))
         rt.spawn(letter_loop)
 
+    async def stop(_rt: Runtime) -> None:
+        ox.reports.close()
+
     app = create_service_app(
         runtime=rt,
         title="Bancheng oversight-svc 督办服务",
@@ -59,6 +62,7 @@ def create_app(settings: OversightSettings | None = None) -> FastAPI:
         "Oversight: supervision cases, return visits, accountability, the three rates, reports, disclosure.",
         routers=[api.router, api.public],
         on_startup=[start],
+        on_shutdown=[stop],
         tags=[
             {"name": "stats", "description": "统计与三率 / Statistics and the three rates"},
             {"name": "cases", "description": "督办案件 / Supervision cases"},

@@ -26,10 +26,11 @@ from oversight_svc.adapters.tables import (
     letters,
     rounds,
     tickets,
+    units,
     visits,
 )
 from oversight_svc.context import Oversight
-from oversight_svc.domain import rates
+from oversight_svc.domain import change, rates, report
 from oversight_svc.domain.accountability import red_track
 from oversight_svc.domain.cases import STATES, allowed_actions, check_scope, unit_sees
 from oversight_svc.domain.periods import local_bounds, period_bounds
@@ -67,40 +68,52 @@ async def overview(rt: Runtime, ox: Oversight, start: date, end: date, region: s
     return ov
 
 
-async def overview_and_units(rt: Runtime, ox: Oversight, start: date, end: date,
-                             region: str | None) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """The overview and the per-unit rows from ONE rollup query (what a report needs)."""
-    rows, received, red = await _overview_parts(rt, ox, start, end, region)
-    return (rates.overview(rows, ox.policy, start=start, end=end, region=region, received_tickets=received,
-                           red_track=red), rates.unit_rows(rows, ox.policy))
-
-
 async def overdue_list(rt: Runtime, ox: Oversight, start: date, end: date, region: str | None,
                        limit: int) -> list[dict[str, Any]]:
-    """Rounds that went overdue, resolved late or still open, in the period (for reports)."""
+    """Rounds that went overdue, resolved late or still open, in the period (for reports), with the unit's name."""
     lo, hi = local_bounds(start, end, ox.tz)
-    q = (select(rounds, tickets.c.region_code, tickets.c.title, tickets.c.status)
+    q = (select(rounds, tickets.c.region_code, tickets.c.title, tickets.c.status, units.c.name.label("unit_name"))
          .join(tickets, tickets.c.ticket_no == rounds.c.ticket_no)
+         .outerjoin(units, units.c.unit == rounds.c.unit)
          .where(rounds.c.overdue.is_(True), rounds.c.resolve_due >= lo, rounds.c.resolve_due < hi)
          .order_by(rounds.c.resolve_due).limit(limit))
     if region:
         q = q.where(tickets.c.region_code.like(f"{region}%"))
     async with rt.sm() as session:
         rows = (await session.execute(q)).all()
-    return [{"ticket_no": r.ticket_no, "round": r.round, "unit": r.unit, "region_code": r.region_code,
-             "title": r.title, "resolve_due": r.resolve_due, "resolved_at": r.resolved_at, "status": r.status}
+    return [{"ticket_no": r.ticket_no, "round": r.round, "unit": r.unit, "unit_name": r.unit_name,
+             "region_code": r.region_code, "title": r.title, "resolve_due": r.resolve_due,
+             "resolved_at": r.resolved_at, "status": r.status}
             for r in rows]
 
 
-async def report(rt: Runtime, ox: Oversight, period: str, day: date, region: str | None,
-                 hotspots: list[dict[str, Any]], now: datetime) -> dict[str, Any]:
-    """A report's data: overview, unit table, overdue list, the hotspots found for the period, accountability."""
+async def report_inputs(rt: Runtime, ox: Oversight, period: str, day: date, region: str | None,
+                        hotspots: list[dict[str, Any]], now: datetime) -> report.ReportInputs:
+    """What a report is made of, read from the rollups and tables (domain.report makes its data, off the loop)."""
     start, end = period_bounds(period, day)
-    ov, units = await overview_and_units(rt, ox, start, end, region)  # one rollup query for both
+    rows, received, red = await _overview_parts(rt, ox, start, end, region)  # one rollup query
     overdue = await overdue_list(rt, ox, start, end, region, ox.settings.report_overdue_limit)
-    return {"period": period, "from": start, "to": end, "region": region, "generated_at": now.astimezone(),
-            "overview": ov, "units": units, "overdue": overdue, "hotspots": hotspots[:20],
-            "suggestions": await suggestion_queries.figures(rt, ox, start, end, region=region)}
+    bounds = change.previous_period(period, start, min_year=ox.settings.stats_min_year)
+    previous = None
+    async with rt.sm() as session:
+        if bounds is not None:
+            previous = report.PreviousPeriod(start=bounds[0], end=bounds[1],
+                                             rows=await stats.unit_rows(session, *bounds, None, region),
+                                             received=await stats.received(session, *bounds, region))
+        named = await stats.region_unit_names(session, region)
+    return report.ReportInputs(period=period, start=start, end=end, region=region, generated_at=now.astimezone(),
+                               policy=ox.policy, rows=rows, received=received, red_track=red, overdue=overdue,
+                               hotspots=hotspots[:20], unit_regions=named, previous=previous,
+                               extra={"suggestions": await suggestion_queries.figures(rt, ox, start, end,
+                                                                                     region=region)})
+
+
+async def report_data(rt: Runtime, ox: Oversight, period: str, day: date, region: str | None,
+                      hotspots: list[dict[str, Any]], now: datetime) -> dict[str, Any]:
+    """A report's data: overview, unit table, overdue list, the hotspots found for the period, accountability;
+    region and unit names; each figure's change from the previous period (环比). Made here, on the loop: the
+    report route has a worker make it (ReportBuilder)."""
+    return report.report_data(await report_inputs(rt, ox, period, day, region, hotspots, now))
 
 
 # ---- cases ----

@@ -52,3 +52,6 @@ class OversightSettings(ServiceSettings):
     # yearly assessment: the default scheme (version 0 of every year until an admin stores one); None = the packaged
     # data/assessment_scheme.json
     assessment_scheme_file: str | None = None
+    # processes that build report files (XLSX, HTML, CSV) off the event loop; 0 builds them in a thread (which
+    # still holds the GIL: the loop stalls for most of a city-scale XLSX, see the README's benchmark)
+    report_workers: int = Field(1, ge=0, le=32)

@@ -8,10 +8,9 @@ from typing import Any
 
 from bancheng_shared.spreadsheet import safe_cell
 
-COLUMNS = (("department", "部门 department"), ("name", "名称 name"), ("raised", "提出 raised"),
-           ("open", "未答复 open"), ("overdue", "逾期 overdue"), ("answered", "已答复 answered"),
-           ("answered_late", "逾期答复 answered late"), ("adopted", "采纳 adopted"),
-           ("not_adopted", "不予采纳 not adopted"), ("adoption_rate", "采纳率 adoption rate"))
+COLUMNS = (("department", "部门代码"), ("name", "部门"), ("raised", "提出"), ("open", "未答复"),
+           ("overdue", "逾期未答复"), ("answered", "已答复"), ("answered_late", "逾期答复"), ("adopted", "采纳"),
+           ("not_adopted", "不予采纳"), ("adoption_rate", "采纳率"))
 
 
 def _cell(v: Any) -> str:
@@ -28,10 +27,9 @@ def html_section(data: dict[str, Any]) -> str:
     if not figures:
         return ""
     e, t = html.escape, figures["totals"]
-    out = ["<h2>改进建议 Process improvement</h2>",
+    out = ["<h2>改进建议</h2>",
            f"<p>本期提出改进建议 {t['raised']} 条，已答复 {t['answered']} 条（采纳 {t['adopted']} 条），未答复 "
-           f"{t['open']} 条，其中逾期 {t['overdue']} 条。Suggestions raised {t['raised']}, answered {t['answered']} "
-           f"(adopted {t['adopted']}), open {t['open']}, overdue {t['overdue']}.</p>"]
+           f"{t['open']} 条，其中逾期 {t['overdue']} 条。</p>"]
     rows = figures["by_department"]
     if rows:
         out.append("<table><tr>" + "".join(f"<th>{e(label)}</th>" for _, label in COLUMNS) + "</tr>")
@@ -49,4 +47,4 @@ def xlsx_sheet(wb: Any, data: dict[str, Any]) -> None:
     ws.append([label for _, label in COLUMNS])
     for r in figures["by_department"]:
         ws.append([safe_cell(r.get(k)) for k, _ in COLUMNS])
-    ws.append(["合计 total", None, *(figures["totals"].get(k) for k, _ in COLUMNS[2:])])
+    ws.append(["合计", None, *(figures["totals"].get(k) for k, _ in COLUMNS[2:])])

@@ -316,13 +316,16 @@ _RATES: dict[str, Any] = {
 UnitStats = create_model(  # type: ignore[call-overload]
     "UnitStats", __doc__="一个单位某期间的计数与三率 / A unit's counters and rates over the period.",
     unit=(str, ...), name=(str | None, None), region_code=(str | None, None), level=(int | None, None),
+    region_name=(str | None, Field(None, description="区划名称（报告中）/ the region's name (in reports)")),
     **_COUNTERS, **_RATES)
 Totals = create_model(  # type: ignore[call-overload]
     "Totals", __doc__="合计 / The counters and rates of all the units in the period.",
     **_COUNTERS, tickets_received=(int, Field(description="tickets received in the period (by place)")), **_RATES)
 RegionStats = create_model(  # type: ignore[call-overload]
     "RegionStats", __doc__="一个区划的合计 / The counters and rates of a region's units.",
-    region_code=(str, ...), units=(int, ...), **_COUNTERS, **_RATES)
+    region_code=(str, ...), units=(int, ...),
+    region_name=(str | None, Field(None, description="区划名称（报告中）/ the region's name (in reports)")),
+    **_COUNTERS, **_RATES)
 
 
 class RankedUnit(BaseModel):
@@ -400,11 +403,25 @@ class OverdueRound(BaseModel):
     ticket_no: str
     round: int
     unit: str | None
+    unit_name: str | None = None
     region_code: str | None
+    region_name: str | None = None
     title: str | None
     resolve_due: datetime
     resolved_at: datetime | None
     status: str | None
+
+
+class ReportChange(BaseModel):
+    """The change from the previous period of the same kind (环比): counts as differences (+12), the three rates in
+    percentage points (+2.3); a rate counted in neither period has none."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    start: date = Field(alias="from", description="the previous period's first day")
+    end: date = Field(alias="to", description="the previous period's last day")
+    totals: dict[str, int | float | None]
+    by_region: dict[str, dict[str, int | float | None]] = Field(description="region code → its changes")
 
 
 class ReportData(BaseModel):
@@ -416,9 +433,11 @@ class ReportData(BaseModel):
     start: date = Field(alias="from")
     end: date = Field(alias="to")
     region: str | None
+    region_name: str | None = None
     generated_at: datetime
     overview: Overview
     units: list[UnitStats]  # type: ignore[valid-type]
     overdue: list[OverdueRound]
     hotspots: list[Hotspot]
     suggestions: SuggestionFigures | None = Field(None, description="改进建议 / process-improvement suggestions")
+    change: ReportChange | None = Field(None, description="none for a period before the years kept")

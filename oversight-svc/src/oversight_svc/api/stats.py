@@ -69,9 +69,14 @@ async def overview(
             responses={200: {"model": ReportData, "content": REPORT_FORMATS,
                              "description": "HTML, XLSX or CSV file; `format=json`: the report's data"}},
             summary="定期分析报告 / Periodic analysis report",
-            description="周/月/季/年报告：HTML（内嵌 SVG 图表，不依赖外网）、XLSX 或 CSV 下载。\n\n"
+            description="周/月/季/年报告：HTML（内嵌 SVG 图表，不依赖外网，可打印为 A4）、XLSX（百分比格式、冻结表头、"
+            "各区划三率图表）或 CSV 下载；区划与单位显示名称，各项数据附与上一同长期间的比较（环比，比率以百分点计）。"
+            "报告在独立进程中生成，不阻塞事件消费。\n\n"
             "Week, month, quarter or year report for a region: HTML with inline SVG charts (nothing loaded from "
-            "the internet), XLSX or CSV download. `start` is any day inside the period.")
+            "the internet; prints on A4), XLSX (percent formats, frozen headers, a chart of the three rates by "
+            "region) or CSV download. Regions and units by name; each figure with its change from the previous "
+            "period of the same kind (rates in percentage points). Files are built in a worker process, so event "
+            "consumption does not stall. `start` is any day inside the period.")
 async def report(
     rt: RuntimeDep,
     ox: Ctx,
@@ -87,8 +92,9 @@ async def report(
     first, last = period_bounds(period, start)
     # the hotspots of the period are mined (and kept, so that a case can be opened for one) as the list does
     hotspots = await bus.handle(DetectHotspots(start=first, end=last, correlation_id=corr))
-    data = await queries.report(rt, ox, period, start, region, hotspots, rt.clock.now())
-    content, media_type, headers = report_files.render(data, format)
+    inputs = await queries.report_inputs(rt, ox, period, start, region, hotspots, rt.clock.now())
+    # the statistics and the file are made in a worker process: the loop keeps consuming events and answering
+    content, media_type, headers = await ox.reports.build(inputs, format)
     return Response(content, media_type=media_type, headers=headers)
 
 

@@ -118,10 +118,9 @@ def rank(rows: Sequence[Row], rates: Sequence[Row], key: str, sample_key: str, *
             "best": [brief(i) for i in best], "worst": [brief(i) for i in worst]}
 
 
-def overview(rows: Sequence[Row], policy: RatePolicy, *, start: date, end: date, region: str | None,
-             received_tickets: int, red_track: dict[str, Any]) -> dict[str, Any]:
-    """Totals, per-region figures, rankings, units that close without solving, red-track figures."""
-    rates = rates_of(rows, policy)
+def summary(rows: Sequence[Row], policy: RatePolicy, *,
+            received_tickets: int) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The totals and each region's counters and rates (what a report compares with the previous period)."""
     by_region_rows: dict[str, list[Row]] = defaultdict(list)
     for t in rows:
         by_region_rows[t[AT["region_code"]] or "unknown"].append(t)
@@ -130,6 +129,14 @@ def overview(rows: Sequence[Row], policy: RatePolicy, *, start: date, end: date,
     with_rates(totals, policy)
     regions = [with_rates({"region_code": reg, "units": len(ts), **column_sums(ts)}, policy)
                for reg, ts in sorted(by_region_rows.items())]
+    return totals, regions
+
+
+def overview(rows: Sequence[Row], policy: RatePolicy, *, start: date, end: date, region: str | None,
+             received_tickets: int, red_track: dict[str, Any]) -> dict[str, Any]:
+    """Totals, per-region figures, rankings, units that close without solving, red-track figures."""
+    rates = rates_of(rows, policy)
+    totals, regions = summary(rows, policy, received_tickets=received_tickets)
     n, top = policy.ranking_min_sample, policy.ranking_top
     i_flag, i_den = _R["closes_without_solving"], _R["claimed_denied_rate"]
     flagged = sorted((i for i, x in enumerate(rates) if x[i_flag]), key=lambda i: -(rates[i][i_den] or 0))

@@ -49,6 +49,7 @@ class Played:
     red_tickets: set[str] = field(default_factory=set)
     case_tickets: set[str] = field(default_factory=set)
     first_day: date = START
+    last_day: date = START
     seconds: float = 0.0
 
 
@@ -373,6 +374,7 @@ class Driver:
 
     async def collect(self, last: date) -> None:
         """Oversight's rates per unit, red tickets and their cases, and how many work orders triage holds."""
+        self.played.last_day = last
         await asyncio.sleep(2.0)  # oversight consumes the last visits
         p = {"from": (START - timedelta(days=1)).isoformat(), "to": (last + timedelta(days=1)).isoformat()}
         r = await self.req("oversight", "GET", "/v1/stats/units", params=p, headers=self.auth("leader"))

@@ -9,11 +9,12 @@ import os
 import shutil
 import tempfile
 import time
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from bancheng_services.broker import EmbeddedBroker, free_port
-from bancheng_services.simulate.driver import Driver, Played, key_rows
+from bancheng_services.simulate.driver import SIM_KEYS, Driver, Played, key_rows
 from bancheng_services.simulate.generator import generate
 from bancheng_services.simulate.scorecard import Scorecard, build, render
 from bancheng_services.stack import SERVICES, Stack, seed_keys
@@ -54,8 +55,37 @@ def score(items: list[Any], played: Played) -> Scorecard:
     return card
 
 
-def simulate_on_own_stack(items: list[Any], database_url: str, kafka_bootstrap: str, seed: int) -> Played:
-    """A fresh stack (SQLite, or PostgreSQL with --database-url) on simulated time, driven, then stopped."""
+async def fetch_reports(oversight_url: str, key: str, played: Played) -> dict[str, bytes]:
+    """Oversight's monthly report (HTML and XLSX) of each month the simulation played, by file name."""
+    import httpx
+
+    months, day = [], played.first_day.replace(day=1)
+    while day <= played.last_day:
+        months.append(day)
+        day = (day + timedelta(days=32)).replace(day=1)
+    files = {}
+    async with httpx.AsyncClient(base_url=oversight_url, headers={"X-API-Key": key}, timeout=300) as client:
+        for month in months:
+            for fmt in ("html", "xlsx"):
+                r = await client.get("/v1/reports", params={"period": "month", "start": month.isoformat(),
+                                                            "format": fmt})
+                r.raise_for_status()
+                files[f"report-month-{month:%Y-%m}.{fmt}"] = r.content
+    return files
+
+
+def save_reports(oversight_url: str, key: str, played: Played, out_dir: Path) -> None:
+    """The monthly reports of the simulated months, written to out_dir."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for name, content in asyncio.run(fetch_reports(oversight_url, key, played)).items():
+        (out_dir / name).write_bytes(content)
+        print(f"saved {out_dir / name}")
+
+
+def simulate_on_own_stack(items: list[Any], database_url: str, kafka_bootstrap: str, seed: int,
+                          reports_dir: Path | None = None) -> Played:
+    """A fresh stack (SQLite, or PostgreSQL with --database-url) on simulated time, driven, then stopped (before
+    it stops, oversight's monthly reports are saved to reports_dir when given)."""
     tmp = Path(tempfile.mkdtemp(prefix="bancheng-simulate-"))
     broker = None
     if not kafka_bootstrap:
@@ -70,7 +100,10 @@ def simulate_on_own_stack(items: list[Any], database_url: str, kafka_bootstrap: 
         stack.start_all()
         asyncio.run(stack.wait_ready(timeout_s=120))
         urls = {name: sp.url for name, sp in stack.procs.items()}
-        return asyncio.run(Driver(urls, seed=seed).run(items))
+        played = asyncio.run(Driver(urls, seed=seed).run(items))
+        if reports_dir is not None:
+            save_reports(urls["oversight"], SIM_KEYS["leader"], played, reports_dir)
+        return played
     finally:
         stack.stop()
         if broker is not None:
@@ -95,8 +128,11 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     if args.url:
         driver = Driver(parse_urls(args.url), seed=args.seed, units_keyed=False, keys=DEMO_ROLE_KEYS)
         played = asyncio.run(driver.run(items))
+        if args.reports:
+            save_reports(driver.urls["oversight"], DEMO_ROLE_KEYS["leader"], played, Path(args.reports))
     else:
-        played = simulate_on_own_stack(items, args.database_url, args.kafka_bootstrap, args.seed)
+        played = simulate_on_own_stack(items, args.database_url, args.kafka_bootstrap, args.seed,
+                                       Path(args.reports) if args.reports else None)
     card = score(items, played)
     print(json.dumps(card.as_json(), ensure_ascii=False, indent=2) if args.json else render(card))
     return 1 if args.check and card.failures else 0
@@ -119,4 +155,6 @@ def add_parser(sub: Any) -> None:
                     help="an external broker (default: the embedded one)")
     sp.add_argument("--json", action="store_true", help="print the scorecard as JSON")
     sp.add_argument("--check", action="store_true", help="exit non-zero when a threshold fails")
+    sp.add_argument("--reports", default="", metavar="DIR",
+                    help="save oversight's monthly reports (HTML, XLSX) of the simulated months to DIR")
     sp.set_defaults(fn=cmd_simulate)
