@@ -337,38 +337,43 @@ class Driver:
         return None
 
     async def run(self, items: list[Item]) -> Played:
-        """Every day: submit in the morning, units act, late ones two working days on, then the visits."""
+        """Every working day: the due resolutions and visits at 10:00 (a day's on-time units the next working day,
+        its late ones two working days later), the day's items submitted at 9:00 and worked at 11:00, the redo
+        rounds at 14:00; after the last day of items, the days go on until every item is resolved. So a month of
+        items runs on its clocks as a month at a hotline centre would, not all resolved after the month."""
         t0 = time.monotonic()
         by_day: dict[int, list[Item]] = {}
         for it in items:
             by_day.setdefault(it.day, []).append(it)
-        day, plans = START, []
+        days = [by_day[d] for d in sorted(by_day)]
+        due: dict[date, list[tuple[dict[str, str], bool]]] = {}
+        day = last = START
         async with self.clients():
-            for d in sorted(by_day):
-                await self.set_clock(day, 9)
-                firsts = [i for i in by_day[d] if not i.extra.get("after")]
-                repeats = [i for i in by_day[d] if i.extra.get("after")]
-                for group in (firsts, repeats):
-                    await asyncio.gather(*(self.submit(i, None) for i in group))
-                await self.settle([i.id for i in by_day[d]])
-                await self.set_clock(day, 11)
-                plan = self.plan([i.id for i in by_day[d]])
-                await self.morning_units(plan)
-                await self.receive_transfers([i.id for i in by_day[d]])
-                await self.answer_consultations([i.id for i in by_day[d]])
-                plans.append(plan)
-                day = _next_working(day)
-            for plan in plans:
+            while days or due:
+                todays = days.pop(0) if days else []
+                if todays:
+                    await self.set_clock(day, 9)
+                    firsts = [i for i in todays if not i.extra.get("after")]
+                    repeats = [i for i in todays if i.extra.get("after")]
+                    for group in (firsts, repeats):
+                        await asyncio.gather(*(self.submit(i, None) for i in group))
+                    await self.settle([i.id for i in todays])
                 await self.set_clock(day, 10)
-                await self.resolve_and_visit(plan, late=False)
+                for plan, late in due.pop(day, []):
+                    await self.resolve_and_visit(plan, late=late)
+                if todays:
+                    await self.set_clock(day, 11)
+                    plan = self.plan([i.id for i in todays])
+                    await self.morning_units(plan)
+                    await self.receive_transfers([i.id for i in todays])
+                    await self.answer_consultations([i.id for i in todays])
+                    on_time = _next_working(day)
+                    due.setdefault(on_time, []).append((plan, False))
+                    due.setdefault(_next_working(_next_working(on_time)), []).append((plan, True))
                 await self.set_clock(day, 14)  # redo rounds are signed the day they are ordered, well in time
                 await self.redo_rounds()
-                day = _next_working(_next_working(day))
-                await self.set_clock(day, 10)
-                await self.resolve_and_visit(plan, late=True)
-                await self.set_clock(day, 14)
-                await self.redo_rounds()
-            await self.collect(day)
+                last, day = day, _next_working(day)
+            await self.collect(last)
         self.played.seconds = time.monotonic() - t0
         return self.played
 
