@@ -41,3 +41,7 @@ class OversightSettings(ServiceSettings):
     hotspot_place_digits: int = 9  # region code digits that make a "place" (9 = street/town, 6 = district)
     # reports
     report_overdue_limit: int = 200
+    # ledgers (台账): rows read and written per chunk (a city's year is never held in memory), and where the
+    # file is built before it is sent (None: the system's temporary directory)
+    ledger_chunk_rows: int = Field(2000, ge=10, le=100_000)
+    ledger_tmp_dir: str | None = None

@@ -24,6 +24,7 @@ __all__ = [
     "CorrelationId",
     "Ctx",
     "Id",
+    "LedgerReader",
     "Moment",
     "Offset",
     "Publisher",
@@ -44,6 +45,8 @@ CASE_READERS = (*CASE_WRITERS, Role.unit)
 STATS_ROLES = (Role.leader, *CASE_WRITERS, Role.work_team, Role.unit)
 VISITORS = (Role.work_team, Role.inspector, Role.supervision_office)
 REPORT_ROLES = (Role.leader, *CASE_WRITERS, Role.work_team)
+# the ledgers (台账): leaders, the work team and the supervising offices; a unit key its own unit's rows
+LEDGER_ROLES = (Role.leader, Role.work_team, *CASE_WRITERS, Role.unit)
 COPY_READERS = (Role.business_environment, Role.supervision_office, Role.inspector, Role.leader)
 
 OFFSET_MAX = 10_000_000  # far beyond any list oversight keeps; a bigger offset is a 422, not a database overflow
@@ -101,4 +104,5 @@ Publisher = Annotated[Principal, Depends(require(*CASE_WRITERS))]
 UnitKey = Annotated[Principal, Depends(require(Role.unit))]
 Visitor = Annotated[Principal, Depends(require(*VISITORS))]
 VisitReader = Annotated[Principal, Depends(require(*VISITORS, Role.business_environment, Role.unit, Role.leader))]
+LedgerReader = Annotated[Principal, Depends(require(*LEDGER_ROLES))]
 AccountabilityReader = Annotated[Principal, Depends(require(*CASE_READERS, Role.leader))]
