@@ -239,7 +239,8 @@ async def test_a_large_ledger_is_streamed_in_chunks(databases: Databases, kafka_
                        "status": "resolved", "updated_at": when})
             rs.append({"ticket_no": no, "round": 1, "unit": unit, "dispatch_day": when.astimezone(TZ).date(),
                        "accept_due": when, "resolve_due": when + timedelta(days=5), "signed_at": when,
-                       "sign_in_time": True, "resolved_at": when + timedelta(days=2), "outcome": "resolved", "resolve_in_time": True})
+                       "sign_in_time": True, "resolved_at": when + timedelta(days=2), "outcome": "resolved",
+                       "resolve_in_time": True})
         async with svc.runtime.sm() as s, s.begin():
             await s.execute(insert(units), [{"unit": u, "name": n, "region_code": u[:6]} for u, n in NAMES.items()])
             for i in range(0, N_ROWS, 5000):
