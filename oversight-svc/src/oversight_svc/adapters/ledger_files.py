@@ -14,6 +14,7 @@ import io
 import os
 import tempfile
 from collections.abc import Mapping, Sequence
+from contextlib import aclosing
 from datetime import date, datetime
 from typing import IO, Any, Protocol
 from zoneinfo import ZoneInfo
@@ -102,8 +103,10 @@ async def build(rt: Runtime, ledger: str, fmt: str, f: Filters, *, encoding: str
         with os.fdopen(fd, "w+b") as out:
             sink: Sink = (await asyncio.to_thread(XlsxSink, out, ledger) if fmt == "xlsx"
                           else CsvSink(out, ledger, encoding))
-            async for rows in chunks(rt, ledger, f, chunk_rows):
-                await asyncio.to_thread(sink.write, ledger, rows, tz)
+            # closed at once on an error, so that the cursor's connection goes back to the pool now, not at GC
+            async with aclosing(chunks(rt, ledger, f, chunk_rows)) as rows_in_chunks:
+                async for rows in rows_in_chunks:
+                    await asyncio.to_thread(sink.write, ledger, rows, tz)
             await asyncio.to_thread(sink.close)
     except BaseException:
         os.unlink(path)

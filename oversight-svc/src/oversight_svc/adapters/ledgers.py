@@ -8,7 +8,8 @@ order it uniquely (its key)."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
+from contextlib import aclosing
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -134,22 +135,24 @@ def _keyed(ledger: str, f: Filters) -> tuple[Select[Any], list[Any]]:
     return q.add_columns(*(k.label(n) for k, n in zip(key, labels, strict=True))).order_by(*key), key
 
 
-async def chunks(rt: Runtime, ledger: str, f: Filters, size: int) -> AsyncIterator[list[dict[str, Any]]]:
+async def chunks(rt: Runtime, ledger: str, f: Filters, size: int) -> AsyncGenerator[list[dict[str, Any]], None]:
     """A ledger's rows in order, `size` at a time (as dicts), with the extra lookups the ledger needs."""
     q, key = _keyed(ledger, f)
-    async for rows in (_streamed(rt, q, size) if is_postgres(rt.engine) else _keyset(rt, q, key, size)):
-        yield await _completed(rt, ledger, rows)
+    read = _streamed(rt, q, size) if is_postgres(rt.engine) else _keyset(rt, q, key, size)
+    async with aclosing(read):  # the cursor's session ends when the reader stops, not when it is collected
+        async for rows in read:
+            yield await _completed(rt, ledger, rows)
 
 
-async def _streamed(rt: Runtime, q: Select[Any], size: int) -> AsyncIterator[list[dict[str, Any]]]:
+async def _streamed(rt: Runtime, q: Select[Any], size: int) -> AsyncGenerator[list[dict[str, Any]], None]:
     async with rt.sm() as session:
         result = await session.stream(q.execution_options(yield_per=size))
         async for part in result.mappings().partitions(size):
             yield [dict(r) for r in part]
 
 
-async def _keyset(rt: Runtime, q: Select[Any], key: Sequence[Any], size: int) -> AsyncIterator[
-        list[dict[str, Any]]]:
+async def _keyset(rt: Runtime, q: Select[Any], key: Sequence[Any], size: int) -> AsyncGenerator[
+        list[dict[str, Any]], None]:
     after: list[Any] | None = None
     while True:
         page = q.limit(size)
