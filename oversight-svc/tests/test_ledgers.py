@@ -47,8 +47,9 @@ def _xlsx(r: Any) -> list[list[Any]]:
 
 async def test_the_four_ledgers(databases: Databases, kafka_bootstrap: str, topic_prefix: str) -> None:
     url = await databases.new("oversight")
+    # one row per chunk: every ledger's rows are read across chunk boundaries (keyset or cursor)
     async with run_service("oversight", database_url=url, kafka_bootstrap=kafka_bootstrap,
-                           topic_prefix=topic_prefix) as svc:
+                           topic_prefix=topic_prefix, ledger_chunk_rows=1) as svc:
         c = svc.client
         await produce(kafka_bootstrap, topic_prefix, [
             *_events("L1", UNIT, "解放碑步行街商铺占道经营，群众刘洋反映电话13912345678", 0),

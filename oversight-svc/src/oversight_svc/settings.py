@@ -43,5 +43,5 @@ class OversightSettings(ServiceSettings):
     report_overdue_limit: int = 200
     # ledgers (台账): rows read and written per chunk (a city's year is never held in memory), and where the
     # file is built before it is sent (None: the system's temporary directory)
-    ledger_chunk_rows: int = Field(2000, ge=10, le=100_000)
+    ledger_chunk_rows: int = Field(2000, ge=1, le=100_000)
     ledger_tmp_dir: str | None = None
