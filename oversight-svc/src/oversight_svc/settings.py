@@ -55,3 +55,7 @@ class OversightSettings(ServiceSettings):
     # processes that build report files (XLSX, HTML, CSV) off the event loop; 0 builds them in a thread (which
     # still holds the GIL: the loop stalls for most of a city-scale XLSX, see the README's benchmark)
     report_workers: int = Field(1, ge=0, le=32)
+    # ledgers (台账): rows read and written per chunk (a city's year is never held in memory), and where the
+    # file is built before it is sent (None: the system's temporary directory)
+    ledger_chunk_rows: int = Field(2000, ge=1, le=100_000)
+    ledger_tmp_dir: str | None = None

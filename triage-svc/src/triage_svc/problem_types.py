@@ -30,7 +30,8 @@ PROBLEM_TYPES: dict[str, ProblemType] = {
         "field."),
     "malformed-csv": ProblemType(
         "Unreadable CSV", "CSV 无法读取",
-        "The CSV body of a directory import is not UTF-8 text a CSV reader can read (e.g. it holds a NUL byte)."),
+        "The CSV body of a directory import cannot be read: it is neither UTF-8 (with or without a BOM) nor "
+        "GBK/GB18030 text, not in the charset it names, or a CSV reader cannot read it (e.g. it holds a NUL byte)."),
     "return-window-closed": ProblemType(
         "Return window closed", "申请退回期限已过",
         "A unit may ask to return a work order before it signs and within 2 working days after signing "

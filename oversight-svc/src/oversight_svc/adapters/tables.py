@@ -108,6 +108,7 @@ rounds = Table(
     Column("extended", Boolean, nullable=False, server_default="0"),
     Column("visited_at", UtcDateTime(), nullable=True),
     Index("ix_rounds_visit", "visited_at", "resolved_at"),
+    Index("ix_rounds_dispatch_day", "dispatch_day", "ticket_no", "round"),  # the work-order ledger's order
 )
 
 visits = Table(
@@ -126,6 +127,7 @@ visits = Table(
     Column("by_name", String(NAME_MAX), nullable=False),
     Column("by_role", String(40), nullable=False),
     Column("visited_at", UtcDateTime(), nullable=False),
+    Index("ix_visits_visited_at", "visited_at", "visit_id"),  # the return-visit ledger's order
 )
 
 cases = Table(

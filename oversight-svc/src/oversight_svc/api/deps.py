@@ -26,6 +26,7 @@ __all__ = [
     "CorrelationId",
     "Ctx",
     "Id",
+    "LedgerReader",
     "Moment",
     "Offset",
     "Publisher",
@@ -48,6 +49,8 @@ CASE_READERS = (*CASE_WRITERS, Role.unit)
 STATS_ROLES = (Role.leader, *CASE_WRITERS, Role.work_team, Role.unit)
 VISITORS = (Role.work_team, Role.inspector, Role.supervision_office)
 REPORT_ROLES = (Role.leader, *CASE_WRITERS, Role.work_team)
+# the ledgers (台账): leaders, the work team and the supervising offices; a unit key its own unit's rows
+LEDGER_ROLES = (Role.leader, Role.work_team, *CASE_WRITERS, Role.unit)
 COPY_READERS = (Role.business_environment, Role.supervision_office, Role.inspector, Role.leader)
 # process improvement: those who see a procedure from the window or a case raise a suggestion (the work team, the
 # supervisors); the department answers with its own unit key and reads only its own; leaders read
@@ -111,6 +114,7 @@ Publisher = Annotated[Principal, Depends(require(*CASE_WRITERS))]
 UnitKey = Annotated[Principal, Depends(require(Role.unit))]
 Visitor = Annotated[Principal, Depends(require(*VISITORS))]
 VisitReader = Annotated[Principal, Depends(require(*VISITORS, Role.business_environment, Role.unit, Role.leader))]
+LedgerReader = Annotated[Principal, Depends(require(*LEDGER_ROLES))]
 AccountabilityReader = Annotated[Principal, Depends(require(*CASE_READERS, Role.leader))]
 SuggestionRaiser = Annotated[Principal, Depends(require(*SUGGESTION_RAISERS))]
 SuggestionReader = Annotated[Principal, Depends(require(*SUGGESTION_RAISERS, Role.unit, Role.leader))]

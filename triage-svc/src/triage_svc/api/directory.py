@@ -38,7 +38,7 @@ from triage_svc.api.responses import (
     UnitOut,
 )
 from triage_svc.domain.commands import ActivateCatalogue, ImportDirectory, PublishCatalogue
-from triage_svc.domain.directory import parse_csv, to_csv
+from triage_svc.domain.directory import decode_csv, parse_csv, to_csv
 
 router = APIRouter()
 Body_ = dict[str, Any]
@@ -78,21 +78,31 @@ async def export_units(rt: RuntimeDep, _who: WorkTeam,
 
 @router.post("/units:import", tags=["directory"], response_model=ImportedOut,
              summary="导入组织目录 / Import the directory",
-             description="JSON 数组（或 {\"units\": [...]}）或 CSV（text/csv）；"
+             description="JSON 数组（或 {\"units\": [...]}）或 CSV（text/csv，UTF-8（可带 BOM）或 Excel 保存的 "
+                         "GBK/GB18030，自动识别，也可用 charset 指定）；"
                          "全部校验通过才导入（要么全部、要么不导），"
                          "错误列出行号与字段。mode=replace 替换整个目录。\n\n"
-                         "JSON array or CSV; validated, all-or-nothing, errors name the row and field.",
+                         "JSON array or CSV (UTF-8 with or without a BOM, or GBK/GB18030 as Excel in China saves it: "
+                         "detected, or named by `charset` in the query or the Content-Type); validated, "
+                         "all-or-nothing, errors name the row and field.",
              openapi_extra={"requestBody": {"required": True, "content": {
                  "application/json": {"schema": {"type": "array", "items": {"type": "object"}}},
                  "text/csv": {"schema": {"type": "string"}}}}})
 async def import_units(request: Request, bus: Bus, who: WorkTeam, corr: CorrelationId,
-                       mode: Literal["upsert", "replace"] = "upsert") -> Body_:
+                       mode: Literal["upsert", "replace"] = "upsert",
+                       charset: str | None = Query(None, max_length=40, description=(
+                           "CSV 编码（utf-8、gbk、gb18030），缺省时读取 Content-Type 的 charset，否则自动识别 / "
+                           "the CSV's charset (utf-8, gbk, gb18030); else the Content-Type's charset, else detected"))
+                       ) -> Body_:
     raw = await request.body()
-    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if ctype == "text/csv":
+    ctype, _, params = request.headers.get("content-type", "").partition(";")
+    if ctype.strip().lower() == "text/csv":
+        declared = next((v for k, _, v in (p.strip().partition("=") for p in params.split(";"))
+                         if k.strip().lower() == "charset"), None)
+        text = decode_csv(raw, charset or declared)
         try:
-            rows: Any = parse_csv(raw.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError, csv.Error) as exc:
+            rows: Any = parse_csv(text)
+        except (ValueError, csv.Error) as exc:
             raise Problem(400, f"unreadable CSV: {str(exc)[:200]}", type_="malformed-csv") from None
     else:
         try:

@@ -228,6 +228,42 @@ def _cell_in(value: str) -> str:
     return value
 
 
+# the charsets a directory CSV may come in: Excel in China saves "CSV" as GBK (GB18030 holds all of GBK and GB2312,
+# so those decode as GB18030), "CSV UTF-8" with a BOM; other tools write UTF-8 without one
+CSV_CHARSETS = {"utf-8": "utf-8", "utf8": "utf-8", "utf-8-sig": "utf-8-sig", "gbk": "gb18030", "gb2312": "gb18030",
+                "gb18030": "gb18030", "cp936": "gb18030"}
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+
+
+def decode_csv(raw: bytes, charset: str | None = None) -> str:
+    """A CSV body as text: in the charset given (a parameter or the Content-Type's), else detected — a UTF-8 BOM
+    → UTF-8, valid UTF-8 → UTF-8, else GB18030 (GBK). A body that is none of them is a 400 saying so."""
+    if charset is not None:
+        codec = CSV_CHARSETS.get(charset.strip().strip('"').lower())
+        if codec is None:
+            raise Problem(422, f"charset: {charset[:40]!r} is not accepted; use utf-8, gbk or gb18030",
+                          type_="validation", errors=[{"field": "charset", "message": "utf-8, gbk or gb18030"}])
+        try:
+            return raw.decode(codec).lstrip("\ufeff")
+        except UnicodeDecodeError as exc:
+            raise Problem(400, f"unreadable CSV: not {charset} text (byte {exc.start} cannot be read as {charset})",
+                          type_="malformed-csv") from None
+    if raw.startswith(_UTF16_BOMS):
+        raise Problem(400, "unreadable CSV: the file is UTF-16 (Excel's 'Unicode text'); save it as 'CSV UTF-8' or "
+                      "'CSV' (GBK)", type_="malformed-csv")
+    if raw.startswith(b"\xef\xbb\xbf"):
+        codecs: tuple[str, ...] = ("utf-8-sig",)
+    else:
+        codecs = ("utf-8", "gb18030")
+    for codec in codecs:
+        try:
+            return raw.decode(codec)
+        except UnicodeDecodeError:
+            continue
+    raise Problem(400, "unreadable CSV: the file is neither UTF-8 nor GBK/GB18030 text; save it as 'CSV UTF-8' or "
+                  "'CSV', or name the charset (`charset=` in the Content-Type or the query)", type_="malformed-csv")
+
+
 def parse_csv(text: str) -> list[dict[str, Any]]:
     """Rows of a CSV export (header: the directory fields); csv.Error (a NUL, a field too large) for a broken file."""
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
