@@ -82,6 +82,11 @@ async def test_a_unit_signs_and_resolves_and_the_citizen_reads_the_reply(console
     await expect(page.get_by_role("status")).to_have_text("已签收。")
     await expect(page.locator("dl.facts").first).to_contain_text("已签收")
 
+    await page.get_by_label("进展情况").fill("已派执法人员到现场检查，涉事酸奶已封存")
+    await page.get_by_role("button", name="提交进展").click()
+    await expect(page.get_by_role("status")).to_have_text("进展已报告。")
+    await expect(page.locator("dl.facts").first).to_contain_text("办理中")
+
     await page.get_by_label("办理结果", exact=True).select_option("resolved")
     await page.get_by_label("给诉求人的答复").fill(REPLY)
     await shot(page, "work-order")
@@ -132,10 +137,15 @@ async def test_sign_out_ends_the_session_and_forms_without_the_token_are_refused
     ctx = await browser.new_context(locale="zh-CN")
     page = await ctx.new_page()
 
-    # a wrong key: the form again, with the reason
+    # by keyboard: the first Tab reaches the skip link, which shows itself; the key field takes Enter
     await page.goto(f"{stack.url}/signin")
+    await page.keyboard.press("Tab")
+    skip = page.get_by_role("link", name="跳到正文")
+    await expect(skip).to_be_focused()
+    await expect(skip).to_be_in_viewport()
+    # a wrong key: the form again, with the reason
     await page.get_by_label("API 密钥").fill("not-a-key")
-    await page.get_by_role("button", name="登录").click()
+    await page.get_by_label("API 密钥").press("Enter")
     await expect(page.get_by_role("alert")).to_have_text("密钥无效或已停用，请核对后重试。")
 
     await sign_in(page, stack, "unit")
