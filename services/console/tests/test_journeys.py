@@ -209,6 +209,7 @@ async def test_an_operator_takes_a_call_and_reads_out_the_number(console_stack: 
                                          "希望尽快维修")
     await page.get_by_label("来电人姓名").fill("陈淑芬")
     await page.get_by_label("联系电话").fill("13705716688")
+    await page.get_by_label("所属区划").select_option(label="东湖区城关街道")
     await page.get_by_label("事发地址").fill("东湖区城关街道幸福小区南门")
     await shot(page, "call-taking")
     await page.get_by_role("button", name="登记工单").click()
@@ -221,6 +222,7 @@ async def test_an_operator_takes_a_call_and_reads_out_the_number(console_stack: 
     await shot(page, "call-taken")
     got = (await stack.services["intake"].client.get(f"/v1/tickets/{no}", headers=auth("operator"))).json()
     assert got["channel"] == "hotline" and got["complainant"]["phone"] == "13705716688"
+    assert got["region_code"] == "339901001" and got["address"] == "东湖区城关街道幸福小区南门"
     assert "路灯坏了" in got["content"]
 
     # the lookup by number and the last four digits; a wrong proof is the API's 404, repeated it is its 429

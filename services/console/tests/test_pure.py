@@ -94,3 +94,11 @@ def test_the_catalogue_has_every_key_in_both_languages_and_the_templates_name_on
     # no Chinese text written into a template: it comes from the catalogue
     for p in templates.glob("*.html"):
         assert not re.search(r"[\u4e00-\u9fff]", p.read_text("utf-8")), p.name
+
+
+def test_a_place_is_named_after_its_jurisdiction() -> None:
+    from bancheng_console.views.calls import place_name
+
+    assert place_name({"name": "东湖区城关街道办事处"}) == "东湖区城关街道"
+    assert place_name({"name": "东湖区人民政府"}) == "东湖区"
+    assert place_name({"name": "人民政府"}) == "人民政府"
