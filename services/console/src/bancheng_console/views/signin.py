@@ -63,6 +63,9 @@ async def signin(request: Request, api_key: Annotated[str, Form(max_length=200)]
         return _signin_page(request, 401, error=t("signin.failed"))
     if identity.unit:
         identity = replace(identity, unit_name=await _unit_name(request, identity))
+    earlier = session_of(request)
+    if earlier is not None:  # signing in again replaces the session (a fresh id, the old one forgotten)
+        console.sessions.end(earlier)
     _session, cookie = console.sessions.start(identity)
     response = redirect("/")
     set_session_cookie(request, response, cookie)
