@@ -172,3 +172,33 @@ def test_policy_from_settings(policy_window: float) -> None:
 
     p = throttle_policy(IntakeSettings(public_lookup_window_s=policy_window, public_lookup_ticket_slow_after=5))
     assert p.window_s == policy_window and p.ticket_slow_after == 5 and p.source_max_failures == 10
+
+
+async def test_behind_a_trusted_proxy_each_person_is_counted_and_the_links_point_to_the_console(
+        databases: Databases, kafka_bootstrap: str, topic_prefix: str) -> None:
+    url = await databases.new("intake")
+    async with run_service("intake", database_url=url, kafka_bootstrap=kafka_bootstrap, topic_prefix=topic_prefix,
+                           pii_key=PII_KEY, trusted_proxies=["10.9.9.9"],
+                           tracking_base_url="https://12345.example.gov.cn/console/") as svc:
+        r = await svc.client.post("/v1/tickets", json=ticket("小区电梯困人后物业迟迟不到场", "13600004321"),
+                                  headers=auth("operator"))
+        no, token = r.json()["ticket_no"], r.json()["tracking_token"]
+        assert r.json()["tracking_url"] == f"https://12345.example.gov.cn/console/track/{no}?token={token}"
+        async with _from(svc, "10.9.9.9") as console:
+            guesser = {"X-Forwarded-For": "203.0.113.7"}
+            for n in range(10):
+                assert (await console.get(f"/v1/public/tickets/BC2026NOPE{n}", params={"phone_last4": "0000"},
+                                          headers=guesser)).status_code == 404
+            stopped = await console.get(f"/v1/public/tickets/{no}", params={"token": token}, headers=guesser)
+            assert stopped.status_code == 429
+            # another person behind the same console is not stopped by the guesser
+            last_hop = await console.get(f"/v1/public/tickets/{no}", params={"token": token},
+                                         headers={"X-Forwarded-For": "198.51.100.4"})
+            assert last_hop.status_code == 200 and last_hop.json()["ticket_no"] == no
+        # a caller that is not a trusted proxy cannot choose its address with the header
+        async with _from(svc, "10.1.1.1") as direct:
+            for n in range(10):
+                assert (await direct.get(f"/v1/public/tickets/BC2026NOPE{n}", params={"phone_last4": "0000"},
+                                         headers={"X-Forwarded-For": f"192.0.2.{n}"})).status_code == 404
+            assert (await direct.get(f"/v1/public/tickets/{no}", params={"token": token},
+                                     headers={"X-Forwarded-For": "192.0.2.200"})).status_code == 429

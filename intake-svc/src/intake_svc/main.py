@@ -35,7 +35,7 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
     registrar = Registrar(rt, vault=vault, index=index, policy=merge_policy(settings),
                           candidates=settings.merge_candidates, records_only=sms.records_only,
                           sms_signature=settings.sms_signature, region_prefixes=settings.region_prefixes,
-                          base_url=settings.base_url, max_group=settings.accept_max_group)
+                          tracking_url=settings.tracking_url, max_group=settings.accept_max_group)
     ctx = Intake(settings=settings, vault=vault, index=index, sms=sms, registrar=registrar,
                  proofs=ProofThrottle(rt, throttle_policy(settings)),
                  delivery=delivery_policy(settings))

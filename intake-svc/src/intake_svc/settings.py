@@ -90,7 +90,20 @@ class IntakeSettings(ServiceSettings):
     sms_backoff_max_s: float = Field(default=3600.0, gt=0)
     sms_max_attempts: int = Field(default=5, ge=1, le=50)
 
+    # where the tracking links given to people point: the console's citizen page (its public address); empty →
+    # intake's own JSON lookup
+    tracking_base_url: str = ""
+    # addresses of proxies (the console) whose X-Forwarded-For names the person, so the lookup throttle counts
+    # each person rather than the proxy
+    trusted_proxies: list[str] = Field(default_factory=list)
+
     @property
     def base_url(self) -> str:
-        """Where the public lookup lives (the tracking links given to people)."""
+        """Where the public lookup lives."""
         return self.public_base_url or f"http://{self.host}:{self.port}"
+
+    def tracking_url(self, ticket_no: str, token: str) -> str:
+        """The tracking link a person is given: the console's page when configured, else the JSON lookup."""
+        if self.tracking_base_url:
+            return f"{self.tracking_base_url.rstrip('/')}/track/{ticket_no}?token={token}"
+        return f"{self.base_url}/v1/public/tickets/{ticket_no}?token={token}"

@@ -14,9 +14,9 @@ from bancheng_services.broker import EmbeddedBroker
 from bancheng_services.stack import SERVICES, Stack, plumbing_of
 
 
-def _stack(args: argparse.Namespace, bootstrap: str) -> Stack:
+def _stack(args: argparse.Namespace, bootstrap: str, console: bool = False) -> Stack:
     return Stack(kafka_bootstrap=bootstrap, data_dir=Path(args.data_dir), db_template=args.database_url,
-                 topic_prefix=args.topic_prefix, partitions=args.partitions)
+                 topic_prefix=args.topic_prefix, partitions=args.partitions, console=console)
 
 
 def cmd_up(args: argparse.Namespace) -> int:
@@ -33,7 +33,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         broker.start()
         bootstrap = broker.bootstrap
         print(f"embedded broker (tansu, memory only) on {bootstrap}")
-    stack = _stack(args, bootstrap)
+    stack = _stack(args, bootstrap, console=not args.no_console)
     # the demo keys (an admin's among them) are for the embedded default only; elsewhere only when asked for
     demo = args.demo if args.demo is not None else not (args.database_url or args.kafka_bootstrap)
     if not demo and args.demo is None:
@@ -48,7 +48,12 @@ def cmd_up(args: argparse.Namespace) -> int:
         asyncio.run(stack.wait_ready(timeout_s=90))
         print("\nBancheng is up. 办成已启动。")
         for name, sp in stack.procs.items():
+            if name == "console":
+                continue
             print(f"  {name:<10} {sp.url}  docs {sp.url}/docs  log {sp.log_path}")
+        if stack.console:
+            print(f"\n  console 工作台  {stack.console_url()}  (sign in with an API key; citizens' tracking links "
+                  f"open {stack.console_url()}/track/...)")
         if demo:
             print("\nDemo API keys (for trying it out only):")
             for k in DEMO_KEYS:
@@ -187,6 +192,7 @@ def parser() -> argparse.ArgumentParser:
     up.add_argument("--demo", dest="demo", action="store_true", default=None,
                     help="load the demo directory and keys (the default only on the embedded default)")
     up.add_argument("--no-demo", dest="demo", action="store_false", help="do not load the demo directory and keys")
+    up.add_argument("--no-console", action="store_true", help="do not start the web console (port 8005)")
     up.set_defaults(fn=cmd_up)
 
     mig = sub.add_parser("migrate", help="create and migrate the databases")

@@ -30,7 +30,8 @@ SERVICES: dict[str, dict[str, str]] = {
     "sla": {"module": "sla_svc", "env": "SLA_", "migrations": "sla_svc:migrations"},
     "oversight": {"module": "oversight_svc", "env": "OVERSIGHT_", "migrations": "oversight_svc:migrations"},
 }
-DEFAULT_PORTS = {"intake": 8001, "triage": 8002, "sla": 8003, "oversight": 8004}
+DEFAULT_PORTS = {"intake": 8001, "triage": 8002, "sla": 8003, "oversight": 8004, "console": 8005}
+CONSOLE_MODULE = "bancheng_console"  # the web console: one more client of the four services' APIs, no data
 
 
 def database_url(template: str, service: str, data_dir: Path) -> str:
@@ -96,6 +97,7 @@ class Stack:
     partitions: int = 12
     ports: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_PORTS))
     extra_env: dict[str, str] = field(default_factory=dict)
+    console: bool = False  # start the web console too (`bancheng up`); tracking links then point to its page
     procs: dict[str, ServiceProcess] = field(default_factory=dict)
 
     def db_url(self, service: str) -> str:
@@ -127,8 +129,21 @@ class Stack:
             await asyncio.to_thread(upgrade, spec["migrations"], url)
         await ensure_topics(self.kafka_bootstrap, all_broker_topics(self.topic_prefix), self.partitions)
 
+    def console_url(self) -> str:
+        """Where the console answers."""
+        return f"http://127.0.0.1:{self.ports['console']}"
+
+    def console_env(self) -> dict[str, str]:
+        """Environment of the console process: the services' addresses."""
+        env = {**os.environ, "CONSOLE_HOST": "127.0.0.1", "CONSOLE_PORT": str(self.ports["console"]),
+               "PYTHONUNBUFFERED": "1"}
+        env.update({f"CONSOLE_{name.upper()}_URL": f"http://127.0.0.1:{self.ports[name]}" for name in SERVICES})
+        return env
+
     def env_for(self, name: str) -> dict[str, str]:
         """Environment of a service process."""
+        if name == "console":
+            return self.console_env()
         p = SERVICES[name]["env"]
         env = {
             **os.environ,
@@ -143,6 +158,10 @@ class Stack:
         }
         if name == "intake" and not (env.get("INTAKE_PII_KEY_FILE") or env.get("INTAKE_PII_KEYS")):
             env["INTAKE_PII_KEY_FILE"] = str(self.pii_key_file())
+        if name == "intake" and self.console:
+            # the links people are given open the console's page, which forwards each person's address
+            env.setdefault("INTAKE_TRACKING_BASE_URL", self.console_url())
+            env.setdefault("INTAKE_TRUSTED_PROXIES", '["127.0.0.1"]')
         env.update({k.replace("{P}", p): v for k, v in self.extra_env.items()})
         return env
 
@@ -151,15 +170,18 @@ class Stack:
         sp = ServiceProcess(name, self.ports[name], self.env_for(name), self.data_dir / "logs" / f"{name}.log")
         sp.log_path.parent.mkdir(parents=True, exist_ok=True)
         with open(sp.log_path, "ab") as out:
-            sp.proc = subprocess.Popen([sys.executable, "-m", SERVICES[name]["module"]], env=sp.env, stdout=out,
+            module = SERVICES[name]["module"] if name in SERVICES else CONSOLE_MODULE
+            sp.proc = subprocess.Popen([sys.executable, "-m", module], env=sp.env, stdout=out,
                                        stderr=subprocess.STDOUT, start_new_session=True)
         self.procs[name] = sp
         return sp
 
     def start_all(self) -> None:
-        """Start every service."""
+        """Start every service (and the console when asked for)."""
         for name in SERVICES:
             self.start(name)
+        if self.console:
+            self.start("console")
 
     async def wait_ready(self, names: list[str] | None = None, timeout_s: float = 60.0) -> None:
         """Wait until each service answers /readyz with 200."""

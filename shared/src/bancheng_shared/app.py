@@ -20,7 +20,7 @@ from bancheng_shared.contracts import json_schemas
 from bancheng_shared.errors import Problem
 from bancheng_shared.observability import RequestContextMiddleware
 from bancheng_shared.openapi_docs import ProblemTypeOut, document_problems
-from bancheng_shared.principal import Role
+from bancheng_shared.principal import Principal, Role
 from bancheng_shared.problem_types import COMMON, ProblemType
 from bancheng_shared.problems import BodyLimitMiddleware, install_problem_handlers, problem_response
 from bancheng_shared.runtime import Runtime
@@ -128,6 +128,14 @@ def create_service_app(
             raise Problem(404, f"no problem type {slug!r}; GET /problems lists them", type_="not-found")
         return ProblemTypeOut.of(slug, t)
 
+    @ops.get("/v1/me", summary="当前凭据的身份 / Who this credential is",
+             description="凭据所属的角色与单位（承办单位密钥带单位编码），不含任何密钥内容；供控制台等客户端"
+             "登录时核验密钥。\n\nThe role and unit of the credential presented (a unit key carries its unit "
+             "code), nothing secret; clients such as the console verify a key with it at sign-in.")
+    async def whoami(who: Annotated[Principal, Depends(require())]) -> Me:
+        """The caller's role, unit and key name."""
+        return Me(role=who.role.value, unit=who.unit_code, name=who.name)
+
     @ops.get("/v1/schemas/events", summary="事件契约（JSON Schema）/ Event contracts as JSON Schema")
     async def event_schemas() -> dict[str, Any]:
         """The envelope and every versioned event payload as JSON Schema."""
@@ -193,6 +201,14 @@ def _clock_router(runtime: Runtime) -> APIRouter:
         return view()
 
     return router
+
+
+class Me(BaseModel):
+    """Who a credential is: its role and, for a unit key, its unit (never the key itself)."""
+
+    role: str = Field(description="角色 / role, e.g. unit, operator, work_team")
+    unit: str | None = Field(default=None, description="承办单位编码（仅单位密钥）/ unit code (unit keys only)")
+    name: str = Field(description="密钥名称 / the key's name")
 
 
 class Liveness(BaseModel):

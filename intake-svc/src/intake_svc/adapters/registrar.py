@@ -124,7 +124,7 @@ class Registrar:
 
     def __init__(self, rt: Runtime, *, vault: PiiVault, index: MergeIndex, policy: MergePolicy,
                  candidates: int, records_only: bool, sms_signature: str, region_prefixes: Sequence[str],
-                 base_url: str, max_group: int) -> None:
+                 tracking_url: Callable[[str, str], str], max_group: int) -> None:
         self.rt = rt
         self.vault = vault
         self.index = index
@@ -133,7 +133,7 @@ class Registrar:
         self.records_only = records_only
         self.sms_signature = sms_signature
         self.region_prefixes = list(region_prefixes)
-        self.base_url = base_url
+        self.tracking_url = tracking_url
         self.group_commit: GroupCommit[Registration, TicketCreated] = GroupCommit(
             self._write_waiting, lambda reg: reg.keys, max_group)
         # statements built once: only the parameters change per group
@@ -298,7 +298,7 @@ class Registrar:
         return TicketCreated(
             ticket_no=sub.ticket_no, status=sub.t_status, status_label=sub.t_status_label,
             received_at=sub.created_at, tracking_token=token,
-            tracking_url=f"{self.base_url}/v1/public/tickets/{sub.ticket_no}?token={token}",
+            tracking_url=self.tracking_url(sub.ticket_no, token),
             replayed=True, merged=bool(sub.merged), repeat_count=sub.repeat_count, similarity=sub.similarity,
         )
 
@@ -385,7 +385,7 @@ class Registrar:
             self._receipt(reg, ticket_no, f"sub:{ticket_no}:{token[:12]}", match is not None, now, g)
             answers.append(TicketCreated(
                 ticket_no=ticket_no, status=status, status_label=label, received_at=now, tracking_token=token,
-                tracking_url=f"{self.base_url}/v1/public/tickets/{ticket_no}?token={token}", replayed=False,
+                tracking_url=self.tracking_url(ticket_no, token), replayed=False,
                 merged=match is not None, repeat_count=count, similarity=similarity,
             ))
         return answers

@@ -21,5 +21,11 @@ def optional_text(value: str | None) -> str | None:
 
 
 def source_of(request: Request) -> str:
-    """Where a try of a ticket's proof comes from, for the throttle: the client's address."""
-    return request.client.host[:64] if request.client else "unknown"
+    """Where a try of a ticket's proof comes from, for the throttle: the client's address, or the address a trusted
+    proxy (the console, INTAKE_TRUSTED_PROXIES) says it forwards for (the last hop it appended)."""
+    peer = request.client.host if request.client else "unknown"
+    if peer in request.app.state.runtime.settings.trusted_proxies:
+        forwarded = request.headers.get("x-forwarded-for", "").rsplit(",", 1)[-1].strip()
+        if forwarded:
+            return forwarded[:64]
+    return peer[:64]

@@ -1,0 +1,29 @@
+"""The console's settings (env prefix CONSOLE_): where the services are, sessions, time zone."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ConsoleSettings(BaseSettings):
+    """What an operator of the console may change."""
+
+    model_config = SettingsConfigDict(env_prefix="CONSOLE_", extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = 8005
+    intake_url: str = "http://127.0.0.1:8001"
+    triage_url: str = "http://127.0.0.1:8002"
+    sla_url: str = "http://127.0.0.1:8003"
+    oversight_url: str = "http://127.0.0.1:8004"
+    # signs the session cookie; empty → a random secret per process (everyone signs in again after a restart)
+    session_secret: str = Field(default="", repr=False)
+    session_idle_minutes: int = Field(default=120, ge=1)
+    session_max_hours: int = Field(default=12, ge=1)
+    # the cookie is Secure when the request came over https (directly or per X-Forwarded-Proto); true forces it
+    cookie_secure: bool = False
+    timezone: str = "Asia/Shanghai"
+    api_timeout_s: float = Field(default=10.0, gt=0)
+    inbox_limit: int = Field(default=200, ge=1, le=1000)
+    log_level: str = "INFO"
