@@ -19,8 +19,8 @@ from intake_svc.adapters.tables import ticket_search, tickets
 
 OP, LEADER = auth("operator"), auth("leader")
 
-OPENINGS = ["您好，我要反映一个问题，", "你好，我想投诉一下，", "喂，是12345吗？我反映个情况，", "您好，我是附近的居民，",
-            "领导您好，我们这里有个事情一直没人管，"]
+OPENINGS = ["您好，我要反映一个问题，", "你好，我想投诉一下，", "喂，是12345吗？我反映个情况，",
+            "您好，我是附近的居民，", "领导您好，我们这里有个事情一直没人管，"]
 CLOSINGS = ["希望有关部门尽快处理，谢谢。", "麻烦尽快派人来看看，不然要出事的。", "已经反映过好几次了，请给个答复。",
             "请相关部门重视，早日解决，谢谢你们。"]
 # matters, each with look-alikes that share characters but are another matter
@@ -209,7 +209,8 @@ async def test_cursor_pages_walk_every_match_once(intake: RunningService) -> Non
 
 
 async def test_repeats_are_found_through_their_ticket_until_unmerged(intake: RunningService) -> None:
-    first = {"channel": "hotline", "content": "您好，我要反映一个问题，幸福小区3栋的电梯已经停了三天，老人下不了楼，请尽快修理。",
+    first = {"channel": "hotline",
+             "content": "您好，我要反映一个问题，幸福小区3栋的电梯已经停了三天，老人下不了楼，请尽快修理。",
              "complainant": {"phone": "13700001111"}, "location": {"region_code": "339901001"}}
     again = {"channel": "app", "content": "幸福小区3栋电梯停了三天还没修好，轿厢门也关不上，老人下不了楼，请尽快修理",
              "complainant": {"phone": "13700001111"}, "location": {"region_code": "339901001"}}
