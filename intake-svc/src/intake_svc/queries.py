@@ -15,7 +15,7 @@ from bancheng_shared.principal import PII_ROLES, Principal, Role
 from bancheng_shared.runtime import Runtime
 from intake_svc.adapters import tickets as stored
 from intake_svc.adapters.pii_vault import PiiVault
-from intake_svc.adapters.search_index import SearchConditions
+from intake_svc.adapters.search_index import SearchConditions, plan_each_search
 from intake_svc.adapters.tables import (
     deliveries,
     delivery_attempts,
@@ -134,6 +134,7 @@ async def list_tickets(rt: Runtime, who: Principal, f: TicketFilter, *, vault: P
     if f.q is not None and parsed is None:
         raise field_problem("q", "nothing to search for: give letters, digits or Chinese characters")
     async with rt.sm() as session:
+        await plan_each_search(session)
         conds = _conditions(f, unit, SearchConditions(session, vault), parsed)
         page = list(conds)
         if cursor:

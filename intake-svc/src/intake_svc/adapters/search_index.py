@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, insert, literal_column, or_, select, table, text, update
+from sqlalchemy import ColumnElement, Select, and_, insert, literal_column, select, table, text, union, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bancheng_shared.db import is_postgres
@@ -90,8 +90,8 @@ class _Names:
         return f"fts_{self.n}"
 
 
-def _text_match(postgres: bool, column: str, terms: Sequence[str], names: _Names) -> ColumnElement[bool]:
-    """Every term found in `ticket_search.<column>`, as a condition on tickets."""
+def _text_match(postgres: bool, column: str, terms: Sequence[str], names: _Names) -> Select[Any]:
+    """The tickets whose `ticket_search.<column>` holds every term."""
     col = ticket_search.c[column]
     likes = [col.like(like_pattern(t), escape="\\") for t in terms if postgres or len(t) < TRIGRAM]
     long_terms = [] if postgres else [t for t in terms if len(t) >= TRIGRAM]
@@ -100,9 +100,16 @@ def _text_match(postgres: bool, column: str, terms: Sequence[str], names: _Names
         name = names.next()
         expr = " AND ".join(f"{column} : {fts_phrase(t)}" for t in long_terms)
         fts: Select[Any] = (select(literal_column("rowid")).select_from(table("ticket_fts"))
-               .where(text(f"ticket_fts MATCH :{name}").bindparams(**{name: expr})))
+                            .where(text(f"ticket_fts MATCH :{name}").bindparams(**{name: expr})))
         conds.append(ticket_search.c.id.in_(fts))
-    return tickets.c.ticket_no.in_(select(ticket_search.c.ticket_no).where(*conds))
+    return select(ticket_search.c.ticket_no).where(*conds)
+
+
+async def plan_each_search(session: AsyncSession) -> None:
+    """PostgreSQL: plan each search with its own pattern (a cached generic plan cannot tell a rare word from a common
+    one, and walked the whole table backwards for a word found nowhere: 50 ms instead of 2 at 30,000 tickets)."""
+    if is_postgres(session):
+        await session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
 
 
 def _hashes(vault: PiiVault, values: Iterable[str | None], kind: str) -> list[str]:
@@ -118,22 +125,25 @@ class SearchConditions:
         self.names = _Names()
 
     def query(self, q: SearchQuery) -> ColumnElement[bool]:
-        """`q`: its terms in the text, or the person's phone or name, or the ticket number."""
-        anyof: list[ColumnElement[bool]] = []
+        """`q`: its terms in the text, or the person's phone or name, or the ticket number. One IN over a UNION, so
+        that each way is answered by its own index (an OR of them would scan every ticket on PostgreSQL)."""
+        anyof: list[Select[Any]] = []
         if q.terms:
             anyof.append(_text_match(self.postgres, "body", q.terms, self.names))
         if q.phones:
-            anyof.append(tickets.c.phone_hash.in_(_hashes(self.vault, q.phones, "phone")))
+            anyof.append(select(tickets.c.ticket_no).where(
+                tickets.c.phone_hash.in_(_hashes(self.vault, q.phones, "phone"))))
         if q.name:
-            anyof.append(tickets.c.name_hash.in_(_hashes(self.vault, [q.name], "name")))
+            anyof.append(select(tickets.c.ticket_no).where(
+                tickets.c.name_hash.in_(_hashes(self.vault, [q.name], "name"))))
         if q.ticket_no:
-            anyof.append(tickets.c.ticket_no == q.ticket_no)
-        return or_(*anyof)
+            anyof.append(select(tickets.c.ticket_no).where(tickets.c.ticket_no == q.ticket_no))
+        return tickets.c.ticket_no.in_(anyof[0] if len(anyof) == 1 else union(*anyof))
 
     def address(self, value: str) -> ColumnElement[bool]:
         """Every word of `address` in the ticket's normalised address."""
         terms = [t for t in (normalize_text(w) for w in value.split()) if t]
-        return _text_match(self.postgres, "place", terms, self.names) if terms else and_(True)
+        return tickets.c.ticket_no.in_(_text_match(self.postgres, "place", terms, self.names)) if terms else and_(True)
 
     def phone(self, value: str) -> ColumnElement[bool]:
         """The person's phone (any of the forms it may be stored under)."""
