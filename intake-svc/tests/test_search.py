@@ -152,6 +152,11 @@ async def test_phone_and_name_by_keyed_hash_for_roles_that_may_see_pii(intake: R
     assert await _found(intake, q="张三") == {a, b}  # the name hash, and 张三 in b's text
     assert await _found(intake, phone="0571 8888 6666") == {d}  # stored with its dash, found without
     assert await _found(intake, phone="13800138000", name="张三丰") == set()
+    # with the other filters: the channel, the period
+    assert await _found(intake, name="李四", channel="window") == {d}
+    assert await _found(intake, phone="13800138000", channel="window") == set()
+    assert await _found(intake, name="张三", **{"from": "2020-01-01T00:00:00+08:00"}) == {a, b}
+    assert await _found(intake, name="张三", **{"to": "2020-01-01T00:00:00+08:00"}) == set()
     r = await intake.client.get("/v1/tickets", params={"phone": "电梯"}, headers=OP)
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "phone"
     # a role that may not see PII: no search by the person; q finds the text only; the excerpt masked
