@@ -113,7 +113,11 @@ def _listed(row: Any, parsed: SearchQuery | None, masked: bool, vault: PiiVault,
     item["title"] = row.title
     text = excerpt(row.content, parsed.terms if parsed else (), width)
     if masked:
-        text = mask_excerpt(text, vault.decrypt(row.name_enc, "name") if row.name_enc else None)
+        try:
+            name = vault.decrypt(row.name_enc, "name") if row.name_enc else None
+        except Exception:  # a key missing from the ring: numbers are still masked, the list still answers
+            name = None
+        text = mask_excerpt(text, name)
     item["excerpt"] = text
     return item
 
