@@ -68,9 +68,11 @@ async def test_an_uncertain_pair_is_registered_apart_with_its_possible_repeat(in
     assert possible["ticket_no"] == first["ticket_no"] and possible["state"] == "open"
     assert 0.30 <= possible["similarity"] < 0.45 and possible["same_person"] is False
     assert any(s["event"] == "PossibleRepeat" and not s["public"] for s in view["timeline"])
-    # the operator's list of what to decide; an unknown parameter is ignored as on every list
+    # the operator's list of what to decide; an unknown parameter is refused by name (it would list everything)
     assert await _listed(intake, possible_repeat="true") == {second["ticket_no"]}
-    assert first["ticket_no"] in await _listed(intake, possible_repeat="false", whatever="x")
+    assert first["ticket_no"] in await _listed(intake, possible_repeat="false")
+    r = await intake.client.get("/v1/tickets", params={"possible_repeat": "false", "whatever": "x"}, headers=OP)
+    assert r.status_code == 400 and r.json()["errors"] == [{"field": "whatever", "message": "unknown query parameter"}]
     r = await intake.client.get("/v1/tickets", params={"possible_repeat": "maybe"}, headers=OP)
     assert r.status_code == 422
     # a unit never learns of other tickets through it

@@ -297,10 +297,89 @@ def bench_accept_batched(n: int = 10000, concurrency: int = 4, batch: int = 100)
     return asyncio.run(_accept(n, concurrency, batch))
 
 
+async def _search(n: int, url: str | None, runs: int) -> dict[str, Any]:
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import insert, text
+
+    from bancheng_shared.migrate import upgrade_async
+    from bancheng_shared.principal import Principal, Role
+    from intake_svc import queries
+    from intake_svc.adapters import search_index
+    from intake_svc.adapters.tables import ticket_search, tickets
+    from intake_svc.domain.ticket_numbers import new_ticket_no
+    from intake_svc.main import create_app
+    from intake_svc.settings import IntakeSettings
+
+    with tempfile.TemporaryDirectory() as tmp:
+        url = url or f"sqlite+aiosqlite:///{Path(tmp) / 'intake.db'}"
+        await upgrade_async(str(Path(__file__).parent / "migrations"), url)
+        settings = IntakeSettings(database_url=url, relay_enabled=False, consumers_enabled=False,
+                                  pii_key="bench-key-0123456789", log_level="WARNING")
+        app = create_app(settings)
+        rt, vault = app.state.runtime, app.state.intake.vault
+        rng = random.Random(14)
+        t0 = datetime(2026, 1, 1, tzinfo=UTC)
+        async with app.router.lifespan_context(app):
+            for start in range(0, n, 2000):
+                rows = []
+                for i in range(start, min(n, start + 2000)):
+                    region = rng.randrange(300)
+                    at = t0 + timedelta(minutes=17 * i)
+                    name = _name(rng, 1) + _name(rng, rng.randint(1, 2))
+                    phone = f"139{i:08d}"
+                    content = "您好，我要反映一个问题，" + "".join(synthetic_request(rng, region) for _ in range(3))
+                    rows.append(dict(ticket_no=new_ticket_no(at, i % (1 << 20)), channel="hotline", content=content,
+                                     address=f"{_place_vocab(region)[1][i % 30]}{i % 40 + 1}栋", title=None,
+                                     region_code=f"3399{region % 100:02d}001", received_at=at, updated_at=at,
+                                     anonymous=False, name_enc=vault.encrypt(name, "name"),
+                                     name_hash=search_index.name_hash(vault, name),
+                                     phone_enc=vault.encrypt(phone, "phone"), phone_hash=vault.hash(phone, "phone"),
+                                     status="received", status_label="已受理", repeat_count=0, repeat_seq=0))
+                async with rt.sm() as s, s.begin():
+                    await s.execute(insert(tickets), rows)
+                    await s.execute(insert(ticket_search), [search_index.row_of(r) for r in rows])
+            if url.startswith("postgres"):  # what autovacuum does after a load: the planner's statistics
+                async with rt.sm() as s, s.begin():
+                    for table in ("tickets", "ticket_search"):
+                        await s.execute(text(f"ANALYZE {table}"))
+            who = Principal(key_id="bench", name="bench", role=Role.operator)
+            cases: dict[str, dict[str, Any]] = {
+                     "q 2 chars (电梯)": {"q": "电梯"}, "q 4 chars (电梯故障)": {"q": "电梯故障"},
+                     "q rare (拖欠工资 工人已经三个月)": {"q": "拖欠工资 工人已经三个月"},
+                     "q 2 words (噪音扰民 凌晨)": {"q": "噪音扰民 凌晨"},
+                     "q none (不存在的词语)": {"q": "不存在的词语"},
+                     "phone": {"phone": f"139{n // 2:08d}"}, "q phone": {"q": f"139 {n // 3:08d}"},
+                     "address": {"address": f"{_place_vocab(7)[1][3]}"}}
+            out: dict[str, Any] = {"tickets": n, "backend": "postgresql" if url.startswith("postgres") else "sqlite",
+                                   "limit": 50}
+            for label, params in cases.items():
+                lat = []
+                total = 0
+                for _ in range(runs):
+                    t = time.perf_counter()
+                    page = await queries.list_tickets(rt, who, queries.TicketFilter(**params), vault=vault,
+                                                      cursor=None, limit=50)
+                    lat.append((time.perf_counter() - t) * 1000)
+                    total = page["total"]
+                lat.sort()
+                out[label] = {"total": total, "p50_ms": round(statistics.median(lat), 1),
+                              "max_ms": round(lat[-1], 1)}
+    return out
+
+
+def bench_search(n: int | None = None, url: str | None = None, runs: int = 20) -> dict[str, Any]:
+    """`GET /v1/tickets` search (the query and the exact total) against n stored tickets of about 200 characters
+    (`INTAKE_BENCH_SEARCH_N`, default 30,000; `INTAKE_BENCH_SEARCH_URL` a PostgreSQL database to fill instead of a
+    temporary SQLite file)."""
+    n = n or int(os.environ.get("INTAKE_BENCH_SEARCH_N", "30000"))
+    return asyncio.run(_search(n, url or os.environ.get("INTAKE_BENCH_SEARCH_URL"), runs))
+
+
 def benchmarks() -> dict[str, Callable[[], dict[str, Any]]]:
     """name → measurement (for `bancheng bench`)."""
     return {"intake_merge_detection": bench_merge, "intake_accept": bench_accept,
-            "intake_accept_batched": bench_accept_batched}
+            "intake_accept_batched": bench_accept_batched, "intake_search": bench_search}
 
 
 if __name__ == "__main__":

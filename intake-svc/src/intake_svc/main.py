@@ -18,6 +18,7 @@ from intake_svc.adapters.throttle import ProofThrottle
 from intake_svc.api import ROUTERS
 from intake_svc.context import Intake, delivery_policy, merge_policy, throttle_policy
 from intake_svc.handlers import COMMANDS, EVENTS, consume_batch
+from intake_svc.models import PlatformItem
 from intake_svc.problem_types import PROBLEM_TYPES
 from intake_svc.settings import IntakeSettings
 
@@ -59,6 +60,7 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
         "Intake: requests from every channel, merged repeats, the timeline, public lookup, platform items, "
         "callbacks, SMS and Open311 GeoReport v2.",
         routers=ROUTERS,
+        schemas=[PlatformItem],  # the signed platform route reads its body by hand and names it by $ref
         tags=[{"name": "tickets", "description": "诉求件 / Tickets"},
               {"name": "public", "description": "公开查询（无需凭据）/ Public lookup (no credential)"},
               {"name": "platforms", "description": "平台交办、回调订阅 / Platforms in, callbacks out"},

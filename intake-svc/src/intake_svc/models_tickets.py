@@ -10,7 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 class TicketSummary(BaseModel):
-    """A ticket as lists show it (never any complainant data)."""
+    """A ticket as lists show it: no complainant fields; the excerpt masked (phone and ID numbers, the person's
+    name) for roles that may not see PII."""
 
     ticket_no: str = Field(description="工单编号 / ticket number")
     channel: str = Field(description="渠道 / channel")
@@ -29,13 +30,18 @@ class TicketSummary(BaseModel):
                                     "into (status `merged`)")
     received_at: datetime
     updated_at: datetime
+    title: str | None = Field(default=None, description="标题 / title")
+    excerpt: str = Field(default="", description="诉求内容摘录（命中处附近；无权查看个人信息的角色脱敏）/ the content "
+                         "around the first match (masked for roles that may not see PII)")
 
 
 class TicketList(BaseModel):
-    """A page of tickets, newest first; `next_cursor` fetches the next page (null: the last one)."""
+    """A page of tickets, newest first; `next_cursor` fetches the next page (null: the last one); `total` is the
+    exact number of tickets matching the filters (all pages)."""
 
     items: list[TicketSummary]
     next_cursor: str | None
+    total: int = Field(description="符合条件的工单总数（精确）/ tickets matching the filters, all pages (exact)")
 
 
 class ComplainantShown(BaseModel):

@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, exists, or_, select
+from sqlalchemy import and_, exists, func, or_, select
 
-from bancheng_shared.principal import Principal, Role
+from bancheng_shared.principal import PII_ROLES, Principal, Role
 from bancheng_shared.runtime import Runtime
 from intake_svc.adapters import tickets as stored
+from intake_svc.adapters.pii_vault import PiiVault
+from intake_svc.adapters.search_index import SearchConditions, plan_each_search
 from intake_svc.adapters.tables import (
     deliveries,
     delivery_attempts,
@@ -22,8 +25,9 @@ from intake_svc.adapters.tables import (
     subscriptions,
     tickets,
 )
-from intake_svc.domain import access, callbacks
+from intake_svc.domain import access, callbacks, search
 from intake_svc.domain.problems import field_problem
+from intake_svc.domain.search import SearchQuery, excerpt, like_pattern, mask_excerpt
 from intake_svc.domain.ticket_numbers import looks_like_ticket_no
 
 # ---------------------------------------------------------------- tickets
@@ -54,40 +58,99 @@ def _decode_cursor(cursor: str) -> str:
     return raw
 
 
-async def list_tickets(rt: Runtime, who: Principal, *, status: str | None, tier: str | None, channel: str | None,
-                       unit: str | None, category: str | None, received_from: datetime | None,
-                       received_to: datetime | None, cursor: str | None, limit: int,
-                       possible_repeat: bool | None = None) -> dict[str, Any]:
-    """Tickets newest first with filters and a cursor; a unit key sees only tickets now at its unit.
+@dataclass(frozen=True)
+class TicketFilter:
+    """What a ticket list asks for: the search `q`, the person's and the place's fields, the ticket's state."""
 
-    `possible_repeat`: only tickets with (true) or without (false) an open possible repeat (疑似重复).
-    """
-    unit = access.unit_filter(who, unit)
-    conds = []
-    for col, val in ((tickets.c.status, status), (tickets.c.tier, tier), (tickets.c.channel, channel),
+    q: str | None = None
+    number: str | None = None
+    phone: str | None = None
+    name: str | None = None
+    address: str | None = None
+    status: str | None = None
+    tier: str | None = None
+    channel: str | None = None
+    unit: str | None = None
+    category: str | None = None
+    received_from: datetime | None = None
+    received_to: datetime | None = None
+    possible_repeat: bool | None = None
+
+
+def _conditions(f: TicketFilter, unit: str | None, search: SearchConditions,
+                parsed: SearchQuery | None) -> list[Any]:
+    conds: list[Any] = []
+    for col, val in ((tickets.c.status, f.status), (tickets.c.tier, f.tier), (tickets.c.channel, f.channel),
                      (tickets.c.unit, unit)):
         if val:
             conds.append(col == val)
-    if category:
-        conds.append(or_(tickets.c.category == category,
-                         and_(tickets.c.category.is_(None), tickets.c.category_hint == category)))
-    if received_from:
-        conds.append(tickets.c.received_at >= received_from)
-    if received_to:
-        conds.append(tickets.c.received_at < received_to)
-    if possible_repeat is not None:
+    if f.category:
+        conds.append(or_(tickets.c.category == f.category,
+                         and_(tickets.c.category.is_(None), tickets.c.category_hint == f.category)))
+    if f.received_from:
+        conds.append(tickets.c.received_at >= f.received_from)
+    if f.received_to:
+        conds.append(tickets.c.received_at < f.received_to)
+    if f.possible_repeat is not None:
         pending = exists().where(possible_repeats.c.ticket_no == tickets.c.ticket_no,
                                  possible_repeats.c.state == "open")
-        conds.append(pending if possible_repeat else ~pending)
-    if cursor:
-        # ticket numbers sort by time of receipt, so the last number seen is the cursor
-        conds.append(tickets.c.ticket_no < _decode_cursor(cursor))
+        conds.append(pending if f.possible_repeat else ~pending)
+    if f.number:
+        conds.append(tickets.c.ticket_no.like(like_pattern(f.number.upper())[1:], escape="\\"))  # a prefix
+    if f.phone:
+        conds.append(search.phone(f.phone))
+    if f.name:
+        conds.append(search.name(f.name))
+    if f.address:
+        conds.append(search.address(f.address))
+    if parsed is not None:
+        conds.append(search.query(parsed))
+    return conds
+
+
+def _listed(row: Any, parsed: SearchQuery | None, masked: bool, vault: PiiVault, width: int) -> dict[str, Any]:
+    item = summary(row)
+    item["title"] = row.title
+    text = excerpt(row.content, parsed.terms if parsed else (), width)
+    if masked:
+        try:
+            name = vault.decrypt(row.name_enc, "name") if row.name_enc else None
+        except Exception:  # a key missing from the ring: numbers are still masked, the list still answers
+            name = None
+        text = mask_excerpt(text, name)
+    item["excerpt"] = text
+    return item
+
+
+async def list_tickets(rt: Runtime, who: Principal, f: TicketFilter, *, vault: PiiVault, cursor: str | None,
+                       limit: int, excerpt_chars: int = 80) -> dict[str, Any]:
+    """Tickets newest first with filters, search and a cursor, and the exact number of tickets that match; a unit key
+    sees only tickets now at its unit. `q` and `address` are full-text (trigram) searches; `phone` and `name` match
+    the person's keyed hashes (roles that may see PII only).
+
+    `possible_repeat`: only tickets with (true) or without (false) an open possible repeat (疑似重复).
+    """
+    unit = access.unit_filter(who, f.unit)
+    search.check_person_search(who.role, phone=f.phone, name=f.name)
+    if f.phone is not None and not search.phone_forms(f.phone):
+        raise field_problem("phone", "not a phone number (a mobile or a landline with its area code)")
+    parsed = search.parse_query(f.q, may_see_pii=who.role in PII_ROLES) if f.q is not None else None
+    if f.q is not None and parsed is None:
+        raise field_problem("q", "nothing to search for: give letters, digits or Chinese characters")
     async with rt.sm() as session:
-        rows = (await session.execute(select(tickets).where(*conds).order_by(tickets.c.ticket_no.desc())
+        await plan_each_search(session)
+        conds = _conditions(f, unit, SearchConditions(session, vault), parsed)
+        page = list(conds)
+        if cursor:
+            # ticket numbers sort by time of receipt and are unique: a stable order, the last number seen is the cursor
+            page.append(tickets.c.ticket_no < _decode_cursor(cursor))
+        rows = (await session.execute(select(tickets).where(*page).order_by(tickets.c.ticket_no.desc())
                                       .limit(limit + 1))).all()
-    items = [summary(r) for r in rows[:limit]]
+        total = (await session.execute(select(func.count()).select_from(tickets).where(*conds))).scalar_one()
+    masked = search.excerpt_masked(who.role)
+    items = [_listed(r, parsed, masked, vault, excerpt_chars) for r in rows[:limit]]
     nxt = _encode_cursor(rows[limit - 1].ticket_no) if len(rows) > limit else None
-    return {"items": items, "next_cursor": nxt}
+    return {"items": items, "next_cursor": nxt, "total": total}
 
 
 async def pii_access(rt: Runtime, *, ticket_no: str | None, limit: int) -> list[dict[str, Any]]:

@@ -41,6 +41,8 @@ class IntakeSettings(ServiceSettings):
     merge_person_possible_threshold: float = Field(default=0.20, ge=0, le=1)
     merge_possible_max: int = Field(default=3, ge=0, le=20)
     merge_index_days: int = 90
+    # characters of the content a ticket list shows around the first match (`excerpt`)
+    search_excerpt_chars: int = Field(default=80, ge=20, le=500)
     merge_num_perm: int = 64
     merge_bands: int = 32
     merge_candidates: int = 10

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import gc
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Annotated, Any
@@ -19,7 +19,7 @@ from bancheng_shared.auth import ApiKeyStore, require
 from bancheng_shared.contracts import json_schemas
 from bancheng_shared.errors import Problem
 from bancheng_shared.observability import RequestContextMiddleware
-from bancheng_shared.openapi_docs import ProblemTypeOut, document_problems
+from bancheng_shared.openapi_docs import ProblemTypeOut, document_models, document_problems, serve_offline_redoc
 from bancheng_shared.principal import Principal, Role
 from bancheng_shared.problem_types import COMMON, ProblemType
 from bancheng_shared.problems import BodyLimitMiddleware, install_problem_handlers, problem_response
@@ -42,6 +42,7 @@ def create_service_app(
     description: str,
     routers: list[APIRouter],
     tags: list[dict[str, Any]] | None = None,
+    schemas: Sequence[type[BaseModel]] = (),
     on_startup: list[Hook] | None = None,
     on_shutdown: list[Hook] | None = None,
     problem_types: Mapping[str, ProblemType] | None = None,
@@ -49,6 +50,7 @@ def create_service_app(
 ) -> FastAPI:
     """Build a service app around its runtime; background loops start with the app.
 
+    `schemas`: models routes name only by `$ref` (a body they read by hand), put into the OpenAPI components.
     `problem_types`: the service's own problem types (besides the common ones), served at /problems/{slug}.
     `readiness_details`: what the service adds to /readyz as `details` (warnings for the operators; not readiness).
     """
@@ -74,10 +76,14 @@ def create_service_app(
         openapi_tags=[*(tags or []), OPS_TAG],
         # operation ids are the route functions' names: stable, readable, what clients generate methods from
         generate_unique_id_function=lambda route: route.name,
+        # Swagger's Authorize keeps the key across reloads; no validator badge (it would load from validator.swagger.io)
+        swagger_ui_parameters={"persistAuthorization": True, "validatorUrl": None},
     )
+    serve_offline_redoc(app)
     app.state.runtime = runtime
     app.state.problem_types = {**COMMON, **(problem_types or {})}
     document_problems(app)
+    document_models(app, *schemas)
     app.state.api_keys = ApiKeyStore(runtime.sm, runtime.plumbing, runtime.settings.api_key_cache_s)
     install_problem_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=runtime.settings.max_body_bytes)

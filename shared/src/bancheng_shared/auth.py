@@ -123,6 +123,8 @@ BEARER = HTTPBearer(auto_error=False, scheme_name="bearer",
                     description="API 密钥 / API key: `Authorization: Bearer <key>`")
 API_KEY_HEADER = APIKeyHeader(name="X-API-Key", auto_error=False, scheme_name="apiKey",
                               description="或 / or: `X-API-Key: <key>`")
+# what an operation that checks the key itself (not through `require`) declares: `openapi_extra={"security": ...}`
+KEY_SECURITY: list[dict[str, list[str]]] = [{"bearer": []}, {"apiKey": []}]
 
 
 def require(*roles: Role) -> Callable[..., Awaitable[Principal]]:

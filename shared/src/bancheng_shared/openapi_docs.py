@@ -1,16 +1,22 @@
 """What every service's OpenAPI document says of errors: problem+json (RFC 9457) on every operation, our 422 shape
-instead of FastAPI's, and the problem types themselves."""
+instead of FastAPI's, and the problem types themselves; models named only by `$ref`; ReDoc served offline."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI
+import fastapi_offline
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.openapi.docs import get_redoc_html
+from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, Field
 
 from bancheng_shared.problem_types import ProblemType
 
 PROBLEM_JSON = "application/problem+json"
+log = structlog.get_logger("bancheng.docs")
 
 # what any operation may answer besides its own successes (a public one has no 401 or 403)
 _ANY = {400: "请求无法解析 / The request cannot be read (malformed JSON, a bad header)",
@@ -89,3 +95,58 @@ def document_problems(app: FastAPI) -> None:
         return doc
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def document_models(app: FastAPI, *models: type[BaseModel]) -> None:
+    """Put models that routes name only by `$ref` (a body read by hand, e.g. a signed one) into the document's
+    components, with the models they nest, so that every `$ref` resolves (ReDoc refuses a document that dangles)."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        doc = build()
+        schemas = doc.setdefault("components", {}).setdefault("schemas", {})
+        for model in models:
+            schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+            for name, nested in schema.pop("$defs", {}).items():
+                schemas.setdefault(name, nested)
+            schemas.setdefault(model.__name__, schema)
+        app.openapi_schema = doc
+        return doc
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+# ReDoc's menu shows Redocly's logo from their CDN; the page must load nothing from outside (the platform runs on
+# government intranets): the vendored script is served with the logo pointing at the service's own favicon instead
+_REDOC_CDN_LOGO = 'src:"https://cdn.redoc.ly/redoc/logo-mini.svg"'
+_OFFLINE_STATIC = "/static-offline-docs"  # where fastapi_offline mounts Swagger's and ReDoc's files
+REDOC_SCRIPT = "/docs-assets/redoc.standalone.js"
+
+
+def _redoc_script() -> bytes:
+    path = Path(fastapi_offline.__file__).parent / "static" / "redoc.standalone.js"
+    script = path.read_text("utf-8")
+    if _REDOC_CDN_LOGO not in script:
+        log.warning("redoc_logo_not_patched", detail="the vendored ReDoc no longer names its CDN logo as expected; "
+                    "check that /redoc loads nothing from outside")
+    # relative to /redoc, so it also holds behind a root path
+    return script.replace(_REDOC_CDN_LOGO, f'src:"{_OFFLINE_STATIC.lstrip("/")}/favicon.png"').encode()
+
+
+def serve_offline_redoc(app: FastAPI) -> None:
+    """Replace fastapi_offline's /redoc with a page whose script loads nothing from outside (see above)."""
+    app.router.routes[:] = [r for r in app.router.routes if getattr(r, "path", None) != "/redoc"]
+    script = _redoc_script()
+
+    @app.get(REDOC_SCRIPT, include_in_schema=False)
+    async def redoc_script() -> Response:
+        return Response(script, media_type="text/javascript", headers={"Cache-Control": "public, max-age=86400"})
+
+    @app.get("/redoc", include_in_schema=False)
+    async def redoc_page(request: Request) -> HTMLResponse:
+        root = request.scope.get("root_path", "")
+        return get_redoc_html(openapi_url=f"{root}{app.openapi_url}", title=f"{app.title} - ReDoc",
+                              redoc_js_url=f"{root}{REDOC_SCRIPT}", with_google_fonts=False,
+                              redoc_favicon_url=f"{root}{_OFFLINE_STATIC}/favicon.png")

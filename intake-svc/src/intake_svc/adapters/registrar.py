@@ -24,6 +24,7 @@ from bancheng_shared.errors import Problem
 from bancheng_shared.principal import Principal
 from bancheng_shared.runtime import Runtime
 from bancheng_shared.unit_of_work import UnitOfWork
+from intake_svc.adapters import search_index
 from intake_svc.adapters.group_commit import GroupCommit
 from intake_svc.adapters.merge_index import MergeIndex
 from intake_svc.adapters.pii_vault import PiiVault
@@ -125,10 +126,7 @@ class Registrar:
     def __init__(self, rt: Runtime, *, vault: PiiVault, index: MergeIndex, policy: MergePolicy,
                  candidates: int, records_only: bool, sms_signature: str, region_prefixes: Sequence[str],
                  tracking_url: Callable[[str, str], str], max_group: int) -> None:
-        self.rt = rt
-        self.vault = vault
-        self.index = index
-        self.policy = policy
+        self.rt, self.vault, self.index, self.policy = rt, vault, index, policy
         self.candidates = candidates
         self.records_only = records_only
         self.sms_signature = sms_signature
@@ -426,6 +424,7 @@ class Registrar:
             happened_at=body.happened_at, received_at=now, anonymous=anonymous,
             name_enc=v.encrypt(c.name if c else None, "name"), phone_enc=reg.phone_enc,
             phone_hash=reg.phone_hash, id_enc=v.encrypt(reg.id_number, "id"), id_hash=reg.id_hash,
+            name_hash=search_index.name_hash(v, c.name if c else None),
             enterprise_name=body.enterprise.name if body.enterprise else None,
             credit_code=body.enterprise.credit_code if body.enterprise else None,
             attachments=[a.model_dump(mode="json") for a in body.attachments] or None,
@@ -495,5 +494,6 @@ class Registrar:
                             (repeats, g.repeat_rows), (possible_repeats, g.possible_rows)):
             if rows:
                 await session.execute(insert(table), rows)
+        await search_index.add(session, g.ticket_rows, merged_into={r["ticket_no"] for r in g.repeat_rows})
         if g.sms_rows:
             await session.execute(upsert_statement(session, sms_outbox, ["dedupe_key"]), g.sms_rows)

@@ -1,5 +1,6 @@
 """`python -m intake_svc rekey`: every stored ciphertext re-encrypted under the ring's first key (and the configured
-cipher), every keyed hash recomputed under it; in batches, each its own transaction; safe to run again (what is
+cipher), every keyed hash recomputed under it (and filled where missing: the name hashes of tickets stored before
+search); in batches, each its own transaction; safe to run again (what is
 current is left alone) and while the service runs (a row changed meanwhile is left for the next run).
 
 After it reports nothing left under an older key, that key's line can be removed from the ring.
@@ -7,7 +8,7 @@ After it reports nothing left under an older key, that key's line can be removed
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +25,7 @@ from intake_svc.adapters.tables import (
     tickets,
     unit_contacts,
 )
+from intake_svc.domain.search import normalize_name
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,7 @@ class Encrypted:
     context: str
     hash_column: str | None = None
     hash_kind: str | None = None
+    normalize: Callable[[str], str | None] | None = None  # what the hash is taken of (default: the value itself)
 
     @property
     def name(self) -> str:
@@ -46,7 +49,8 @@ class Encrypted:
 
 # Every encrypted column of intake (tests/test_keys.py checks that no `*_enc` column is missing here).
 COLUMNS: tuple[Encrypted, ...] = (
-    Encrypted(tickets, "ticket_no", "name_enc", "name"),
+    # a ticket stored before search had no name hash: rekey fills it (the backfill of migration f1c4a7d2b9e3)
+    Encrypted(tickets, "ticket_no", "name_enc", "name", "name_hash", "name", normalize_name),
     Encrypted(tickets, "ticket_no", "phone_enc", "phone", "phone_hash", "phone"),
     Encrypted(tickets, "ticket_no", "id_enc", "id", "id_hash", "id"),
     Encrypted(repeats, "id", "phone_enc", "phone", "phone_hash", "phone"),
@@ -96,7 +100,8 @@ async def _column(sm: async_sessionmaker[AsyncSession], vault: PiiVault, col: En
                     counts.unreadable += 1
                     continue
                 counts.by_key[kid] = counts.by_key.get(kid, 0) + 1
-                new_hash = vault.hash(plain, col.hash_kind or "") if hashed is not None else None
+                hashed_value = col.normalize(plain) if col.normalize and plain is not None else plain
+                new_hash = vault.hash(hashed_value, col.hash_kind or "") if hashed is not None else None
                 if vault.is_current(token) and (hashed is None or row[2] == new_hash):
                     counts.current += 1
                     continue

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from intake_svc.adapters import search_index
 from intake_svc.adapters.tables import possible_repeats, repeats, submissions, tickets, timeline
 from intake_svc.domain.merging import MERGED
 from intake_svc.domain.remerge import RepeatState, TicketState
@@ -47,8 +48,9 @@ async def add_repeat(session: AsyncSession, ticket_no: str, not_open: Sequence[s
 
 
 async def insert_repeat(session: AsyncSession, **values: Any) -> None:
-    """Store a merged request."""
+    """Store a merged request (its text is then found through the ticket it was merged into)."""
     await session.execute(insert(repeats).values(**values))
+    await search_index.refresh(session, [values["ticket_no"]])
 
 
 async def repeat(session: AsyncSession, ticket_no: str, seq: int) -> Any:
@@ -65,11 +67,13 @@ def repeat_state(row: Any) -> RepeatState | None:
 async def mark_unmerged(session: AsyncSession, repeat_id: int, *, into: str, by: str, reason: str,
                         now: datetime) -> bool:
     """Record that a merged request became its own ticket; False when another unmerge took it first."""
-    done = await session.execute(
+    done = (await session.execute(
         update(repeats).where(repeats.c.id == repeat_id, repeats.c.unmerged_into.is_(None))
         .values(unmerged_into=into, unmerged_at=now, unmerged_by=by, unmerge_reason=reason)
-        .returning(repeats.c.id))
-    return done.first() is not None
+        .returning(repeats.c.ticket_no))).first()
+    if done is not None:  # its text is no longer found through the ticket it leaves
+        await search_index.refresh(session, [done.ticket_no])
+    return done is not None
 
 
 async def lower_count(session: AsyncSession, ticket_no: str, now: datetime) -> int:

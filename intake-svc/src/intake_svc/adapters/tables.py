@@ -30,6 +30,9 @@ from bancheng_shared.types import UtcDateTime
 from intake_svc.domain.timeline import LABEL_MAX
 
 metadata = MetaData()
+# made by migration f1c4a7d2b9e3 for one dialect, not described here: SQLite's FTS5 table over ticket_search (and its
+# shadow tables), PostgreSQL's pg_trgm GIN indexes
+metadata.info["unmanaged_prefixes"] = ("ticket_fts", "ix_ticket_search_body_trgm", "ix_ticket_search_place_trgm")
 plumbing = plumbing_tables(metadata)
 
 tickets = Table(
@@ -56,6 +59,8 @@ tickets = Table(
     Column("phone_hash", String(64), nullable=True),
     Column("id_enc", Text, nullable=True),
     Column("id_hash", String(64), nullable=True),
+    # keyed hash of the normalised name (domain.search.normalize_name): found by name without decrypting
+    Column("name_hash", String(64), nullable=True),
     Column("enterprise_name", String(NAME_MAX), nullable=True),
     Column("credit_code", String(18), nullable=True),
     Column("attachments", JSON, nullable=True),
@@ -79,6 +84,7 @@ tickets = Table(
     Index("ix_tickets_received_at", "received_at"),
     Index("ix_tickets_phone_hash", "phone_hash", "received_at"),
     Index("ix_tickets_id_hash", "id_hash", "received_at"),
+    Index("ix_tickets_name_hash", "name_hash", "received_at"),
     Index("ix_tickets_unit", "unit", "ticket_no"),
     Index("ix_tickets_status", "status", "ticket_no"),
 )
@@ -154,6 +160,19 @@ possible_repeats = Table(
     Column("reason", Text, nullable=True),
     UniqueConstraint("ticket_no", "candidate_no", name="uq_possible_repeats_pair"),
     Index("ix_possible_repeats_state", "state", "ticket_no"),
+)
+
+# what search reads (domain.search.search_text): the ticket's title, content, address and its repeats' text, normalised
+# (no complainant data: name and phone are found by their keyed hashes in `tickets`). Indexed by trigrams: on
+# PostgreSQL a pg_trgm GIN index on `body` and `place`; on SQLite the FTS5 table `ticket_fts` (trigram tokenizer)
+# over these rows, kept in step by triggers (migration f1c4a7d2b9e3).
+ticket_search = Table(
+    "ticket_search",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),  # FTS5's content_rowid: stable across VACUUM
+    Column("ticket_no", String(TICKET_NO_MAX), nullable=False, unique=True),
+    Column("body", Text, nullable=False),
+    Column("place", Text, nullable=False, default=""),  # the normalised address (the `address` filter)
 )
 
 follow_ups = Table(

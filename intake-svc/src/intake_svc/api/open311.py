@@ -12,7 +12,7 @@ from fastapi import APIRouter, Path, Request, Response
 from pydantic import BaseModel, Field, ValidationError
 
 from bancheng_shared.app import CorrelationId, RuntimeDep
-from bancheng_shared.auth import Principal
+from bancheng_shared.auth import KEY_SECURITY, Principal
 from bancheng_shared.errors import Problem
 from intake_svc import queries_hooks
 from intake_svc.api.deps import Bus, Ctx
@@ -30,6 +30,7 @@ from intake_svc.models_hooks import (
 )
 
 router = APIRouter(prefix="/open311", tags=["open311"])
+KEYED: dict[str, Any] = {"security": KEY_SECURITY}  # these check the key themselves (GeoReport's own errors)
 # documented as json | xml; any other suffix is answered by a GeoReport error (400), not FastAPI's 422
 Fmt = Annotated[str, Path(description="格式 / format: json 或 / or xml", json_schema_extra={"enum": ["json", "xml"]})]
 DOC = ("Open311 GeoReport v2；格式由后缀 .json 或 .xml 决定；凭据只在请求头中（Authorization: Bearer 或 X-API-Key），"
@@ -114,7 +115,7 @@ async def open311_discovery(fmt: Fmt, ctx: Ctx) -> Response:
 
 
 @router.get("/v2/services.{fmt}", summary="Open311 服务列表 / services", description=DOC,
-            response_model=list[Open311Service], responses=_doc(list[Open311Service]))
+            response_model=list[Open311Service], responses=_doc(list[Open311Service]), openapi_extra=KEYED)
 async def open311_services(fmt: Fmt, request: Request, ctx: Ctx) -> Response:
     async def go() -> Response:
         params = _q(request)
@@ -125,7 +126,8 @@ async def open311_services(fmt: Fmt, request: Request, ctx: Ctx) -> Response:
 
 
 @router.get("/v2/services/{code}.{fmt}", summary="Open311 服务定义 / service definition", description=DOC,
-            response_model=Open311ServiceDefinition, responses=_doc(Open311ServiceDefinition))
+            response_model=Open311ServiceDefinition, responses=_doc(Open311ServiceDefinition),
+            openapi_extra=KEYED)
 async def open311_service_definition(code: str, fmt: Fmt, request: Request, ctx: Ctx) -> Response:
     async def go() -> Response:
         params = _q(request)
@@ -215,7 +217,7 @@ def _ticket(params: dict[str, str], code: str, ctx: Any) -> TicketCreate:
 @router.post("/v2/requests.{fmt}", summary="Open311 提交诉求 / create a service request", status_code=201,
              description=DOC + "\n\n话务员、前端与平台可提交。\n\nOperators, front ends and platforms may submit.",
              response_model=list[Open311Created], responses=_doc(list[Open311Created], 201),
-             openapi_extra={"requestBody": {"required": True, "content": {
+             openapi_extra={**KEYED, "requestBody": {"required": True, "content": {
                  "application/x-www-form-urlencoded": {"schema": _FORM_SCHEMA},
                  "application/json": {"schema": _FORM_SCHEMA}}}})
 async def open311_create_request(fmt: Fmt, request: Request, bus: Bus, ctx: Ctx, corr: CorrelationId) -> Response:
@@ -242,7 +244,8 @@ async def open311_create_request(fmt: Fmt, request: Request, bus: Bus, ctx: Ctx,
             description=DOC + READ_DOC + "\n\n不给日期时为最近 90 天，范围至多 90 天，至多 1000 件；status 可为 "
             "open、closed 或 open,closed。\n\nWithout dates: the last 90 days; a range spans at most 90 days; at most "
             "1000 requests; status is open, closed or open,closed.",
-            response_model=list[Open311ServiceRequest], responses=_doc(list[Open311ServiceRequest]))
+            response_model=list[Open311ServiceRequest], responses=_doc(list[Open311ServiceRequest]),
+            openapi_extra=KEYED)
 async def open311_list_requests(fmt: Fmt, request: Request, rt: RuntimeDep, ctx: Ctx) -> Response:
     async def go() -> Response:
         params = _q(request)
@@ -267,7 +270,7 @@ async def open311_list_requests(fmt: Fmt, request: Request, rt: RuntimeDep, ctx:
 
 @router.get("/v2/requests/{request_id}.{fmt}", summary="Open311 单个诉求 / one service request",
             description=DOC + READ_DOC, response_model=list[Open311ServiceRequest],
-            responses=_doc(list[Open311ServiceRequest]))
+            responses=_doc(list[Open311ServiceRequest]), openapi_extra=KEYED)
 async def open311_get_request(request_id: str, fmt: Fmt, request: Request, rt: RuntimeDep, ctx: Ctx) -> Response:
     async def go() -> Response:
         params = _q(request)
@@ -282,7 +285,7 @@ async def open311_get_request(request_id: str, fmt: Fmt, request: Request, rt: R
 
 
 @router.get("/v2/tokens/{token}.{fmt}", summary="Open311 凭证换编号 / request id from a token", description=DOC,
-            response_model=list[Open311Token], responses=_doc(list[Open311Token]))
+            response_model=list[Open311Token], responses=_doc(list[Open311Token]), openapi_extra=KEYED)
 async def open311_token(token: str, fmt: Fmt, request: Request, rt: RuntimeDep, ctx: Ctx) -> Response:
     async def go() -> Response:
         params = _q(request)

@@ -11,6 +11,7 @@ from bancheng_shared.contracts.limits import TicketNo, no_control_characters
 
 Token = Annotated[str, Field(min_length=1, max_length=100), AfterValidator(no_control_characters)]
 Text40 = Annotated[str, Field(max_length=40), AfterValidator(no_control_characters)]
+SearchText = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(no_control_characters)]
 Cursor = Annotated[str, Field(max_length=100), AfterValidator(no_control_characters)]
 PathTicketNo = Annotated[TicketNo, Path(min_length=1, description="工单编号 / ticket number")]
 

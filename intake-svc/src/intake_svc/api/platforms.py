@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from bancheng_shared.app import CorrelationId, RuntimeDep
 from bancheng_shared.auth import Principal, Role, require
 from bancheng_shared.errors import Problem
+from bancheng_shared.query_params import known_query_only
 from intake_svc import queries_hooks
 from intake_svc.api.deps import Bus, Ctx
 from intake_svc.domain import platforms
@@ -31,7 +32,8 @@ from intake_svc.models_hooks import (
     SubscriptionUpdate,
 )
 
-router = APIRouter(prefix="/v1", tags=["platforms"])
+# a GET with a parameter its operation does not take is a 400 naming it
+router = APIRouter(prefix="/v1", tags=["platforms"], dependencies=[Depends(known_query_only)])
 
 Admin = Annotated[Principal, Depends(require(Role.admin))]
 PlatformKey = Annotated[Principal, Depends(require(Role.platform))]

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 
 from bancheng_shared.app import CorrelationId
+from bancheng_shared.query_params import known_query_only
 from intake_svc.api.deps import Bus
 from intake_svc.api.params import PathTicketNo, Token, source_of
 from intake_svc.domain.commands import LookUpTicket
 from intake_svc.models_tickets import PublicTicket
 
-router = APIRouter(prefix="/v1/public", tags=["public"])
+# a GET with a parameter its operation does not take is a 400 naming it
+router = APIRouter(prefix="/v1/public", tags=["public"], dependencies=[Depends(known_query_only)])
 THROTTLE = ("同一地址 10 分钟内失败 10 次后返回 429（Retry-After），屡次触发则等待时间加倍；"
             "同一工单被多处猜测时每处一次一试。\n\n"
             "After 10 failures from one address within 10 minutes: 429 with Retry-After, the wait doubling each "

@@ -9,13 +9,15 @@ from fastapi import APIRouter, Depends
 
 from bancheng_shared.app import CorrelationId
 from bancheng_shared.auth import Principal, Role, require
+from bancheng_shared.query_params import known_query_only
 from intake_svc.api.deps import Bus
 from intake_svc.api.params import PathTicketNo
 from intake_svc.domain.commands import MergeTicket, RejectPossibleRepeat, UnmergeRequest
 from intake_svc.models import MergeCreate, RejectCreate, UnmergeCreate
 from intake_svc.models_tickets import MergeDone, PossibleRepeatDecided, UnmergeDone
 
-router = APIRouter(prefix="/v1", tags=["tickets"])
+# a GET with a parameter its operation does not take is a 400 naming it
+router = APIRouter(prefix="/v1", tags=["tickets"], dependencies=[Depends(known_query_only)])
 
 # the hotline's operators and the work team decide what is one matter (admins too)
 Merger = Annotated[Principal, Depends(require(Role.operator, Role.work_team))]

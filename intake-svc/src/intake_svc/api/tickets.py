@@ -10,12 +10,13 @@ from pydantic import AfterValidator
 
 from bancheng_shared.app import CorrelationId, RuntimeDep, correlation_id
 from bancheng_shared.auth import Principal, Role, require
-from bancheng_shared.contracts.limits import TicketNo, UnitCode
+from bancheng_shared.contracts.limits import Name, TicketNo, UnitCode
 from bancheng_shared.contracts.vocab import Category, Channel, Tier
 from bancheng_shared.messagebus import MessageBus
+from bancheng_shared.query_params import known_query_only
 from intake_svc import queries
-from intake_svc.api.deps import Bus
-from intake_svc.api.params import Cursor, PathTicketNo, Text40, optional_text, source_of
+from intake_svc.api.deps import Bus, Ctx
+from intake_svc.api.params import Cursor, PathTicketNo, SearchText, Text40, optional_text, source_of
 from intake_svc.context import Intake
 from intake_svc.domain.channels import check_channel
 from intake_svc.domain.commands import AddFollowUp, RegisterBatch, RegisterTicket, ViewTicket
@@ -23,7 +24,8 @@ from intake_svc.domain.problems import field_problem
 from intake_svc.models import FollowUpCreate, TicketBatch, TicketBatchCreated, TicketCreate, TicketCreated
 from intake_svc.models_tickets import FollowUpReceipt, PiiAccessEntry, SmsShown, TicketList, TicketView
 
-router = APIRouter(prefix="/v1", tags=["tickets"])
+# a GET with a parameter its operation does not take is a 400 naming it
+router = APIRouter(prefix="/v1", tags=["tickets"], dependencies=[Depends(known_query_only)])
 
 READERS = (Role.operator, Role.work_team, Role.inspector, Role.supervision_office, Role.business_environment,
            Role.unit, Role.leader)
@@ -104,17 +106,32 @@ async def create_ticket_batch(
 @router.get(
     "/tickets",
     response_model=TicketList,
-    summary="工单列表 / List tickets",
-    description="按状态、灯色、渠道、承办单位、类别、受理时间筛选，按受理时间倒序，游标分页。承办单位只能看到当前在本单位的工单。"
-    "possible_repeat=true 只列有待确认疑似重复的工单（false：没有的）。\n\n"
-    "Filter by status, tier, channel, unit, category and date range; newest first with cursor pagination. "
-    "Unit keys see only tickets currently at their unit. Complainant data is never listed. "
-    "`possible_repeat=true` lists only tickets with an open possible repeat (疑似重复) to confirm or reject "
-    "(`false`: only those without).",
+    summary="工单列表与检索 / List and search tickets",
+    description="q 全文检索诉求内容、标题、地址及并入的重复诉求（中文按三字组索引；一两个字的词逐条比对；"
+    "多个词以空格分隔，须全部出现）；q 为电话号码或姓名时也按诉求人电话、姓名查找，为工单编号时查该工单。"
+    "number 工单编号前缀；phone、name 按诉求人电话（空格、横线不计）、姓名精确查找（仅可查看个人信息的角色）；"
+    "address 地址检索；另可按状态、灯色、渠道、承办单位、类别、受理时间筛选。按受理时间倒序，游标分页，"
+    "total 为符合条件的总数（精确）。承办单位只能看到当前在本单位的工单。"
+    "possible_repeat=true 只列有待确认疑似重复的工单（false：没有的）。未知参数返回 400。\n\n"
+    "`q` searches the text (content, title, address and the repeats merged in; trigram index, Chinese included; "
+    "one- or two-character words are matched by a scan; several words separated by spaces must all occur); a `q` "
+    "that is a phone number or a name also finds the person's tickets, a ticket number that ticket. `number`: a "
+    "ticket number prefix; `phone`, `name`: the person's phone (spaces and dashes ignored) or name, exactly (roles "
+    "that may see PII only: 403 otherwise); `address`: words of the address. Also status, tier, channel, unit, "
+    "category and date range. Newest first with an opaque cursor; `total` counts every match (exact). Unit keys "
+    "see only tickets currently at their unit. Items carry no complainant fields; their `excerpt` is masked for "
+    "roles that may not see PII. `possible_repeat=true` lists only tickets with an open possible repeat (疑似重复) "
+    "to confirm or reject (`false`: only those without). An unknown parameter is a 400 naming it.",
 )
 async def list_tickets(
     rt: RuntimeDep,
+    ctx: Ctx,
     who: Reader,
+    q: Annotated[SearchText | None, Query(description="全文检索 / full-text search")] = None,
+    number: Annotated[Text40 | None, Query(description="工单编号前缀 / ticket number prefix")] = None,
+    phone: Annotated[Text40 | None, Query(description="诉求人电话 / the person's phone")] = None,
+    name: Annotated[Name | None, Query(description="诉求人姓名 / the person's name")] = None,
+    address: Annotated[SearchText | None, Query(description="地址 / address")] = None,
     status: Annotated[Text40 | None, Query()] = None,
     tier: Tier | None = None,
     channel: Channel | None = None,
@@ -127,19 +144,22 @@ async def list_tickets(
     possible_repeat: Annotated[bool | None, Query(description="有待确认的疑似重复 / has an open possible "
                                                   "repeat")] = None,
 ) -> dict[str, Any]:
-    for name, value in (("from", received_from), ("to", received_to)):
+    for field, value in (("from", received_from), ("to", received_to)):
         if value is not None and value.tzinfo is None:
-            raise field_problem(name, "give a time zone (e.g. 2026-01-01T00:00:00+08:00)")
+            raise field_problem(field, "give a time zone (e.g. 2026-01-01T00:00:00+08:00)")
         try:
             if value is not None:
                 value.astimezone(UTC)
         except OverflowError as exc:
-            raise field_problem(name, "out of range: with its offset the time falls outside the years 1 to "
+            raise field_problem(field, "out of range: with its offset the time falls outside the years 1 to "
                                 "9999") from exc
-    return await queries.list_tickets(
-        rt, who, status=status, tier=tier.value if tier else None, channel=channel.value if channel else None,
-        unit=unit, category=category.value if category else None, received_from=received_from,
-        received_to=received_to, cursor=cursor, limit=limit, possible_repeat=possible_repeat)
+    wanted = queries.TicketFilter(
+        q=q, number=number, phone=phone, name=name, address=address, status=status,
+        tier=tier.value if tier else None, channel=channel.value if channel else None, unit=unit,
+        category=category.value if category else None, received_from=received_from, received_to=received_to,
+        possible_repeat=possible_repeat)
+    return await queries.list_tickets(rt, who, wanted, vault=ctx.vault, cursor=cursor, limit=limit,
+                                      excerpt_chars=ctx.settings.search_excerpt_chars)
 
 
 @router.get(
