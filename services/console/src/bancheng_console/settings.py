@@ -27,3 +27,8 @@ class ConsoleSettings(BaseSettings):
     api_timeout_s: float = Field(default=10.0, gt=0)
     inbox_limit: int = Field(default=200, ge=1, le=1000)
     log_level: str = "INFO"
+    # the leader's board: open rounds read per list (one page), digits of a place's code that name its region,
+    # weeks in the trend
+    board_limit: int = Field(default=500, ge=1, le=500)
+    board_region_digits: int = Field(default=6, ge=1, le=12)
+    board_weeks: int = Field(default=8, ge=1, le=26)

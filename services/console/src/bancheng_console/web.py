@@ -29,6 +29,10 @@ SCREENS: dict[str, list[str]] = {
     "admin": ["inbox", "calls", "track"],
 }
 SCREEN_URLS = {"inbox": "/inbox", "calls": "/calls/new", "track": "/track"}
+# oversight's screens: the leader's board, the inspectors' cases
+SCREENS.update({"leader": ["board"], "inspector": ["cases"], "supervision_office": ["cases"],
+                "business_environment": ["cases"]})
+SCREEN_URLS.update({"board": "/board", "cases": "/cases"})
 
 
 class SignInNeeded(Exception):

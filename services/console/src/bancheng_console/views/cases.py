@@ -1,0 +1,94 @@
+"""The inspectors' supervision cases: the list with states and letters due, a case with its documents, and the
+forms of exactly the steps the case's state allows (oversight decides; a 409 comes back as a page)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Request
+from fastapi.responses import Response
+
+from bancheng_console import board
+from bancheng_console.api import ApiError
+from bancheng_console.session import Session
+from bancheng_console.web import api_error_page, checked_form, console_of, redirect, render, screen
+
+router = APIRouter()
+CaseId = Annotated[str, Path(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_-]+$")]
+Inspector = Annotated[Session, Depends(screen("cases"))]
+Checked = Annotated[tuple[Session, dict[str, str]], Depends(checked_form)]
+STATES = ("opened", "registered", "investigating", "letter_sent", "replied", "visited", "redo", "concluded")
+
+
+@router.get("/cases")
+async def case_list(request: Request, session: Inspector) -> Response:
+    """Supervision cases, optionally of one state, with their open letters' due dates."""
+    console = console_of(request)
+    state = request.query_params.get("state")
+    params: dict[str, Any] = {"limit": console.settings.inbox_limit}
+    if state in STATES:
+        params["state"] = state
+    try:
+        items = await console.api.get("oversight", "/v1/cases", key=session.identity.credential, params=params)
+    except ApiError as exc:
+        return api_error_page(request, exc)
+    return render(request, "cases.html", session=session, cases=items, states=STATES,
+                  state=state if state in STATES else None)
+
+
+@router.get("/cases/{case_id}")
+async def case_page(request: Request, case_id: CaseId, session: Inspector) -> Response:
+    """A case, its documents and letters (with the unit's replies), and the forms of its allowed actions."""
+    console = console_of(request)
+    try:
+        case = await console.api.get("oversight", f"/v1/cases/{case_id}", key=session.identity.credential)
+    except ApiError as exc:
+        return api_error_page(request, exc)
+    done = request.query_params.get("done")
+    return render(request, "case.html", session=session, case=case,
+                  actions=board.case_buttons(case.get("allowed_actions", [])),
+                  done=done if done in board.CASE_ACTIONS else None)
+
+
+def _body(action: str, form: dict[str, str]) -> tuple[str, dict[str, Any]]:
+    """The case API's path and body of a step from its form (empty optional fields are left out)."""
+    def opt(name: str) -> str | None:
+        return form.get(name, "").strip() or None
+
+    if action == "register":
+        return "/register", {"inspector": opt("inspector"), "notes": opt("notes")}
+    if action == "investigate":
+        return "/investigations", {"notes": form.get("notes", ""), "findings": opt("findings")}
+    if action == "send_letter":
+        body: dict[str, Any] = {"unit": form.get("unit", ""), "requirements": form.get("requirements", "")}
+        if opt("due_date"):
+            body["due_date"] = opt("due_date")
+        else:
+            body["working_days"] = opt("working_days")
+        return "/letters", body
+    if action == "return_visit":
+        return "/return-visits", {"resolved": form.get("resolved"), "satisfaction": form.get("satisfaction"),
+                                  "rectification": form.get("rectification"), "method": form.get("method", "phone"),
+                                  "notes": opt("notes")}
+    if action == "order_redo":
+        return "/redo", {"reason": form.get("reason", "")}
+    if action == "conclude":
+        return "/conclusion", {"result": form.get("result", ""), "solved": form.get("solved") == "yes",
+                               "findings": opt("findings")}
+    return "/publication", {"title": form.get("title", ""), "summary": form.get("summary", "")}
+
+
+@router.post("/cases/{case_id}/{action}")
+async def act(request: Request, case_id: CaseId, action: str, checked: Checked) -> Response:
+    """One step of the case (oversight checks the role and the state again)."""
+    session, form = checked
+    console = console_of(request)
+    if action not in board.CASE_ACTIONS:
+        return api_error_page(request, ApiError(404, action))
+    path, body = _body(action, form)
+    try:
+        await console.api.post("oversight", f"/v1/cases/{case_id}{path}", key=session.identity.credential,
+                               json={k: v for k, v in body.items() if v is not None})
+    except ApiError as exc:
+        return api_error_page(request, exc)
+    return redirect(f"/cases/{case_id}?done={action}")
