@@ -96,14 +96,16 @@ async def test_the_leader_sees_the_lights_and_counts_a_visited_work_order(consol
     rates = page.locator("#rates-list")
     await expect(rates).to_contain_text("解决率100.0%")
     await expect(rates).to_contain_text("满意率100.0%")
-    await expect(page.locator("main")).to_contain_text(re.compile(r"参与排名至少需要 \d+ 件样本；共 0 个单位参与排名，1 个"
-                                                                  r"单位样本不足，不予排名。"))
+    await expect(page.locator("main")).to_contain_text(
+        re.compile(r"参与排名至少需要 \d+ 件样本；共 0 个单位参与排名，1 个单位样本不足，不予排名。"))
     await expect(page.get_by_role("table", name="解决率 · 前列")).to_contain_text("暂无单位达到排名样本数。")
     # eight weeks, this one last, with the visited work order's rates
     trend = page.locator("#trend-table tbody tr")
     await expect(trend).to_have_count(8)
     await expect(trend.last).to_contain_text("100.0%")
     await expect(page.locator("svg.trend polyline")).to_have_count(3)
+    await expect(page.locator("svg.trend circle")).to_have_count(1)  # one week with a response rate
+    await expect(region.locator("th")).to_contain_text("东湖区")
     await shot(page, "leader-board")
 
     # the month's report comes through the console (the key stays on the server)
@@ -156,7 +158,6 @@ async def test_an_inspector_works_a_red_case_and_the_unit_replies(console_stack:
     await expect(row).to_contain_text("▲ 红灯")
     await expect(row).to_contain_text("待登记")
     await expect(row).to_contain_text("红灯诉求件")
-    await shot(page, "cases")
 
     await row.get_by_role("link", name=cid).click()
     await expect(page.get_by_role("heading", name=f"督办案件 {cid}")).to_be_visible()
@@ -179,6 +180,15 @@ async def test_an_inspector_works_a_red_case_and_the_unit_replies(console_stack:
     await expect(letters).to_contain_text(f"限 {due.year}年{due.month}月{due.day}日")
     await expect(letters).to_contain_text("等待单位回复。")
     await expect(forms).to_have_text(["记录调查核实"])
+
+    # the list shows when the reply is due
+    await page.get_by_role("link", name="返回督办案件").click()
+    await expect(page.get_by_role("row").filter(has_text=cid)).to_contain_text(
+        f"{due.year}年{due.month}月{due.day}日 · {OTHER_UNIT}")
+    await expect(page.get_by_role("row").filter(has_text=cid)).to_contain_text("已发督办函")
+    await shot(page, "cases")
+    await page.get_by_role("link", name=cid).click()
+    await expect(page.locator("#letters")).to_contain_text("等待单位回复。")
 
     # the unit (its own key) sees the letter addressed to it and replies through the API
     seen = (await oversight.get(f"/v1/cases/{cid}", headers=auth("other_unit"))).json()
@@ -250,7 +260,7 @@ def test_lights_come_from_running_clocks_and_the_tier_copies() -> None:
 
 def test_rates_read_as_percentages_and_the_forms_follow_the_allowed_actions() -> None:
     assert board.percent(None) == "—" and board.percent(1.0) == "100.0%" and board.percent(0.8333) == "83.3%"
-    assert board.bar_points([1.0, None, 0.5], 320, 100) == "0.0,0.0 320.0,50.0"
+    assert board.points([1.0, None, 0.5], 320, 100) == [(0.0, 0.0), (320.0, 50.0)]
     assert board.case_buttons(["reply", "investigate"]) == ["investigate"]
     assert board.case_buttons(["send_letter", "order_redo", "return_visit"]) == [
         "send_letter", "return_visit", "order_redo"]

@@ -67,14 +67,18 @@ def percent(rate: float | None) -> str:
     return "—" if rate is None else f"{rate * 100:.1f}%"
 
 
-def bar_points(values: list[float | None], width: int, height: int) -> str:
-    """An SVG polyline's points for rates in [0, 1] spread over the width (weeks without a rate are skipped)."""
-    if not values:
-        return ""
+def points(values: list[float | None], width: int, height: int) -> list[tuple[float, float]]:
+    """SVG points for rates in [0, 1] spread over the width (weeks without a rate are skipped)."""
     step = width / max(len(values) - 1, 1)
-    return " ".join(f"{i * step:.1f},{height - v * height:.1f}" for i, v in enumerate(values) if v is not None)
+    return [(round(i * step, 1), round(height - v * height, 1)) for i, v in enumerate(values) if v is not None]
 
 
 def case_buttons(allowed: list[str]) -> list[str]:
     """The forms an inspector's page offers: exactly the case's allowed actions it can do (a reply is the unit's)."""
     return [a for a in CASE_ACTIONS if a in allowed]
+
+
+def reply_due(letters: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The unanswered letter due first (the one the case waits for), or None."""
+    open_ = [x for x in letters if not x.get("replied_at")]
+    return min(open_, key=lambda x: str(x.get("due_at")), default=None)

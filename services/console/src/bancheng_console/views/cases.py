@@ -3,6 +3,7 @@ forms of exactly the steps the case's state allows (oversight decides; a 409 com
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Request
@@ -28,11 +29,17 @@ async def case_list(request: Request, session: Inspector) -> Response:
     params: dict[str, Any] = {"limit": console.settings.inbox_limit}
     if state in STATES:
         params["state"] = state
+    key = session.identity.credential
     try:
-        items = await console.api.get("oversight", "/v1/cases", key=session.identity.credential, params=params)
+        items = await console.api.get("oversight", "/v1/cases", key=key, params=params)
+        # the list's short form has no letters: read the cases waiting for a reply to show when it is due
+        waiting = [c for c in items if c["state"] == "letter_sent"]
+        details = await asyncio.gather(*(console.api.get("oversight", f"/v1/cases/{c['case_id']}", key=key)
+                                         for c in waiting))
     except ApiError as exc:
         return api_error_page(request, exc)
-    return render(request, "cases.html", session=session, cases=items, states=STATES,
+    due = {d["case_id"]: board.reply_due(d.get("letters", [])) for d in details}
+    return render(request, "cases.html", session=session, cases=items, states=STATES, due=due,
                   state=state if state in STATES else None)
 
 

@@ -15,6 +15,7 @@ from bancheng_console import board
 from bancheng_console.api import ApiError
 from bancheng_console.i18n import translator
 from bancheng_console.session import Session
+from bancheng_console.views.calls import place_name
 from bancheng_console.web import api_error_page, console_of, error_page, lang_of, render, screen
 
 router = APIRouter()
@@ -39,20 +40,22 @@ async def leader_board(request: Request, session: Leader) -> Response:
                                                                             "to": end.isoformat()})
 
     try:
-        clocks, red, yellow, current, hotspots, *trend = await asyncio.gather(
+        clocks, red, yellow, current, hotspots, districts, *trend = await asyncio.gather(
             api.get("sla", "/v1/clocks", key=key, params={"state": "running", "limit": s.board_limit}),
             api.get("oversight", "/v1/copies", key=key, params={"purpose": "supervision", "limit": s.board_limit}),
             api.get("oversight", "/v1/copies", key=key,
                     params={"purpose": "joint_scheduling", "limit": s.board_limit}),
             overview(month, today),
             api.get("oversight", "/v1/hotspots", key=key, params={"from": month.isoformat(), "to": today.isoformat()}),
+            api.get("triage", "/v1/units", key=key, params={"kind": "local_government", "level": 2, "limit": 5000}),
             *(overview(a, b) for a, b in weeks))
     except ApiError as exc:
         return api_error_page(request, exc)
     city, regions = board.lights(clocks.get("items", []), red + yellow, now, s.board_region_digits)
+    names = {str(u.get("region_code", ""))[:s.board_region_digits]: place_name(u) for u in districts}
     rows = [(a, b, o["totals"]) for (a, b), o in zip(weeks, trend, strict=True)]
-    lines = {rate: board.bar_points([t.get(rate) for _, _, t in rows], 320, 100) for rate in board.RATES}
-    return render(request, "board.html", session=session, city=city, regions=regions, overview=current,
+    lines = {rate: board.points([t.get(rate) for _, _, t in rows], 320, 100) for rate in board.RATES}
+    return render(request, "board.html", session=session, city=city, regions=regions, names=names, overview=current,
                   month=month, today=today, hotspots=hotspots, weeks=rows, lines=lines, rates=board.RATES,
                   pct=board.percent, truncated=clocks.get("total", 0) > len(clocks.get("items", [])),
                   year=today.year - 1)
