@@ -55,6 +55,16 @@ async def test_extension_moves_the_deadline_and_the_pending_alerts(databases: Da
         r = await svc.client.post(path, headers=auth("unit"), json={"days": 3, "reason": "需现场核查"})
         assert r.status_code == 201, r.text
         rid = r.json()["id"]
+        # the work team's list of requests to rule on; a unit key sees only its own unit's
+        pending = await svc.client.get("/v1/extension-requests", params={"state": "pending"},
+                                       headers=auth("work_team"))
+        assert [(e["id"], e["ticket_no"], e["days"]) for e in pending.json()["items"]] == [(rid, "T3", 3)]
+        assert pending.json()["total"] == 1
+        r = await svc.client.get("/v1/extension-requests", headers=auth("other_unit"))
+        assert r.status_code == 200 and r.json()["items"] == []
+        r = await svc.client.get("/v1/extension-requests", params={"unit": "339902-market_regulation"},
+                                 headers=auth("unit"))
+        assert r.status_code == 403
         r = await svc.client.post(path, headers=auth("unit"), json={"days": 1, "reason": "再延"})
         assert r.status_code == 409 and "already requested" in r.json()["detail"]
         r = await svc.client.post(f"{path}/{rid}/decision", headers=auth("unit"), json={"approved": True})
@@ -64,6 +74,8 @@ async def test_extension_moves_the_deadline_and_the_pending_alerts(databases: Da
         assert r.status_code == 200, r.text
         r2 = await svc.client.post(f"{path}/{rid}/decision", headers=auth("work_team"), json={"approved": False})
         assert r2.status_code == 409
+        r = await svc.client.get("/v1/extension-requests", params={"state": "pending"}, headers=auth("work_team"))
+        assert r.json()["items"] == []
         c = await _clock(svc, "T3")
         assert c["resolve_due_date"] == "2026-10-16" and c["extension_days"] == 3
         assert "+3 working day(s) extension" in c["explanation"]

@@ -36,6 +36,7 @@ from sla_svc.models import (
     DecisionIn,
     ExtensionIn,
     ExtensionRequest,
+    ExtensionRequests,
     ExtensionRuling,
     PauseDecisionIn,
     PauseIn,
@@ -183,6 +184,20 @@ async def list_pause_requests(
 ) -> dict[str, Any]:
     return await queries.list_pause_requests(sla, who, state=state, unit=unit, ticket_no=ticket_no, limit=limit,
                                              offset=offset)
+
+
+@router.get("/extension-requests", tags=["clocks"], response_model=ExtensionRequests,
+            response_model_exclude_unset=True, summary="延期申请列表 / Extension requests",
+            description="按状态（待审批 pending 即工作专班的待办）、单位、工单筛选，分页，最早在前。"
+            "单位密钥只看本单位。\n\n"
+            "Extension requests filtered by state (`pending`: the work team's to rule on), unit and ticket; oldest "
+            "first; paginated. A unit key sees only its own unit.")
+async def list_extension_requests(
+    sla: SlaDep, who: Reader, state: RequestState | None = None, unit: UnitCode | None = None,
+    ticket_no: TicketNo | None = None, limit: Limit = 50, offset: Offset = 0,
+) -> dict[str, Any]:
+    return await queries.list_extension_requests(sla, who, state=state, unit=unit, ticket_no=ticket_no,
+                                                 limit=limit, offset=offset)
 
 
 async def _pauser(who: AnyCaller) -> Principal:

@@ -209,6 +209,12 @@ class PauseRequest(BaseModel):
     approved_days: int | None = None
 
 
+class ExtensionRequests(Page):
+    """Extension requests, oldest first."""
+
+    items: list[ExtensionRequest]
+
+
 class PauseRequests(Page):
     """Pause requests, oldest first."""
 

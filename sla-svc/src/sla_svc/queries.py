@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import Table, and_, func, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from bancheng_shared.errors import Problem
@@ -114,8 +114,19 @@ def own_unit(who: Principal, unit: str | None, what: str) -> str | None:
 async def list_pause_requests(sla: Sla, who: Principal, *, state: str | None, unit: str | None,
                               ticket_no: str | None, limit: int, offset: int) -> dict[str, Any]:
     """Pause requests (pending ones: the work team's to rule on), oldest first, paginated."""
-    unit = own_unit(who, unit, "pause requests")
-    t = pause_requests
+    return await _list_requests(sla, pause_requests, own_unit(who, unit, "pause requests"), state=state,
+                                ticket_no=ticket_no, limit=limit, offset=offset)
+
+
+async def list_extension_requests(sla: Sla, who: Principal, *, state: str | None, unit: str | None,
+                                  ticket_no: str | None, limit: int, offset: int) -> dict[str, Any]:
+    """Extension requests (pending ones: the work team's to rule on), oldest first, paginated."""
+    return await _list_requests(sla, extension_requests, own_unit(who, unit, "extension requests"), state=state,
+                                ticket_no=ticket_no, limit=limit, offset=offset)
+
+
+async def _list_requests(sla: Sla, t: Table, unit: str | None, *, state: str | None, ticket_no: str | None,
+                         limit: int, offset: int) -> dict[str, Any]:
     conds: list[ColumnElement[bool]] = []
     if state:
         conds.append(t.c.state == state)

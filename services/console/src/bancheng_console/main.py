@@ -17,7 +17,7 @@ from bancheng_console.api import Api
 from bancheng_console.i18n import translator
 from bancheng_console.session import ApiKeyAuthenticator, Authenticator, Sessions
 from bancheng_console.settings import ConsoleSettings
-from bancheng_console.views import calls, cases, inbox, leader, signin, track
+from bancheng_console.views import callers, calls, cases, inbox, leader, search, signin, team, track
 from bancheng_console.web import Console, CsrfRefused, NotYourScreen, SignInNeeded, error_page, lang_of, redirect
 
 # nothing is loaded from elsewhere: scripts, styles and images come from this server only
@@ -46,7 +46,8 @@ def create_app(settings: ConsoleSettings | None = None, *,
                   openapi_url=None)
     app.state.console = console
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static")
-    for r in (signin.router, track.router, inbox.router, calls.router, leader.router, cases.router):
+    for r in (signin.router, track.router, inbox.router, callers.router, calls.router, search.router,
+              team.router, leader.router, cases.router):
         app.include_router(r)
 
     @app.middleware("http")

@@ -26,6 +26,7 @@ class ConsoleSettings(BaseSettings):
     timezone: str = "Asia/Shanghai"
     api_timeout_s: float = Field(default=10.0, gt=0)
     inbox_limit: int = Field(default=200, ge=1, le=1000)
+    search_page_size: int = Field(default=20, ge=1, le=200)  # tickets per page of the search screen
     log_level: str = "INFO"
     # the leader's board: open rounds read per list (one page), digits of a place's code that name its region,
     # weeks in the trend

@@ -23,14 +23,15 @@ TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 
 # the screens each role works in (navigation by role; the APIs check every call again)
 SCREENS: dict[str, list[str]] = {
-    "unit": ["inbox"],
-    "work_team": ["inbox"],
-    "operator": ["calls", "track"],
-    "admin": ["inbox", "calls", "track"],
+    "unit": ["inbox", "search"],
+    "work_team": ["team", "inbox", "search"],
+    "operator": ["calls", "search", "track"],
+    "admin": ["inbox", "calls", "search", "team", "track"],
+    "supervision_office": ["search"],
 }
-SCREEN_URLS = {"inbox": "/inbox", "calls": "/calls/new", "track": "/track"}
+SCREEN_URLS = {"inbox": "/inbox", "calls": "/calls/new", "track": "/track", "search": "/search", "team": "/team"}
 # oversight's screens: the leader's board, the inspectors' cases
-SCREENS.update({"leader": ["board"], "inspector": ["cases"], "supervision_office": ["cases"],
+SCREENS.update({"leader": ["board"], "inspector": ["cases"], "supervision_office": ["cases", "search"],
                 "business_environment": ["cases"]})
 SCREEN_URLS.update({"board": "/board", "cases": "/cases"})
 

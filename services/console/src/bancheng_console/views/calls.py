@@ -9,6 +9,7 @@ from fastapi.responses import Response
 
 from bancheng_console.api import ApiError
 from bancheng_console.session import Session
+from bancheng_console.views import callers
 from bancheng_console.web import api_error_page, checked_form, console_of, render, screen
 
 router = APIRouter()
@@ -71,4 +72,5 @@ async def take_call(request: Request, checked: Annotated[tuple[Session, dict[str
             return render(request, "calls.html", status=422, session=session, channels=CHANNELS, form=form,
                           error=exc.detail, places=await places(request, session))
         return api_error_page(request, exc)
-    return render(request, "call_done.html", session=session, created=created)
+    repeats = [] if created.get("merged") else await callers.open_repeats(request, session, created["ticket_no"])
+    return render(request, "call_done.html", session=session, created=created, repeats=repeats)
