@@ -17,12 +17,13 @@ import json
 import shutil
 import tempfile
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
-from bancheng_services.stack import SERVICES, Stack
+from bancheng_services.stack import SERVICES, Stack, drop_postgres_database, ensure_postgres_database
 from bancheng_shared.migrate import upgrade
 from bancheng_shared.topics import ALL_TOPICS, topic_name
 
@@ -73,14 +74,20 @@ def _settings(module: str, url: str) -> Any:
                log_level="WARNING", scheduler_enabled=False, **extra)
 
 
-async def replay(service: str, records: list[dict[str, Any]]) -> dict[str, Any]:
-    """Apply the recorded records of the service's topics through its consumers; CPU and wall figures."""
+async def replay(service: str, records: list[dict[str, Any]], db_template: str = "") -> dict[str, Any]:
+    """Apply the recorded records of the service's topics through its consumers; CPU and wall figures.
+
+    On a fresh SQLite file, or with db_template (a PostgreSQL URL with {service}) on a fresh database of that
+    server, dropped afterwards."""
     from bancheng_services.demo import seed_directory
 
     spec = SERVICES[service]
     tmp = Path(tempfile.mkdtemp(prefix=f"bancheng-replay-{service}-"))
+    url = f"sqlite+aiosqlite:///{tmp / 'replay.db'}"
+    if db_template:
+        url = db_template.replace("{service}", f"replay_{service}_{uuid.uuid4().hex[:8]}")
     try:
-        url = f"sqlite+aiosqlite:///{tmp / 'replay.db'}"
+        await ensure_postgres_database(url)
         await asyncio.to_thread(upgrade, spec["migrations"], url)
         if service == "triage":
             await seed_directory(url)
@@ -112,3 +119,4 @@ async def replay(service: str, records: list[dict[str, Any]]) -> dict[str, Any]:
                 "events_per_cpu_s": round(handled / cpu, 1) if cpu else None, "wall_s": round(wall, 2)}
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+        await drop_postgres_database(url)
