@@ -588,3 +588,111 @@ def test_network_policies_open_only_what_must_talk(rendered: dict[str, list[Doc]
         pol = named(docs, "NetworkPolicy", f"{app}-ingress")["spec"]["ingress"][0]["from"]
         inside = [p["podSelector"]["matchLabels"] for p in pol if "podSelector" in p and "namespaceSelector" not in p]
         assert inside == [{"app.kubernetes.io/name": "console", "app.kubernetes.io/component": "web"}]
+
+
+# ------------------------------------------------------------------------------------------ live pooler (optional)
+def pgbouncer_or_skip() -> str:
+    """A PgBouncer >= 1.21 binary (BANCHENG_PGBOUNCER or on PATH), else a skip: Debian bookworm ships 1.18."""
+    path = os.environ.get("BANCHENG_PGBOUNCER") or shutil.which("pgbouncer")
+    if path:
+        out = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=30).stdout
+        m = re.search(r"PgBouncer (\d+)\.(\d+)", out)
+        if m and (int(m[1]), int(m[2])) >= MIN_PGBOUNCER:
+            return path
+    pytest.skip("no PgBouncer >= 1.21 (set BANCHENG_PGBOUNCER to one): the live pooler check is optional")
+
+
+async def _pooled_transactions(url: str, clients: int, rounds: int) -> tuple[int, list[str]]:
+    """Transactions of three statements from many pooled clients at once: (how many committed, the errors)."""
+    from sqlalchemy import text
+
+    from bancheng_shared.db import make_engine, make_sessionmaker, transaction
+
+    engine = make_engine(url, pool_size=clients, max_overflow=0)
+    sm = make_sessionmaker(engine)
+    async with engine.connect() as conn:
+        tables = list((await conn.execute(text(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1"))).scalars())
+    errors: list[str] = []
+    done = 0
+
+    async def client(i: int) -> None:
+        nonlocal done
+        for r in range(rounds):
+            try:
+                async with transaction(sm) as session:
+                    await session.execute(text(f'SELECT count(*) FROM "{tables[(i + r) % len(tables)]}"'))
+                    await session.execute(text("SELECT CAST(:a AS integer) + CAST(:b AS integer)"), {"a": i, "b": r})
+                    await session.execute(text("SELECT version_num FROM alembic_version"))
+                done += 1
+            except Exception as exc:  # collected: the assertion shows them all
+                errors.append(f"{type(exc).__name__}: {str(exc)[:200]}")
+
+    await asyncio.gather(*(client(i) for i in range(clients)))
+    await engine.dispose()
+    return done, errors
+
+
+def test_asyncpg_works_through_pgbouncer_in_transaction_mode() -> None:
+    """The base pgbouncer.ini (trial pool sizes) in front of a real database: the services' engine, prepared
+    statements and all, from more clients than server connections. Needs PgBouncer >= 1.21; skipped without."""
+    import socket
+
+    from sqlalchemy import text
+    from sqlalchemy.engine import make_url
+
+    from bancheng_services.testing import postgres_base_url
+    from bancheng_shared.db import make_engine
+
+    binary = pgbouncer_or_skip()
+    base_url = postgres_base_url()
+    if base_url is None:
+        pytest.skip("PostgreSQL unreachable")
+    base = make_url(base_url)
+    name = f"bc_pgb_{os.urandom(5).hex()}"
+    password = os.urandom(12).hex()
+
+    async def admin(*statements: str) -> None:
+        engine = make_engine(base.render_as_string(hide_password=False), isolation_level="AUTOCOMMIT")
+        async with engine.connect() as conn:
+            for statement in statements:
+                await conn.execute(text(statement))
+        await engine.dispose()
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    work = Path(tempfile.mkdtemp(prefix="bc-pgbouncer-"))
+    work.chmod(0o755)  # PgBouncer drops root to nobody, who must read its files
+    ini = (K8S / "base" / "config" / "pgbouncer.ini").read_text("utf-8")
+    ini = re.sub(r"\[databases\]\n.*?\n\n",
+                 f"[databases]\ntriage = host={base.host} port={base.port or 5432} dbname={name}\n\n", ini, flags=re.S)
+    ini = (ini.replace("listen_addr = 0.0.0.0", "listen_addr = 127.0.0.1")
+              .replace("listen_port = 6432", f"listen_port = {port}")
+              .replace("/etc/pgbouncer/auth/userlist.txt", str(work / "userlist.txt"))
+              .replace("/etc/pgbouncer/pool-size.ini", str(work / "pool-size.ini")))
+    (work / "pgbouncer.ini").write_text(ini)
+    shutil.copy(K8S / "overlays" / "trial" / "pool-size.ini", work / "pool-size.ini")
+    (work / "userlist.txt").write_text(f'"{name}" "{password}"\n')
+    for f in work.iterdir():
+        f.chmod(0o644)
+    asyncio.run(admin(f"CREATE ROLE {name} LOGIN PASSWORD '{password}'", f"CREATE DATABASE {name} OWNER {name}"))
+    pooler = subprocess.Popen([binary, *(["-u", "nobody"] if os.geteuid() == 0 else []), str(work / "pgbouncer.ini")],
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        direct = base.set(username=name, password=password, database=name).render_as_string(hide_password=False)
+        pooled = base.set(username=name, password=password, host="127.0.0.1", port=port,
+                          database="triage").render_as_string(hide_password=False)
+        upgrade("triage_svc:migrations", direct)  # the migrate Job's way: directly
+        wait = subprocess.run([sys.executable, str(K8S / "base" / "config" / "wait_for_migrations.py"), "triage", "30"],
+                              env={**os.environ, "TRIAGE_DATABASE_URL": pooled}, capture_output=True, text=True,
+                              timeout=120)
+        assert wait.returncode == 0, wait.stdout + wait.stderr
+        done, errors = asyncio.run(_pooled_transactions(pooled, clients=40, rounds=10))
+        assert not errors and done == 400, errors[:5]
+    finally:
+        pooler.terminate()
+        output = pooler.communicate(timeout=30)[0]
+        asyncio.run(admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)", f"DROP ROLE IF EXISTS {name}"))
+        shutil.rmtree(work, ignore_errors=True)
+    assert "process up: PgBouncer" in output, output
