@@ -48,20 +48,20 @@ async def outbox_view(stack: Stack, name: str, written_before: datetime | None =
     engine = make_engine(stack.db_url(name))
     try:
         async with engine.connect() as conn:
-            state = dict((await conn.execute(select(p.state.c.name, p.state.c.value))).tuples().all())
+            state = dict((await conn.execute(select(p.state.c.name, p.state.c.value))).all())
             view = OutboxView(generation=int(state.get(GENERATION) or 0))
-            for gen, sent_at, n in (await conn.execute(
+            for gen, unsent, n in (await conn.execute(
                     select(o.c.sent_generation, o.c.sent_at.is_(None), func.count())
-                    .group_by(o.c.sent_generation, o.c.sent_at.is_(None)))).tuples():
+                    .group_by(o.c.sent_generation, o.c.sent_at.is_(None)))):
                 view.rows += n
-                if sent_at:
+                if unsent:
                     view.unsent += n
                 else:
                     view.sent_in[gen or 0] = view.sent_in.get(gen or 0, 0) + n
             view.ends = {int(part): int(last) + 1 for part, last in (await conn.execute(
                 select(o.c.sent_partition, func.max(o.c.sent_offset))
                 .where(o.c.topic == topic, o.c.sent_at.is_not(None), o.c.sent_generation == view.generation)
-                .group_by(o.c.sent_partition))).tuples()}
+                .group_by(o.c.sent_partition)))}
             if written_before is not None:
                 view.republished = int((await conn.execute(select(func.count()).select_from(o).where(
                     o.c.sent_at.is_not(None), o.c.sent_generation == view.generation,
