@@ -13,13 +13,14 @@ import orjson
 import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
-from sqlalchemy import and_, bindparam, delete, insert, not_, or_, select, text, update
+from sqlalchemy import BigInteger, Integer, and_, bindparam, delete, func, insert, not_, or_, select, text, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 from sqlalchemy.sql.elements import ColumnElement
 
 from bancheng_shared import metrics
 from bancheng_shared.contracts.envelope import EventEnvelope
-from bancheng_shared.db import transaction
+from bancheng_shared.db import is_postgres, transaction
 from bancheng_shared.kafka import ensure_topics
 from bancheng_shared.plumbing import Plumbing
 from bancheng_shared.topics import EPOCH_TOPIC, all_broker_topics, topic_name
@@ -145,6 +146,13 @@ class OutboxRelay:
         self._mark_sent = (update(o).where(o.c.id == bindparam("b_id"))
                            .values(sent_at=bindparam("b_now", type_=o.c.sent_at.type), sent_partition=bindparam("b_p"),
                                    sent_offset=bindparam("b_o"), sent_generation=bindparam("b_g")))
+        # PostgreSQL: one statement over arrays instead of a statement per row (a batch is up to 500 rows)
+        placed = func.unnest(
+            bindparam("ids", type_=ARRAY(BigInteger)), bindparam("parts", type_=ARRAY(Integer)),
+            bindparam("offsets", type_=ARRAY(BigInteger))).table_valued("id", "p", "o").render_derived()
+        self._mark_sent_pg = (update(o).where(o.c.id == placed.c.id)
+                              .values(sent_at=bindparam("now", type_=o.c.sent_at.type), sent_partition=placed.c.p,
+                                      sent_offset=placed.c.o, sent_generation=bindparam("generation")))
 
     def wake(self) -> None:
         """Tell the relay new rows were committed (saves a poll interval of latency)."""
@@ -259,10 +267,15 @@ class OutboxRelay:
         if self._generation is None:
             async with self.sm() as session:
                 self._generation = int(await _get_state(session, self.p, GENERATION) or 0)
-        marks = [{"b_id": r.id, "b_now": now, "b_p": md.partition, "b_o": md.offset, "b_g": self._generation}
-                 for r, md in zip(rows, placed, strict=True)]
         async with transaction(self.sm) as session:
-            await session.execute(self._mark_sent, marks)
+            if is_postgres(session):
+                await session.execute(self._mark_sent_pg, {
+                    "ids": [r.id for r in rows], "parts": [md.partition for md in placed],
+                    "offsets": [md.offset for md in placed], "now": now, "generation": self._generation})
+            else:
+                await session.execute(self._mark_sent, [
+                    {"b_id": r.id, "b_now": now, "b_p": md.partition, "b_o": md.offset, "b_g": self._generation}
+                    for r, md in zip(rows, placed, strict=True)])
         metrics.EVENTS_PUBLISHED.labels(self.service).inc(len(rows))
         return len(rows)
 
