@@ -22,7 +22,7 @@ from bancheng_shared.contracts import EventEnvelope, make_event
 from bancheng_shared.contracts.intake import FollowUpAdded
 from bancheng_shared.db import make_engine, make_sessionmaker, transaction
 from bancheng_shared.kafka import ensure_topics
-from bancheng_shared.outbox import OutboxRelay, add_events
+from bancheng_shared.outbox import CONFIRMED, OutboxRelay, add_events, read_or_claim_epoch
 from bancheng_shared.plumbing import Plumbing, plumbing_tables
 from bancheng_shared.topics import all_broker_topics, dlq_name
 from bancheng_shared.unit_of_work import UnitOfWork
@@ -290,3 +290,141 @@ async def test_a_failing_handler_in_a_batch_leaves_no_partial_effect_and_the_oth
         # the same batch again (a redelivery after a crash before the offset commit): nothing more
         await consumer.process({tp: recs})
         assert await count(sm) == 2
+
+
+async def _confirmed_total(sm) -> int:
+    """How many records the reader groups have committed past, summed over partitions (as the relay stored it)."""
+    async with sm() as s:
+        raw = (await s.execute(select(plumbing.state.c.value).where(plumbing.state.c.name == CONFIRMED))).scalar()
+    return sum(sum(parts.values()) for parts in orjson.loads(raw)["offsets"].values()) if raw else 0
+
+
+async def _sent_in_generation(sm, generation: int) -> int:
+    o = plumbing.outbox
+    async with sm() as s:
+        return int((await s.execute(select(func.count()).select_from(o).where(
+            o.c.sent_at.is_not(None), o.c.sent_generation == generation))).scalar_one())
+
+
+async def _exactly_once(sm, n: int) -> bool:
+    async with sm() as s:
+        total, distinct = (await s.execute(select(func.count(), func.count(effects.c.content.distinct())))).one()
+    return bool(total == distinct == n)
+
+
+@pytest.mark.timeout(240)
+async def test_broker_coming_back_empty_gets_only_what_a_reader_group_had_not_committed_past(
+    db_backend: str, tmp_path: Path,
+) -> None:
+    """Two groups read the topic; one stops (its offsets still count); the broker is wiped: only the events the
+    stopped group had not committed past are published again, and each group handles every event exactly once."""
+    broker = EmbeddedBroker()
+    broker.start()
+    (tmp_path / "b").mkdir()
+    n_first, n_later = 1500, 60
+    try:
+        await ensure_topics(broker.bootstrap, all_broker_topics(""), 3)
+        async with database(db_backend, tmp_path) as (_ea, sm), database(db_backend, tmp_path / "b") as (_eb, sm_b):
+            async with transaction(sm) as s:
+                await add_events(s, plumbing, [follow_up(f"T{i % 300}", f"a{i}") for i in range(n_first)], TOPIC)
+            relay = OutboxRelay(service="test", sessionmaker=sm, plumbing=plumbing, bootstrap=broker.bootstrap,
+                                poll_interval_s=0.05, epoch_check_s=0.5, partitions=3, confirm_interval_s=0.3,
+                                readers={TOPIC: ["g-a", "g-b"]})
+            a = consumer_for(sm, broker.bootstrap, "", "g-a")
+            b = consumer_for(sm_b, broker.bootstrap, "", "g-b")
+            tasks = [asyncio.create_task(x.run()) for x in (relay, a, b)]
+            try:
+                await eventually(lambda: _exactly_once(sm, n_first), timeout_s=60)
+                await eventually(lambda: _exactly_once(sm_b, n_first), timeout_s=60)
+                await eventually(lambda: _ge_async(_confirmed_total(sm), n_first), timeout_s=30)
+                tasks[2].cancel()  # group b stops: not running, its committed offsets stay on the broker
+                await asyncio.gather(tasks[2], return_exceptions=True)
+                await b.stop()
+                async with transaction(sm) as s:
+                    await add_events(s, plumbing, [follow_up(f"T{i % 300}", f"b{i}") for i in range(n_later)], TOPIC)
+                await eventually(lambda: _exactly_once(sm, n_first + n_later), timeout_s=30)
+                await asyncio.sleep(1.0)  # confirm rounds run meanwhile: b's offsets hold the later events back
+                assert await _confirmed_total(sm) == n_first
+
+                broker.restart()  # memory only: topics, data and offsets are gone
+                # the relay notices, and sends again exactly what b had not committed past
+                await eventually(lambda: _eq(_sent_in_generation(sm, 1), n_later), timeout_s=60)
+                assert await _sent_in_generation(sm, 0) == n_first  # confirmed: not sent again
+                b2 = consumer_for(sm_b, broker.bootstrap, "", "g-b")  # b comes back, on the new broker
+                tasks.append(asyncio.create_task(b2.run()))
+                await eventually(lambda: _exactly_once(sm_b, n_first + n_later), timeout_s=60)
+                await eventually(lambda: _ge(a.records_processed, n_first + 2 * n_later), timeout_s=60)
+                assert await _exactly_once(sm, n_first + n_later)  # a dropped the copies it had handled
+                assert await _sent_in_generation(sm, 1) == n_later
+            finally:
+                for t in tasks:
+                    t.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
+                for x in (a, b, relay):
+                    await x.stop()
+                if len(tasks) > 3:
+                    await b2.stop()
+    finally:
+        broker.stop()
+
+
+@pytest.mark.timeout(120)
+async def test_offsets_read_from_a_broker_that_came_back_empty_confirm_nothing(tmp_path: Path) -> None:
+    """Before the relay notices a new broker, the groups' offsets there must not be matched with the old broker's,
+    and rows it sent there meanwhile are sent again once it notices."""
+    broker = EmbeddedBroker()
+    broker.start()
+    try:
+        await ensure_topics(broker.bootstrap, all_broker_topics(""), 3)
+        async with database("sqlite", tmp_path) as (_e, sm):
+            async with transaction(sm) as s:
+                await add_events(s, plumbing, [follow_up(f"T{i}", f"a{i}") for i in range(50)], TOPIC)
+            relay = OutboxRelay(service="test", sessionmaker=sm, plumbing=plumbing, bootstrap=broker.bootstrap,
+                                partitions=3, readers={TOPIC: ["g-a"]})
+            a = consumer_for(sm, broker.bootstrap, "", "g-a")
+            task = asyncio.create_task(a.run())
+            try:
+                await relay._new_producer()
+                await relay._check_epoch()
+                while await relay.publish_once():
+                    pass
+                await eventually(lambda: _exactly_once(sm, 50))
+                await eventually(lambda: _ge(a.records_processed, 50))
+                await asyncio.sleep(0.5)  # a commits after its batch
+                await relay._confirm()
+                assert await _confirmed_total(sm) == 50
+
+                broker.restart()
+                await read_or_claim_epoch(broker.bootstrap, "", 3)  # another replica's relay claims the new broker
+                producer = AIOKafkaProducer(bootstrap_servers=broker.bootstrap)
+                await producer.start()
+                for i in range(200):  # its events; group a reads and commits them there
+                    await producer.send(TOPIC, follow_up(f"U{i}", f"u{i}").to_bytes(), key=f"U{i}".encode())
+                await producer.stop()
+                await eventually(lambda: _exactly_once(sm, 250), timeout_s=60)
+                await asyncio.sleep(0.5)
+                await relay._confirm()  # the epoch is not the one this database knows: nothing stored
+                assert await _confirmed_total(sm) == 50
+
+                async with transaction(sm) as s:  # rows sent to the new broker before the relay noticed it
+                    await add_events(s, plumbing, [follow_up(f"V{i}", f"v{i}") for i in range(10)], TOPIC)
+                await relay._new_producer()
+                while await relay.publish_once():
+                    pass
+                await relay._check_epoch()
+                assert await _sent_in_generation(sm, 0) == 50  # confirmed on the old broker
+                async with sm() as s:  # the 10 are sent again: confirmations from before do not cover them
+                    unsent = (await s.execute(select(func.count()).select_from(plumbing.outbox)
+                                              .where(plumbing.outbox.c.sent_at.is_(None)))).scalar_one()
+                assert unsent == 10
+            finally:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
+                await a.stop()
+                await relay.stop()
+    finally:
+        broker.stop()
+
+
+async def _ge_async(awaitable, least: int) -> bool:
+    return (await awaitable) >= least

@@ -224,7 +224,8 @@ def parser() -> argparse.ArgumentParser:
     bench.add_argument("-r", "--rate", type=float, default=0.0,
                        help="offered load in tickets/s, paced (e2e); 0: as fast as answered")
     bench.add_argument("--only", default="",
-                       help="comma list of parts: e2e, replay (or replay.<service>), a service (sla) or one benchmark")
+                       help="comma list of parts: e2e, replay (or replay.<service>), recovery (only when named), "
+                            "a service (sla) or one benchmark")
     bench.add_argument("--recording", default=".bench/events.jsonl",
                        help="the event recording the replay part reads (made by a fresh stack when missing)")
     bench.add_argument("--record", action="store_true", help="make the recording anew before replaying")

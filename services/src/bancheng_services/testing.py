@@ -165,7 +165,7 @@ async def run_service(
         # a test without a key ring of its own encrypts with a key that lives as long as the process
         overrides.setdefault("pii_ephemeral_key_allowed", True)
     settings = settings_cls(database_url=database_url, kafka_bootstrap=kafka_bootstrap, topic_prefix=topic_prefix,
-                            consumer_group=f"{topic_prefix}{name}", topic_partitions=3,
+                            consumer_group_prefix=topic_prefix, topic_partitions=3,
                             outbox_poll_interval_s=0.05, broker_epoch_check_s=3600,
                             **{"consumer_session_timeout_ms": 3000, "consumer_heartbeat_ms": 300, **overrides})
     app = main.create_app(settings)

@@ -4,23 +4,35 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
+import orjson
 import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from sqlalchemy import bindparam, delete, insert, select, text, update
+from aiokafka.admin import AIOKafkaAdminClient
+from sqlalchemy import BigInteger, Integer, and_, bindparam, delete, func, insert, not_, or_, select, text, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
+from sqlalchemy.sql.elements import ColumnElement
 
 from bancheng_shared import metrics
 from bancheng_shared.contracts.envelope import EventEnvelope
-from bancheng_shared.db import transaction
+from bancheng_shared.db import is_postgres, transaction
 from bancheng_shared.kafka import ensure_topics
 from bancheng_shared.plumbing import Plumbing
 from bancheng_shared.topics import EPOCH_TOPIC, all_broker_topics, topic_name
 
 log = structlog.get_logger("bancheng.outbox")
+
+RecoveryMode = Literal["unconfirmed", "all"]
+# plumbing_state names: the broker's epoch this database last saw, the count of empty brokers it has seen (rows
+# sent record it), and what the readers had confirmed on the current one
+EPOCH = "broker_epoch"
+GENERATION = "broker_generation"
+CONFIRMED = "outbox_confirmed"
 
 
 def utcnow() -> datetime:
@@ -74,9 +86,17 @@ async def add_raw(
 class OutboxRelay:
     """Publishes unsent outbox rows in id order, marks them sent, and keeps them for the retention period.
 
-    When the broker comes back empty (its epoch marker changed), every retained row is published
-    again; consumers drop what they already handled. On PostgreSQL one replica relays at a time
-    (advisory lock), so per-ticket order holds with several replicas.
+    Each sent row keeps the partition and offset the broker gave it and the broker generation it went to (a
+    number this database counts up at every empty broker). Every `confirm_interval_s` the relay reads the
+    committed offsets of the consumer groups that read its topics (`readers`: base topic -> group ids) and,
+    once the broker's epoch is checked to be still the one this database knows, stores per partition the
+    lowest of them: every row below it was handled by every group. A group that never committed on a
+    partition confirms nothing there; groups not running still count (their offsets stay on the broker).
+
+    When the broker comes back empty (its epoch marker changed), rows not confirmed that way are published
+    again (`recovery="all"`: every retained row, as before); consumers drop what they already handled.
+    Only the relay leader writes (on PostgreSQL one replica relays at a time, by advisory lock), so per-ticket
+    order holds with several replicas.
     """
 
     def __init__(
@@ -92,8 +112,19 @@ class OutboxRelay:
         retention: timedelta = timedelta(days=7),
         epoch_check_s: float = 5.0,
         partitions: int = 12,
+        readers: Mapping[str, Sequence[str]] | None = None,
+        recovery: RecoveryMode = "unconfirmed",
+        confirm_interval_s: float = 10.0,
+        group_prefix: str = "",
     ) -> None:
         self.partitions = partitions
+        self.readers = {t: tuple(groups) for t, groups in (readers or {}).items()}
+        self.recovery = recovery
+        self.confirm_interval_s = confirm_interval_s
+        # groups discovered on the broker count when their name has this prefix and they committed on a topic here
+        self.group_prefix = group_prefix
+        self._generation: int | None = None
+        self._admin: AIOKafkaAdminClient | None = None
         self.service = service
         self.sm = sessionmaker
         self.p = plumbing
@@ -112,8 +143,16 @@ class OutboxRelay:
         o = plumbing.outbox
         self._unsent = (select(o.c.id, o.c.topic, o.c.key, o.c.value, o.c.headers, o.c.created_at)
                         .where(o.c.sent_at.is_(None)).order_by(o.c.id).limit(batch_size))
-        self._mark_sent = (update(o).where(o.c.id.in_(bindparam("ids", expanding=True)))
-                           .values(sent_at=bindparam("now", type_=o.c.sent_at.type)))
+        self._mark_sent = (update(o).where(o.c.id == bindparam("b_id"))
+                           .values(sent_at=bindparam("b_now", type_=o.c.sent_at.type), sent_partition=bindparam("b_p"),
+                                   sent_offset=bindparam("b_o"), sent_generation=bindparam("b_g")))
+        # PostgreSQL: one statement over arrays instead of a statement per row (a batch is up to 500 rows)
+        placed = func.unnest(
+            bindparam("ids", type_=ARRAY(BigInteger)), bindparam("parts", type_=ARRAY(Integer)),
+            bindparam("offsets", type_=ARRAY(BigInteger))).table_valued("id", "p", "o").render_derived()
+        self._mark_sent_pg = (update(o).where(o.c.id == placed.c.id)
+                              .values(sent_at=bindparam("now", type_=o.c.sent_at.type), sent_partition=placed.c.p,
+                                      sent_offset=placed.c.o, sent_generation=bindparam("generation")))
 
     def wake(self) -> None:
         """Tell the relay new rows were committed (saves a poll interval of latency)."""
@@ -148,6 +187,7 @@ class OutboxRelay:
         backoff = 0.2
         last_epoch_check = 0.0
         last_purge = 0.0
+        last_confirm = 0.0
         loop = asyncio.get_running_loop()
         while not self._stopping:
             try:
@@ -163,6 +203,12 @@ class OutboxRelay:
                 if now - last_purge >= 60:
                     await self._purge()
                     last_purge = now
+                if self.readers and now - last_confirm >= self.confirm_interval_s:
+                    last_confirm = now
+                    try:
+                        await self._confirm()
+                    except Exception as exc:  # the next round tries again; publishing goes on meanwhile
+                        log.warning("outbox_confirm_failed", service=self.service, error=repr(exc))
                 sent = await self.publish_once()
                 backoff = 0.2
                 if sent < self.batch_size:
@@ -195,6 +241,7 @@ class OutboxRelay:
         leader, self._leader_conn = self._leader_conn, None
         if leader is not None:
             await leader.close()
+        await self._drop_admin()
         if self._producer is not None:
             try:
                 await self._producer.stop()
@@ -215,11 +262,20 @@ class OutboxRelay:
                 topic_name(row.topic, self.prefix), value=row.value, key=row.key.encode(), headers=headers
             )
             futures.append(fut)
-        await asyncio.gather(*futures)
-        self.last_broker_contact = utcnow()
-        ids = [r.id for r in rows]
+        placed = await asyncio.gather(*futures)
+        now = self.last_broker_contact = utcnow()
+        if self._generation is None:
+            async with self.sm() as session:
+                self._generation = int(await _get_state(session, self.p, GENERATION) or 0)
         async with transaction(self.sm) as session:
-            await session.execute(self._mark_sent, {"ids": ids, "now": utcnow()})
+            if is_postgres(session):
+                await session.execute(self._mark_sent_pg, {
+                    "ids": [r.id for r in rows], "parts": [md.partition for md in placed],
+                    "offsets": [md.offset for md in placed], "now": now, "generation": self._generation})
+            else:
+                await session.execute(self._mark_sent, [
+                    {"b_id": r.id, "b_now": now, "b_p": md.partition, "b_o": md.offset, "b_g": self._generation}
+                    for r, md in zip(rows, placed, strict=True)])
         metrics.EVENTS_PUBLISHED.labels(self.service).inc(len(rows))
         return len(rows)
 
@@ -254,31 +310,135 @@ class OutboxRelay:
         if epoch is None:
             return
         async with transaction(self.sm) as session:
-            known = (
-                await session.execute(
-                    select(self.p.state.c.value).where(self.p.state.c.name == "broker_epoch")
-                )
-            ).scalar()
-            if known == epoch:
+            known = await _get_state(session, self.p, EPOCH)
+            generation = int(await _get_state(session, self.p, GENERATION) or 0)
+            if known != epoch:
+                await _set_state(session, self.p, EPOCH, epoch)
+            if known is not None and known != epoch:
+                republished = await self._reset_unconfirmed(session, generation)
+                generation += 1
+                await _set_state(session, self.p, GENERATION, str(generation))
+                log.warning("broker_epoch_changed_republishing", service=self.service, old=known, new=epoch,
+                            recovery=self.recovery, rows=republished, generation=generation)
+                metrics.REPUBLISHED.labels(self.service).inc(republished)
+        self._generation = generation  # after the commit: rows sent from now on belong to it
+
+    async def _reset_unconfirmed(self, session: AsyncSession, generation: int) -> int:
+        """Mark unsent again every sent row some reader may not have seen; returns how many."""
+        o = self.p.outbox
+        confirmed = Confirmed.load(await _get_state(session, self.p, CONFIRMED), generation)
+        await _set_state(session, self.p, CONFIRMED, Confirmed(generation + 1).dump())
+        where: list[ColumnElement[bool]] = [o.c.sent_at.is_not(None)]
+        if self.recovery != "all":
+            # rows still sent from an older generation were confirmed then (the rest was sent again since)
+            kept: list[ColumnElement[bool]] = [and_(o.c.sent_generation.is_not(None), o.c.sent_generation < generation)]
+            below = [and_(o.c.topic == topic, o.c.sent_partition == partition, o.c.sent_offset < offset)
+                     for topic, parts in confirmed.offsets.items() for partition, offset in parts.items()]
+            if below and confirmed.verified_at is not None:
+                # sent_at: a row sent after the offsets were read may have gone to a broker already emptied
+                kept.append(and_(o.c.sent_generation == generation, o.c.sent_offset.is_not(None),
+                                 o.c.sent_at <= confirmed.verified_at, or_(*below)))
+            where.append(not_(or_(*kept)))
+        res = await session.execute(update(o).where(*where).values(sent_at=None))
+        return int(res.rowcount or 0)  # type: ignore[attr-defined]
+
+    async def _confirm(self) -> None:
+        """Store what every reader group committed past, if the broker is still the one this database knows."""
+        read_at = utcnow()
+        try:
+            committed = await self._lowest_committed()
+        except Exception:
+            await self._drop_admin()  # a broker that went away leaves a client worth nothing
+            raise
+        if not any(committed.values()):
+            return
+        # offsets read from a broker that has since come back empty (or came back before we noticed) must not
+        # be matched against the old broker's offsets: the epoch read after them must still be ours
+        epoch = await _read_epoch(self.bootstrap, topic_name(EPOCH_TOPIC, self.prefix))
+        async with transaction(self.sm) as session:
+            if epoch is None or epoch != await _get_state(session, self.p, EPOCH):
                 return
-            if known is None:
-                await session.execute(insert(self.p.state).values(name="broker_epoch", value=epoch))
-            else:
-                await session.execute(
-                    update(self.p.state).where(self.p.state.c.name == "broker_epoch").values(value=epoch)
-                )
-            if known is not None:
-                res = await session.execute(
-                    update(self.p.outbox).where(self.p.outbox.c.sent_at.is_not(None)).values(sent_at=None)
-                )
-                log.warning(
-                    "broker_epoch_changed_republishing",
-                    service=self.service,
-                    old=known,
-                    new=epoch,
-                    rows=res.rowcount,  # type: ignore[attr-defined]
-                )
-                metrics.REPUBLISHED.labels(self.service).inc(res.rowcount or 0)  # type: ignore[attr-defined]
+            generation = int(await _get_state(session, self.p, GENERATION) or 0)
+            confirmed = Confirmed.load(await _get_state(session, self.p, CONFIRMED), generation)
+            for topic, parts in committed.items():
+                mine = confirmed.offsets.setdefault(topic, {})
+                for partition, offset in parts.items():
+                    # a group reset backwards re-reads events it handled: what it confirmed stays confirmed
+                    mine[partition] = max(mine.get(partition, 0), offset)
+            confirmed.verified_at = read_at
+            await _set_state(session, self.p, CONFIRMED, confirmed.dump())
+
+    async def _lowest_committed(self) -> dict[str, dict[int, int]]:
+        """Per base topic and partition, the lowest offset committed by every group reading it (or nothing)."""
+        if self._admin is None:
+            admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap, request_timeout_ms=10000,
+                                        client_id=f"{self.service}-relay-admin")
+            await admin.start()
+            self._admin = admin
+        admin = self._admin
+        tps = [TopicPartition(topic_name(t, self.prefix), p) for t in self.readers for p in range(self.partitions)]
+        declared = {g for groups in self.readers.values() for g in groups}
+        listed = {g for g, *_ in await admin.list_consumer_groups()}
+        by_group: dict[str, dict[tuple[str, int], int]] = {}
+        for group in sorted(declared | {g for g in listed if g.startswith(self.group_prefix)}):
+            # explicit partitions: the embedded broker cannot answer the "all partitions" form
+            got = await admin.list_consumer_group_offsets(group, partitions=tps)
+            by_group[group] = {(tp.topic, tp.partition): om.offset for tp, om in got.items()}
+        out: dict[str, dict[int, int]] = {}
+        for topic in self.readers:
+            name = topic_name(topic, self.prefix)
+            # the declared readers, and any other group that committed on this topic (an operator's tool, a
+            # consumer added since): all must have passed an event for it to count as seen
+            groups = [offsets for g, offsets in by_group.items()
+                      if g in self.readers[topic] or any(t == name and o >= 0 for (t, _p), o in offsets.items())]
+            out[topic] = {}
+            for p in range(self.partitions):
+                seen = [offsets.get((name, p), -1) for offsets in groups]
+                if seen and min(seen) >= 0:
+                    out[topic][p] = min(seen)
+        return out
+
+    async def _drop_admin(self) -> None:
+        admin, self._admin = self._admin, None
+        if admin is not None:
+            try:
+                await admin.close()
+            except Exception:
+                pass
+
+
+@dataclass
+class Confirmed:
+    """What the readers had committed past, per base topic and partition, on the broker of one generation."""
+
+    generation: int
+    offsets: dict[str, dict[int, int]] = field(default_factory=dict)
+    verified_at: datetime | None = None
+
+    @classmethod
+    def load(cls, raw: str | None, generation: int) -> Confirmed:
+        """The stored record if it is of this generation, else an empty one."""
+        data = orjson.loads(raw) if raw else {}
+        if data.get("generation") != generation:
+            return cls(generation)
+        return cls(generation, {t: {int(p): int(o) for p, o in parts.items()} for t, parts in data["offsets"].items()},
+                   datetime.fromisoformat(data["verified_at"]) if data.get("verified_at") else None)
+
+    def dump(self) -> str:
+        """As stored in plumbing_state."""
+        return orjson.dumps({"generation": self.generation, "offsets": self.offsets,
+                             "verified_at": self.verified_at.isoformat() if self.verified_at else None},
+                            option=orjson.OPT_NON_STR_KEYS).decode()
+
+
+async def _get_state(session: AsyncSession, p: Plumbing, name: str) -> str | None:
+    return (await session.execute(select(p.state.c.value).where(p.state.c.name == name))).scalar()
+
+
+async def _set_state(session: AsyncSession, p: Plumbing, name: str, value: str) -> None:
+    res = await session.execute(update(p.state).where(p.state.c.name == name).values(value=value))
+    if not res.rowcount:  # type: ignore[attr-defined]
+        await session.execute(insert(p.state).values(name=name, value=value))
 
 
 async def read_or_claim_epoch(bootstrap: str, prefix: str = "", partitions: int = 12) -> str | None:

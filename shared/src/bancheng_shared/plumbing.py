@@ -48,6 +48,11 @@ def plumbing_tables(metadata: MetaData) -> Plumbing:
         Column("headers", JSON, nullable=True),
         Column("created_at", UtcDateTime(), nullable=False),
         Column("sent_at", UtcDateTime(), nullable=True),
+        # where the broker put the row when it was last sent, and under which broker generation (see
+        # OutboxRelay): after an empty broker, rows the consumer groups had confirmed are not sent again
+        Column("sent_partition", Integer, nullable=True),
+        Column("sent_offset", BigInteger, nullable=True),
+        Column("sent_generation", Integer, nullable=True),
         Index("ix_outbox_unsent", "sent_at", "id"),
     )
     inbox = Table(

@@ -17,7 +17,7 @@ from bancheng_shared.db import make_engine, make_sessionmaker
 from bancheng_shared.outbox import OutboxRelay
 from bancheng_shared.plumbing import Plumbing
 from bancheng_shared.settings import ServiceSettings
-from bancheng_shared.topics import SERVICE_TOPIC
+from bancheng_shared.topics import READERS, SERVICE_TOPIC
 from bancheng_shared.unit_of_work import Clock, SimulatedClock, SystemClock, UnitOfWork
 
 log = structlog.get_logger("bancheng.runtime")
@@ -54,6 +54,11 @@ class Runtime:
             retention=timedelta(hours=settings.outbox_retention_hours),
             epoch_check_s=settings.broker_epoch_check_s,
             partitions=settings.topic_partitions,
+            readers={topic: [f"{settings.consumer_group_prefix}{g}" for g in READERS[topic]]
+                     for topic in [SERVICE_TOPIC.get(service, "")] if topic in READERS},
+            recovery=settings.broker_recovery,
+            confirm_interval_s=settings.outbox_confirm_interval_s,
+            group_prefix=settings.consumer_group_prefix,
         )
         clock: Clock = SimulatedClock() if settings.simulated_time_allowed else SystemClock()
         return cls(service=service, settings=settings, plumbing=plumbing, engine=engine, sm=sm, relay=relay,
@@ -62,7 +67,7 @@ class Runtime:
     def add_consumer(self, name: str, topics: list[str], handlers: dict[str, Handler],
                      batch_handler: BatchHandler | None = None) -> IdempotentConsumer:
         """Register a consumer group of this service over some topics (see IdempotentConsumer for batch_handler)."""
-        group = self.settings.consumer_group or f"{self.service}"
+        group = self.settings.consumer_group or f"{self.settings.consumer_group_prefix}{self.service}"
         consumer = IdempotentConsumer(
             service=self.service,
             topics=topics,

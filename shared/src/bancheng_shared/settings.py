@@ -1,5 +1,7 @@
 """Settings common to every service; each service subclasses with its own env prefix."""
 
+from typing import Literal
+
 from pydantic import model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -13,6 +15,9 @@ class ServiceSettings(BaseSettings):
     kafka_bootstrap: str = "127.0.0.1:9092"
     topic_prefix: str = ""
     topic_partitions: int = 12
+    # consumer groups are `<prefix><service>.<consumer>` (consumer_group, when set, replaces `<prefix><service>`);
+    # the relays name the groups of the other services that read their topics the same way (topics.READERS)
+    consumer_group_prefix: str = ""
     consumer_group: str = ""
     host: str = "127.0.0.1"
     port: int = 8000
@@ -24,6 +29,11 @@ class ServiceSettings(BaseSettings):
     outbox_poll_interval_s: float = 0.2
     outbox_retention_hours: float = 168.0
     broker_epoch_check_s: float = 5.0
+    # after the broker comes back empty: "unconfirmed" republishes the outbox rows some consumer group had not
+    # committed past; "all" every retained row (the behaviour before; a backfill for a group added since)
+    broker_recovery: Literal["unconfirmed", "all"] = "unconfirmed"
+    # how often the relay reads the consumer groups' committed offsets and stores what they confirmed
+    outbox_confirm_interval_s: float = 10.0
     consumer_batch_size: int = 500
     # a small batch waits this long for more before it is applied (fewer transactions under steady load)
     consumer_linger_ms: int = 20

@@ -9,6 +9,15 @@ ALL_TOPICS: tuple[str, ...] = (INTAKE_TICKETS, TRIAGE_WORK_ORDERS, SLA_CLOCKS, O
 # each service publishes on its own topic
 SERVICE_TOPIC = {"intake-svc": INTAKE_TICKETS, "triage-svc": TRIAGE_WORK_ORDERS, "sla-svc": SLA_CLOCKS,
                  "oversight-svc": OVERSIGHT_CASES}
+# The consumer groups (`<service>.<consumer>`, as each service's main.py declares them with bus.consume) that
+# read each topic. A relay counts an event as seen once every one of them committed past it: after the broker
+# comes back empty it republishes only the rest (tests/test_broker_recovery.py checks this map against the apps).
+READERS: dict[str, tuple[str, ...]] = {
+    INTAKE_TICKETS: ("intake-svc.timeline", "triage-svc.tickets", "oversight-svc.facts"),
+    TRIAGE_WORK_ORDERS: ("intake-svc.timeline", "sla-svc.work-orders", "oversight-svc.facts"),
+    SLA_CLOCKS: ("intake-svc.timeline", "triage-svc.tickets", "oversight-svc.facts"),
+    OVERSIGHT_CASES: ("intake-svc.timeline", "triage-svc.tickets"),
+}
 EPOCH_TOPIC = "bancheng.broker-epoch"
 DEFAULT_PARTITIONS = 12
 
