@@ -99,10 +99,10 @@ async def test_every_callback_is_delivered_once_from_two_replicas(databases: Dat
 
 async def test_a_killed_replicas_claims_are_taken_over_once_their_lease_expired(
         databases: Databases, kafka_bootstrap: str, topic_prefix: str) -> None:
-    async with Receiver(fail_first=0) as gateway, \
-            replicas(databases, kafka_bootstrap, topic_prefix, sms_gateway_url=gateway.url,
-                     sms_poll_s=3600) as (one, _two):
+    # no gateway configured: no sender loop runs, the test's sender alone works on the rows
+    async with Receiver(fail_first=0) as gateway, replicas(databases, kafka_bootstrap, topic_prefix) as (one, _two):
         ctx = one.app.state.intake
+        ctx.sms = sms_store.HttpSmsGateway(gateway.url)
         async with one.runtime.unit_of_work() as uow:
             now = uow.now()
             row = dict(kind="ticket_registered", ticket_no="T-1", unit_code=None, text="您的诉求已受理",
@@ -169,3 +169,18 @@ async def test_repeats_arriving_at_both_replicas_at_once_make_one_ticket(databas
                                                                   "18600000002", address="西岭街12号幢"),
                                        headers=auth("operator"))
         assert second.json()["merged"] and second.json()["ticket_no"] == first.json()["ticket_no"]
+
+
+async def test_a_large_batch_and_single_repeats_at_the_other_replica_make_one_ticket_each(
+        databases: Databases, kafka_bootstrap: str, topic_prefix: str) -> None:
+    async with replicas(databases, kafka_bootstrap, topic_prefix, merge_refresh_s=3600) as (one, two):
+        items = [ticket(f"第{i}栋楼下水管爆裂，污水漫进单元门厅，已经两天没人来修", f"1370000{i:04d}")
+                 for i in range(80)]
+        # a batch of 80 people (more keys than one transaction locks one by one) and 8 of them again, alone
+        batch, *singles = await asyncio.gather(
+            two.client.post("/v1/tickets:batch", json={"items": items}, headers=auth("operator")),
+            *(one.client.post("/v1/tickets", json=items[i * 10], headers=auth("operator")) for i in range(8)))
+        assert batch.status_code in (200, 201) and all(a.status_code == 201 for a in singles), batch.text
+        numbers = {t["ticket_no"] for t in batch.json()["items"]} | {a.json()["ticket_no"] for a in singles}
+        assert len(numbers) == 80
+        assert await _count(one, select(func.count()).select_from(tickets)) == 80

@@ -232,7 +232,8 @@ class MergeIndex:
     """LSH over the MinHash signatures of recent tickets, with the ticket numbers behind the integer ids.
 
     Every replica keeps its own index: built from the database at start and refreshed from it in the
-    background, so tickets other replicas registered become candidates within `refresh_s`.
+    background, so tickets other replicas registered become candidates within `refresh_s`. Until then, on
+    PostgreSQL, the registrar reads a place's tickets received since `unseen_since` under the merge lock.
     """
 
     def __init__(self, num_perm: int = 64, bands: int = 32, shingle_cache_size: int = 100_000) -> None:

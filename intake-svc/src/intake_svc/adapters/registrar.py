@@ -44,18 +44,31 @@ _DATABASE_DOWN = (OperationalError, InterfaceError, OSError, TimeoutError)
 # PostgreSQL advisory locks of merge keys: the two-integer key space (never meets the single-bigint locks, e.g. the
 # outbox relay's), this namespace first
 _MERGE_LOCK_NS = zlib.crc32(b"intake.merge") - (1 << 31)
-_MERGE_LOCK = text("SELECT count(pg_advisory_xact_lock(:ns, k)) FROM unnest(CAST(:keys AS integer[])) AS k")
+# the first key of the array is the whole-space lock: shared by a group that locks its keys one by one, exclusive
+# for a group with more keys than MERGE_LOCKS_MAX (a batch of hundreds), which then holds that one lock instead
+_WHOLE = -(1 << 31)
+_MERGE_LOCK = text(
+    "SELECT count(CASE WHEN o = 1 AND CAST(:each AS boolean) THEN pg_advisory_xact_lock_shared(:ns, k)"
+    " ELSE pg_advisory_xact_lock(:ns, k) END)"
+    " FROM unnest(CAST(:keys AS integer[])) WITH ORDINALITY AS t(k, o)")
+# PostgreSQL's lock table is shared (max_locks_per_transaction × max_connections entries): a batch of 500
+# requests would otherwise hold 1,500 locks
+MERGE_LOCKS_MAX = 64
 
 
 async def merge_lock(session: AsyncSession, keys: list[str]) -> None:
     """Hold the merge keys (domain.merging.merge_keys) of a group until its transaction ends (PostgreSQL).
 
-    Taken in ascending order, so two groups sharing keys never wait on each other in a cycle. A 32-bit hash of a
-    key may collide with another key's: the two decisions then only wait for each other, never merge wrongly.
+    The whole-space lock first, then the keys in ascending order (a row of the array each, in order), so two
+    groups sharing keys never wait on each other in a cycle. A 32-bit hash of a key may collide with another
+    key's: the two decisions then only wait for each other, never merge wrongly.
     """
-    hashed = sorted({zlib.crc32(k.encode()) - (1 << 31) for k in keys})
-    if hashed:
-        await session.execute(_MERGE_LOCK, {"ns": _MERGE_LOCK_NS, "keys": hashed})
+    hashed = sorted({max(_WHOLE + 1, zlib.crc32(k.encode()) - (1 << 31)) for k in keys})
+    if not hashed:
+        return
+    each = len(hashed) <= MERGE_LOCKS_MAX
+    await session.execute(_MERGE_LOCK, {"ns": _MERGE_LOCK_NS, "each": each,
+                                        "keys": [_WHOLE, *hashed] if each else [_WHOLE]})
 
 
 @dataclass
