@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from merge_corpus import NEAR_MISSES, TRUE_REPEATS, Item, distinct, reword
 
-from intake_svc.domain.merging import MergePolicy, OpenTicket, find_repeat, place_key
+from intake_svc.domain.merging import MergePolicy, OpenTicket, find_repeat, merge_keys, place_key
 from intake_svc.domain.similarity import containment, matters, shingles, similarity
 
 NOW = datetime(2026, 11, 23, 9, 30, tzinfo=UTC)
@@ -214,3 +214,23 @@ def test_different_people_about_one_matter_at_one_building_merge() -> None:
     there = place_key("339901", "幸福小区4栋")
     assert find_repeat(ask(second, "h-b", there), persons=[], places=[stored("BC1", first, phone="h-a", place=here)],
                        now=NOW, policy=POLICY) is None
+
+
+def test_merge_keys_are_the_person_and_the_exact_place() -> None:
+    @dataclass
+    class Req:
+        shingles: set[str]
+        matters: frozenset[str]
+        phone_hash: str | None
+        id_hash: str | None
+        place: str | None
+
+    assert merge_keys(Req(set(), frozenset(), "ph", "id", "a:339901001:东湖路88号3栋")) == [
+        "p:ph", "i:id", "a:a:339901001:东湖路88号3栋"]
+    # an anonymous request without an address merges with nothing: nothing to wait for
+    assert merge_keys(Req(set(), frozenset(), None, None, None)) == []
+    # two requests that can merge share a key (the same phone), two strangers at two places share none
+    a, b = Req(set(), frozenset(), "ph", None, "a::x"), Req(set(), frozenset(), "ph", None, "a::y")
+    assert set(merge_keys(a)) & set(merge_keys(b))
+    assert not set(merge_keys(Req(set(), frozenset(), "p1", None, "a::x"))) & set(
+        merge_keys(Req(set(), frozenset(), "p2", None, "a::y")))

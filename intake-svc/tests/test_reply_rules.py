@@ -104,6 +104,10 @@ def test_a_failed_text_backs_off_then_is_parked() -> None:
     first = sms.after_send(attempts=1, error="boom", now=NOW, max_attempts=3, base_s=30, max_s=3600)
     assert first == {"attempts": 1, "last_error": "boom", "status": "pending",
                      "next_attempt_at": NOW + timedelta(seconds=30)}
+    # equal jitter: the second wait (ceiling 60 s) lies between 30 s and 60 s, spread by the random share
+    waits = [sms.after_send(attempts=2, error="boom", now=NOW, max_attempts=3, base_s=30, max_s=3600,
+                            jitter=j)["next_attempt_at"] - NOW for j in (0.0, 0.5, 1.0)]
+    assert waits == [timedelta(seconds=30), timedelta(seconds=45), timedelta(seconds=60)]
     last = sms.after_send(attempts=3, error="boom", now=NOW, max_attempts=3, base_s=30, max_s=3600)
     assert last["status"] == "failed" and last["next_attempt_at"] is None
     ok = sms.after_send(attempts=2, error=None, now=NOW)

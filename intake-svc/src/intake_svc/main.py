@@ -36,7 +36,8 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
     registrar = Registrar(rt, vault=vault, index=index, policy=merge_policy(settings),
                           candidates=settings.merge_candidates, records_only=sms.records_only,
                           sms_signature=settings.sms_signature, region_prefixes=settings.region_prefixes,
-                          tracking_url=settings.tracking_url, max_group=settings.accept_max_group)
+                          tracking_url=settings.tracking_url, max_group=settings.accept_max_group,
+                          index_days=settings.merge_index_days)
     ctx = Intake(settings=settings, vault=vault, index=index, sms=sms, registrar=registrar,
                  proofs=ProofThrottle(rt, throttle_policy(settings)),
                  delivery=delivery_policy(settings))
@@ -44,6 +45,7 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
     bus.consume("timeline", [INTAKE_TICKETS, TRIAGE_WORK_ORDERS, SLA_CLOCKS, OVERSIGHT_CASES], batch=consume_batch)
     deliverer = jobs.Deliverer(rt, ctx)
     ctx.wakers.append(deliverer.wake.set)
+    sms_sender = jobs.SmsSender(rt, ctx)
 
     async def start(_rt: Runtime) -> None:
         async with rt.sm() as session:
@@ -51,7 +53,7 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
         rt.spawn(lambda: jobs.refresh_index(rt, ctx))
         rt.spawn(deliverer.run)
         if not sms.records_only:
-            rt.spawn(lambda: jobs.sms_loop(rt, ctx))
+            rt.spawn(sms_sender.run)
 
     app = create_service_app(
         runtime=rt,

@@ -68,6 +68,8 @@ class IntakeSettings(ServiceSettings):
     callback_backoff_base_s: float = 2.0
     callback_backoff_max_s: float = 3600.0
     callback_timeout_s: float = 10.0
+    # a replica's claim on a delivery lasts this long (at least three timeouts), then another replica takes it over
+    callback_lease_s: float = Field(default=60.0, gt=0)
     # where callbacks may go (SSRF guard): https only unless http is allowed; no loopback, private, link-local,
     # multicast, unspecified or reserved address (checked after DNS resolution at every delivery) unless the host
     # name (`name`, `*.suffix`) or its network (IP or CIDR) is on the allow-list; `allowlist_only`: nothing else
@@ -87,7 +89,12 @@ class IntakeSettings(ServiceSettings):
     sms_gateway_token: str = Field(default="", repr=False)
     sms_signature: str = "【办成】"
     sms_poll_s: float = 1.0
-    # a failed message is tried again after base · 2^(n-1) s (at most max), parked as `failed` after the last try
+    # how long the gateway may take to answer; a replica's claim on a message lasts sms_lease_s (at least three
+    # timeouts), after which another replica takes the message over (its holder was killed or hangs)
+    sms_timeout_s: float = Field(default=10.0, gt=0)
+    sms_lease_s: float = Field(default=60.0, gt=0)
+    # a failed message is tried again after base · 2^(n-1) s (at most max; equal jitter: between half and all of
+    # it), parked as `failed` after the last try
     sms_backoff_base_s: float = Field(default=30.0, gt=0)
     sms_backoff_max_s: float = Field(default=3600.0, gt=0)
     sms_max_attempts: int = Field(default=5, ge=1, le=50)

@@ -10,11 +10,13 @@ from fastapi import FastAPI
 
 from bancheng_shared.app import create_service_app, serve
 from bancheng_shared.calendar import seed_years
+from bancheng_shared.leases import PeriodicJob
 from bancheng_shared.messagebus import MessageBus
 from bancheng_shared.runtime import Runtime
 from bancheng_shared.topics import INTAKE_TICKETS, SLA_CLOCKS, TRIAGE_WORK_ORDERS
 from oversight_svc import api
-from oversight_svc.adapters.tables import plumbing
+from oversight_svc.adapters.cases import LETTER_JOB
+from oversight_svc.adapters.tables import job_runs, plumbing
 from oversight_svc.context import Oversight
 from oversight_svc.domain.commands import CheckLetters
 from oversight_svc.handlers import COMMANDS, EVENTS
@@ -35,22 +37,18 @@ def create_app(settings: OversightSettings | None = None) -> FastAPI:
     # one group over the three topics: ticket facts, rollups, cases, the calendar years sla publishes
     bus.consume("facts", [INTAKE_TICKETS, TRIAGE_WORK_ORDERS, SLA_CLOCKS])
 
-    async def letter_loop() -> None:
+    async def check_letters(period: str, me: str) -> None:
         # supervision letters past their due date raise the case and propose accountability
-        while True:
-            try:
-                await bus.handle(CheckLetters())
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning("letter_check_failed", error=repr(exc))
-            await asyncio.sleep(settings.letter_check_interval_s)
+        await bus.handle(CheckLetters(period=period, claimed_by=me))
+
+    # once per period across replicas (the period claimed in job_runs)
+    letter_job = PeriodicJob(rt, job_runs, LETTER_JOB, settings.letter_check_interval_s, check_letters)
 
     async def start(_rt: Runtime) -> None:
         # the same seed as sla's calendar (the years chinesecalendar knows); sla's versions override it
         years = range(settings.calendar_seed_from_year, rt.clock.now().year + 2)
         ox.calendar.seed(await asyncio.to_thread(seed_years, years))
-        rt.spawn(letter_loop)
+        rt.spawn(letter_job.run)
 
     async def stop(_rt: Runtime) -> None:
         ox.reports.close()
@@ -78,6 +76,7 @@ def create_app(settings: OversightSettings | None = None) -> FastAPI:
         problem_types=PROBLEM_TYPES,
     )
     app.state.bus = bus
+    app.state.letter_job = letter_job
     return app
 
 

@@ -7,15 +7,16 @@ import asyncio
 import socket
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import httpx
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import and_, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bancheng_shared import leases
 from bancheng_shared.contracts.envelope import EventEnvelope
-from bancheng_shared.db import is_postgres, upsert_statement
+from bancheng_shared.db import upsert_statement
 from bancheng_shared.errors import Problem
 from intake_svc.adapters.tables import deliveries, delivery_attempts, subscriptions, tickets
 from intake_svc.domain import callbacks, targets
@@ -86,18 +87,13 @@ async def enqueue(session: AsyncSession, events: Sequence[EventEnvelope], now: d
     return n
 
 
-async def claim(session: AsyncSession, now: datetime, batch: int, lease_s: float) -> list[tuple[Any, Any]]:
-    """Due deliveries with their subscriptions, leased so that no other replica tries them meanwhile."""
-    q = (select(deliveries).where(deliveries.c.status == "pending", deliveries.c.next_attempt_at <= now)
-         .order_by(deliveries.c.next_attempt_at).limit(batch))
-    if is_postgres(session):
-        q = q.with_for_update(skip_locked=True)
-    rows = (await session.execute(q)).all()
-    if not rows:
-        return []
-    # lease: another replica will not pick these up until the try must have finished
-    await session.execute(update(deliveries).where(deliveries.c.id.in_([r.id for r in rows]))
-                          .values(next_attempt_at=now + timedelta(seconds=lease_s)))
+async def claim(session: AsyncSession, now: datetime, batch: int, *, me: str,
+                lease_s: float) -> list[tuple[Any, Any]]:
+    """Due deliveries with their subscriptions, leased to `me` (leases.claim) so that no other replica tries them
+    meanwhile; a killed replica's deliveries are due again once their lease expired."""
+    due = and_(deliveries.c.status == "pending", deliveries.c.next_attempt_at <= now)
+    rows = await leases.claim(session, deliveries, due, order_by=deliveries.c.next_attempt_at, batch=batch, me=me,
+                              now=now, lease_s=lease_s)
     subs: dict[str, Any] = {}
     for r in rows:
         if r.subscription_id not in subs:
@@ -105,12 +101,15 @@ async def claim(session: AsyncSession, now: datetime, batch: int, lease_s: float
     return [(r, subs[r.subscription_id]) for r in rows]
 
 
-async def record_try(session: AsyncSession, delivery_id: int, values: dict[str, Any], *, at: datetime,
-                     status_code: int | None, error: str | None, duration_ms: float) -> None:
-    """The delivery's new state and the attempt in its log."""
-    await session.execute(update(deliveries).where(deliveries.c.id == delivery_id).values(**values))
+async def record_try(session: AsyncSession, delivery_id: int, values: dict[str, Any], *, me: str, at: datetime,
+                     status_code: int | None, error: str | None, duration_ms: float) -> bool:
+    """The delivery's new state and the attempt in its log, ending the claim; False (nothing written): the lease
+    had expired and another replica holds the delivery now."""
+    if not await leases.finish(session, deliveries, delivery_id, me, values):
+        return False
     await session.execute(insert(delivery_attempts).values(delivery_id=delivery_id, at=at, status_code=status_code,
                                                            error=error, duration_ms=round(duration_ms, 2)))
+    return True
 
 
 def client(timeout_s: float) -> httpx.AsyncClient:

@@ -21,6 +21,9 @@ from intake_svc.domain.similarity import shingles
 _MERSENNE = np.uint64((1 << 61) - 1)
 _MAX32 = np.uint64(0xFFFFFFFF)
 _SHIFT61 = np.uint64(61)
+# a refresh reads again the tickets received this long before the last one (a transaction that started earlier may
+# commit after it)
+REFRESH_OVERLAP_S = 30.0
 
 
 def _mod_mersenne(x: np.ndarray) -> np.ndarray:
@@ -229,7 +232,8 @@ class MergeIndex:
     """LSH over the MinHash signatures of recent tickets, with the ticket numbers behind the integer ids.
 
     Every replica keeps its own index: built from the database at start and refreshed from it in the
-    background, so tickets other replicas registered become candidates within `refresh_s`.
+    background, so tickets other replicas registered become candidates within `refresh_s`. Until then, on
+    PostgreSQL, the registrar reads a place's tickets received since `unseen_since` under the merge lock.
     """
 
     def __init__(self, num_perm: int = 64, bands: int = 32, shingle_cache_size: int = 100_000) -> None:
@@ -314,7 +318,7 @@ class MergeIndex:
         known = self.ticket_nos
         return [known[i] for i in self.lsh.query_keys(keys, limit)]
 
-    async def refresh(self, session: AsyncSession, index_days: int, overlap_s: float = 30.0) -> int:
+    async def refresh(self, session: AsyncSession, index_days: int, overlap_s: float = REFRESH_OVERLAP_S) -> int:
         """Load tickets received since the last refresh (with an overlap for late commits); returns how many.
 
         The overlap is read again on every refresh. A count of it comes first: when every ticket in it is
@@ -347,6 +351,13 @@ class MergeIndex:
                 self._recent_nos = seen
         self.watermark = now
         return len(self.ticket_nos) - before
+
+    def unseen_since(self, index_days: int, now: datetime) -> datetime:
+        """Tickets received from this instant on may be missing here (other replicas registered them after the
+        last refresh read, or during the overlap a late commit may fall in)."""
+        if self.watermark is None:
+            return now - timedelta(days=index_days)
+        return self.watermark - timedelta(seconds=REFRESH_OVERLAP_S)
 
     def note_registered(self, ticket_no: str, at: datetime) -> None:
         """Remember a ticket this replica registered and indexed (so a refresh need not read it again)."""

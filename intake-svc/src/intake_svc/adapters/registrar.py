@@ -9,17 +9,18 @@ table, one `uow.emit` per ticket written to the outbox in the same transaction, 
 from __future__ import annotations
 
 import secrets
+import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import bindparam, insert, or_, select, tuple_, update
+from sqlalchemy import bindparam, insert, or_, select, text, tuple_, update
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bancheng_shared.db import upsert_statement
+from bancheng_shared.db import is_postgres, upsert_statement
 from bancheng_shared.errors import Problem
 from bancheng_shared.principal import Principal
 from bancheng_shared.runtime import Runtime
@@ -40,6 +41,34 @@ from intake_svc.models import TicketCreate, TicketCreated
 
 # failures of the database itself, not of one request: halving a group would only repeat them
 _DATABASE_DOWN = (OperationalError, InterfaceError, OSError, TimeoutError)
+# PostgreSQL advisory locks of merge keys: the two-integer key space (never meets the single-bigint locks, e.g. the
+# outbox relay's), this namespace first
+_MERGE_LOCK_NS = zlib.crc32(b"intake.merge") - (1 << 31)
+# the first key of the array is the whole-space lock: shared by a group that locks its keys one by one, exclusive
+# for a group with more keys than MERGE_LOCKS_MAX (a batch of hundreds), which then holds that one lock instead
+_WHOLE = -(1 << 31)
+_MERGE_LOCK = text(
+    "SELECT count(CASE WHEN o = 1 AND CAST(:each AS boolean) THEN pg_advisory_xact_lock_shared(:ns, k)"
+    " ELSE pg_advisory_xact_lock(:ns, k) END)"
+    " FROM unnest(CAST(:keys AS integer[])) WITH ORDINALITY AS t(k, o)")
+# PostgreSQL's lock table is shared (max_locks_per_transaction × max_connections entries): a batch of 500
+# requests would otherwise hold 1,500 locks
+MERGE_LOCKS_MAX = 64
+
+
+async def merge_lock(session: AsyncSession, keys: list[str]) -> None:
+    """Hold the merge keys (domain.merging.merge_keys) of a group until its transaction ends (PostgreSQL).
+
+    The whole-space lock first, then the keys in ascending order (a row of the array each, in order), so two
+    groups sharing keys never wait on each other in a cycle. A 32-bit hash of a key may collide with another
+    key's: the two decisions then only wait for each other, never merge wrongly.
+    """
+    hashed = sorted({max(_WHOLE + 1, zlib.crc32(k.encode()) - (1 << 31)) for k in keys})
+    if not hashed:
+        return
+    each = len(hashed) <= MERGE_LOCKS_MAX
+    await session.execute(_MERGE_LOCK, {"ns": _MERGE_LOCK_NS, "each": each,
+                                        "keys": [_WHOLE, *hashed] if each else [_WHOLE]})
 
 
 @dataclass
@@ -98,6 +127,9 @@ class _Candidates:
         self.by_ticket_no: dict[str, OpenTicket] = {}
         self.fresh: list[OpenTicket] = []
         self.place_candidates: dict[int, list[str]] = {}
+        # tickets of the group's places the index may not know yet (other replicas registered them), read under
+        # the merge lock
+        self.recent_at: dict[str, list[OpenTicket]] = {}
 
     def of_person(self, reg: Registration) -> list[OpenTicket]:
         """The same person's recent open tickets (phone first, then ID number), then the group's own."""
@@ -116,7 +148,9 @@ class _Candidates:
         if reg.place is None:
             return []
         found = self.place_candidates.get(id(reg), [])
-        return [*(self.by_ticket_no[t] for t in found if t in self.by_ticket_no),
+        known = [self.by_ticket_no[t] for t in found if t in self.by_ticket_no]
+        seen = {t.ticket_no for t in known}
+        return [*known, *(t for t in self.recent_at.get(reg.place, []) if t.ticket_no not in seen),
                 *(t for t in self.fresh if t.place == reg.place)]
 
 
@@ -125,8 +159,9 @@ class Registrar:
 
     def __init__(self, rt: Runtime, *, vault: PiiVault, index: MergeIndex, policy: MergePolicy,
                  candidates: int, records_only: bool, sms_signature: str, region_prefixes: Sequence[str],
-                 tracking_url: Callable[[str, str], str], max_group: int) -> None:
+                 tracking_url: Callable[[str, str], str], max_group: int, index_days: int = 90) -> None:
         self.rt, self.vault, self.index, self.policy = rt, vault, index, policy
+        self.index_days = index_days
         self.candidates = candidates
         self.records_only = records_only
         self.sms_signature = sms_signature
@@ -155,6 +190,10 @@ class Registrar:
                    open_, tickets.c.received_at >= bindparam("since", type_=tickets.c.received_at.type))
             .order_by(tickets.c.received_at.desc()))
         self._at_places = select(*cols).where(tickets.c.ticket_no.in_(bindparam("ticket_nos", expanding=True)), open_)
+        self._recent_at_places = (
+            select(*cols).where(tickets.c.place_key.in_(bindparam("places", expanding=True)), open_,
+                                tickets.c.received_at >= bindparam("since", type_=tickets.c.received_at.type))
+            .order_by(tickets.c.received_at.desc()).limit(bindparam("n")))
 
     # ------------------------------------------------------------------ the way in
 
@@ -326,6 +365,11 @@ class Registrar:
 
     async def _candidates(self, session: AsyncSession, regs: Sequence[Registration], now: datetime) -> _Candidates:
         c = _Candidates(per_person=self.candidates * 2)
+        shared = is_postgres(session)  # SQLite: one process, whose group commit writes one group at a time
+        if shared:
+            # replicas decide repeats of the same person or place one after another: the second one waits here
+            # for the first one's commit, then reads its ticket below
+            await merge_lock(session, [k for r in regs for k in merging.merge_keys(r)])
         phones = sorted({h for r in regs for h in r.phone_hashes})
         ids = sorted({h for r in regs for h in r.id_hashes})
         alias = {h: hs[0] for r in regs for hs in (r.phone_hashes, r.id_hashes) for h in hs[1:]}
@@ -343,6 +387,12 @@ class Registrar:
         if ticket_nos:
             for r in (await session.execute(self._at_places, {"ticket_nos": ticket_nos})).all():
                 c.by_ticket_no[r.ticket_no] = self._open(r, alias)
+        places = sorted({r.place for r in regs if r.place is not None})
+        if shared and places:
+            since = self.index.unseen_since(self.index_days, now)
+            params = {"places": places, "since": since, "n": self.candidates * 4}
+            for r in (await session.execute(self._recent_at_places, params)).all():
+                c.recent_at.setdefault(r.place_key, []).append(self._open(r, alias))
         return c
 
     async def _decide(self, uow: UnitOfWork, regs: Sequence[Registration], now: datetime,

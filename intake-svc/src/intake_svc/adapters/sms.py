@@ -7,9 +7,10 @@ from typing import Any, Protocol
 
 import httpx
 from prometheus_client import Counter
-from sqlalchemy import or_, select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bancheng_shared import leases
 from bancheng_shared.db import upsert_statement
 from intake_svc.adapters.tables import sms_outbox, unit_contacts
 from intake_svc.settings import IntakeSettings
@@ -49,16 +50,18 @@ class HttpSmsGateway:
         self.timeout_s = timeout_s
 
     async def send(self, message: dict[str, Any]) -> None:
-        """POST the message; a non-2xx answer raises."""
+        """POST the message; a non-2xx answer raises. The message's outbox key goes as Idempotency-Key: a gateway
+        that honours it drops the copy a replica sends after another one's lease expired mid-send."""
+        headers = {**self.headers, "Idempotency-Key": f"bancheng-sms-{message['id']}"}
         async with httpx.AsyncClient(timeout=self.timeout_s) as client:
-            r = await client.post(self.url, json=message, headers=self.headers)
+            r = await client.post(self.url, json=message, headers=headers)
             r.raise_for_status()
 
 
 def gateway_from_settings(settings: IntakeSettings) -> SmsGateway:
     """The HTTP gateway when a URL is configured, else record-only."""
     if settings.sms_gateway_url:
-        return HttpSmsGateway(settings.sms_gateway_url, settings.sms_gateway_token)
+        return HttpSmsGateway(settings.sms_gateway_url, settings.sms_gateway_token, settings.sms_timeout_s)
     return RecordOnlyGateway()
 
 
@@ -77,12 +80,18 @@ def message(*, kind: str, dedupe_key: str, ticket_no: str, text: str, status: st
                 attempts=0, last_error=reason, created_at=now, next_attempt_at=None)
 
 
-async def pending(session: AsyncSession, batch: int, now: datetime) -> list[Any]:
-    """The oldest messages waiting for the gateway whose backoff is over."""
-    q = (select(sms_outbox).where(sms_outbox.c.status == "pending",
-                                  or_(sms_outbox.c.next_attempt_at.is_(None), sms_outbox.c.next_attempt_at <= now))
-         .order_by(sms_outbox.c.id).limit(batch))
-    return list((await session.execute(q)).all())
+async def claim(session: AsyncSession, batch: int, now: datetime, *, me: str, lease_s: float) -> list[Any]:
+    """The oldest messages waiting for the gateway whose backoff is over and which no replica holds, leased to
+    `me` (leases.claim: replicas never hand the same message over at the same time)."""
+    due = and_(sms_outbox.c.status == "pending",
+               or_(sms_outbox.c.next_attempt_at.is_(None), sms_outbox.c.next_attempt_at <= now))
+    return await leases.claim(session, sms_outbox, due, order_by=sms_outbox.c.id, batch=batch, me=me, now=now,
+                              lease_s=lease_s)
+
+
+async def finish(session: AsyncSession, message_id: int, me: str, values: dict[str, Any]) -> bool:
+    """Record what the gateway answered and end the claim (False: the lease expired and another replica holds it)."""
+    return await leases.finish(session, sms_outbox, message_id, me, values)
 
 
 async def mark(session: AsyncSession, message_id: int, values: dict[str, Any]) -> None:

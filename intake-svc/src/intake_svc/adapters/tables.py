@@ -87,6 +87,9 @@ tickets = Table(
     Index("ix_tickets_name_hash", "name_hash", "received_at"),
     Index("ix_tickets_unit", "unit", "ticket_no"),
     Index("ix_tickets_status", "status", "ticket_no"),
+    # a place's latest tickets, read under the merge lock (tickets other replicas registered since the index
+    # last refreshed)
+    Index("ix_tickets_place_key", "place_key", "received_at"),
 )
 
 # one row per accepted request (new ticket or merged repeat): idempotency and the tracking token
@@ -266,6 +269,9 @@ deliveries = Table(
     Column("last_error", String(500), nullable=True),
     Column("created_at", UtcDateTime(), nullable=False),
     Column("delivered_at", UtcDateTime(), nullable=True),
+    # the replica trying it now, until when (leases.claim): another replica takes it over once the lease expired
+    Column("claimed_by", String(120), nullable=True),
+    Column("lease_until", UtcDateTime(), nullable=True),
     UniqueConstraint("subscription_id", "event_id", name="uq_deliveries_event"),
     Index("ix_deliveries_due", "status", "next_attempt_at"),
 )
@@ -300,6 +306,9 @@ sms_outbox = Table(
     Column("created_at", UtcDateTime(), nullable=False),
     Column("sent_at", UtcDateTime(), nullable=True),
     Column("next_attempt_at", UtcDateTime(), nullable=True),  # a failed message waits until then (backoff)
+    # the replica handing it to the gateway now, until when (leases.claim): taken over once the lease expired
+    Column("claimed_by", String(120), nullable=True),
+    Column("lease_until", UtcDateTime(), nullable=True),
     Index("ix_sms_outbox_status", "status", "id"),
 )
 

@@ -13,6 +13,8 @@ from typing import Any, Protocol
 
 from bancheng_shared.errors import Problem
 from bancheng_shared.principal import Principal, Role
+from bancheng_shared.schedule import backoff_s as backoff_s  # the retry rules are shared by every effect
+from bancheng_shared.schedule import jittered_s
 from intake_svc.domain.targets import TargetPolicy
 
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\Z")
@@ -137,18 +139,6 @@ def decode_secrets(text: str) -> Secrets:
 
 
 # ---------------------------------------------------------------- retries
-
-
-def backoff_s(attempts: int, base: float, cap: float) -> float:
-    """The ceiling of the wait before the next try after `attempts` failures: base · 2^(attempts-1), capped."""
-    return float(min(cap, base * (2 ** min(max(0, attempts - 1), 62))))
-
-
-def jittered_s(attempts: int, base: float, cap: float, jitter: float) -> float:
-    """The wait with "equal jitter": half the ceiling plus a random share of the other half (`jitter` in [0, 1]),
-    so that receivers that failed together are not all retried in the same second."""
-    ceiling = backoff_s(attempts, base, cap)
-    return ceiling / 2 + ceiling / 2 * min(1.0, max(0.0, jitter))
 
 
 @dataclass(frozen=True)

@@ -130,6 +130,15 @@ def place_key(region_code: str | None, address: str | None, longitude: float | N
     return None
 
 
+def merge_keys(req: Asking) -> list[str]:
+    """What a request may be merged by: its person (phone, ID number) and its exact place. Two requests that may
+    repeat each other share one of these keys, so serialising the decisions per key serialises every pair that
+    could merge (and no other)."""
+    keys = [f"p:{req.phone_hash}" if req.phone_hash else "", f"i:{req.id_hash}" if req.id_hash else "",
+            f"a:{req.place}" if req.place else ""]
+    return [k for k in keys if k]
+
+
 def same_person(req: Asking, ticket: OpenTicket) -> bool:
     """The same phone or the same ID number (compared by their keyed hashes)."""
     return bool((req.phone_hash and ticket.phone_hash == req.phone_hash)

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bancheng_shared import schedule
 from bancheng_shared.contracts import sla, triage
 from bancheng_shared.contracts.envelope import EventPayload
 from intake_svc.domain.pii import mask_phone
@@ -85,17 +86,19 @@ def unit_status(initial: str, *, has_number: bool) -> tuple[str, str | None]:
 
 
 def retry_delay_s(attempts: int, *, base_s: float, max_s: float) -> float:
-    """Exponential backoff: base · 2^(attempts-1) seconds after the `attempts`-th failure, at most `max_s`."""
-    return min(max_s, base_s * 2 ** max(0, attempts - 1))
+    """The longest wait after the `attempts`-th failure: base · 2^(attempts-1) seconds, at most `max_s`."""
+    return schedule.backoff_s(attempts, base_s, max_s)
 
 
 def after_send(*, attempts: int, error: str | None, now: datetime, max_attempts: int = 5, base_s: float = 30.0,
-               max_s: float = 3600.0) -> dict[str, Any]:
-    """A message's new state after its `attempts`-th handover to the gateway: sent; pending again after a backoff;
-    failed (parked, shown in /v1/sms) after `max_attempts` failures."""
+               max_s: float = 3600.0, jitter: float = 1.0) -> dict[str, Any]:
+    """A message's new state after its `attempts`-th handover to the gateway: sent; pending again after a backoff
+    (with equal jitter: `jitter` in [0, 1] of the second half of the wait); failed (parked, shown in /v1/sms)
+    after `max_attempts` failures."""
     if error is None:
         return {"status": "sent", "sent_at": now, "attempts": attempts, "next_attempt_at": None}
     if attempts >= max_attempts:
         return {"attempts": attempts, "last_error": error, "status": "failed", "next_attempt_at": None}
+    wait = schedule.jittered_s(attempts, base_s, max_s, jitter)
     return {"attempts": attempts, "last_error": error, "status": "pending",
-            "next_attempt_at": now + timedelta(seconds=retry_delay_s(attempts, base_s=base_s, max_s=max_s))}
+            "next_attempt_at": now + timedelta(seconds=wait)}

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bancheng_shared import leases
 from bancheng_shared.db import is_postgres, update_statement
 from bancheng_shared.errors import Problem
 from bancheng_shared.principal import Principal
@@ -20,6 +21,7 @@ from oversight_svc.adapters.tables import (
     case_units,
     cases,
     disclosures,
+    job_runs,
     letters,
     units,
 )
@@ -142,6 +144,14 @@ async def claim_overdue(session: AsyncSession, letter_id: str) -> bool:
     res = await session.execute(update(letters).where(letters.c.letter_id == letter_id,
                                                       letters.c.overdue.is_(False)).values(overdue=True))
     return res.rowcount == 1  # type: ignore[attr-defined]
+
+
+LETTER_JOB = "letter_check"
+
+
+async def finish_letter_check(session: AsyncSession, period: str, me: str, now: datetime) -> bool:
+    """The letter check of a period is done (in the transaction that raised its letters), if `me` still holds it."""
+    return await leases.finish_period(session, job_runs, LETTER_JOB, period, me=me, now=now)
 
 
 async def record(session: AsyncSession, record_id: str) -> Any:

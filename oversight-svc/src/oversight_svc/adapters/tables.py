@@ -25,12 +25,15 @@ from sqlalchemy import (
 )
 
 from bancheng_shared.contracts.limits import NAME_MAX, REASON_MAX, REGION_CODE_MAX, TITLE_MAX, UNIT_CODE_MAX
+from bancheng_shared.leases import job_runs_table
 from bancheng_shared.plumbing import BigId, plumbing_tables
 from bancheng_shared.types import UtcDateTime
 from oversight_svc.domain.metrics import METRICS
 
 metadata = MetaData()
 plumbing = plumbing_tables(metadata)
+# the periods of periodic jobs (the letter check) a replica claimed and ran: once per period across replicas
+job_runs = job_runs_table(metadata)
 
 # One row per (grain, period start, unit): 'd' day, 'm' month, 'q' quarter, 'y' year. A period query reads whole
 # years and months where it can and days only at its ragged edges, so it never scans per ticket.

@@ -171,9 +171,12 @@ class OpenHotspotCase(Command):
 
 @dataclass(frozen=True, kw_only=True)
 class CheckLetters(Command):
-    """Raise the cases whose letters are unanswered past their due date (a job; `now` for tests)."""
+    """Raise the cases whose letters are unanswered past their due date (a job; `now` for tests). As the periodic
+    job: `period` is the period `claimed_by` (this replica) holds, marked done in the same transaction."""
 
     now: datetime | None = None
+    period: str | None = None
+    claimed_by: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -8,6 +8,7 @@ from typing import Any
 
 from bancheng_shared.contracts.sla import EscalatedToSupervision
 from bancheng_shared.contracts.triage import TicketTriaged, TierChanged, TierCopyIssued
+from bancheng_shared.leases import LeaseLost
 from bancheng_shared.principal import Principal
 from bancheng_shared.unit_of_work import UnitOfWork
 from oversight_svc import queries
@@ -256,4 +257,7 @@ async def check_letters(cmd: CheckLetters, uow: UnitOfWork, ox: Oversight) -> in
             await stored.add_document(s, lt.case_id, "letter_overdue", case.state, out.document, None, now)
             uow.emit(out.event, ticket_no=await stored.key_of(s, lt.case_id))
             raised += 1
+        if cmd.period is not None and not await stored.finish_letter_check(s, cmd.period, cmd.claimed_by or "",
+                                                                           uow.now()):
+            raise LeaseLost(f"the letter check of {cmd.period} was taken over by another replica")
     return raised
