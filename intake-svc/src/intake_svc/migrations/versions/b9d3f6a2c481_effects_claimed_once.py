@@ -1,7 +1,7 @@
 """Effects claimed once across replicas: leases on SMS and callback deliveries, a place index for merging
 
 Revision ID: b9d3f6a2c481
-Revises: f1c4a7d2b9e3
+Revises: b7e1c9a4d2f6
 Create Date: 2026-12-05 16:40:00.000000
 """
 from collections.abc import Sequence
@@ -13,7 +13,7 @@ import bancheng_shared.types
 
 
 revision: str = 'b9d3f6a2c481'
-down_revision: str | None = 'f1c4a7d2b9e3'
+down_revision: str | None = 'b7e1c9a4d2f6'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

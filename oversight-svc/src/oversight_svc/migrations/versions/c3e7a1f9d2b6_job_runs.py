@@ -1,7 +1,7 @@
 """job_runs: the periods of periodic jobs claimed by a replica (once per period across replicas)
 
 Revision ID: c3e7a1f9d2b6
-Revises: a4d8e2c61f07
+Revises: e2b7d5a9c3f4
 Create Date: 2026-12-05 16:50:00.000000
 """
 from collections.abc import Sequence
@@ -13,7 +13,7 @@ import bancheng_shared.types
 
 
 revision: str = 'c3e7a1f9d2b6'
-down_revision: str | None = 'a4d8e2c61f07'
+down_revision: str | None = 'e2b7d5a9c3f4'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
