@@ -125,6 +125,7 @@ async def settled(client: httpx.AsyncClient, stack: Stack, tickets: list[str]) -
                 (await client.get(f"{stack.procs[name].url}/metrics")).text) for s in f.samples]
             unsent = [s.value for s in samples if s.name == "bancheng_outbox_unsent"]
             lags = [s.value for s in samples if s.name == "bancheng_consumer_lag"]
+            assert not any(s.value for s in samples if s.name == "bancheng_ops_metrics_errors_total"), name
             if unsent != [0] or not lags or any(lags):
                 return False
         return True

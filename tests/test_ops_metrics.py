@@ -35,7 +35,7 @@ SH = ZoneInfo("Asia/Shanghai")
 
 @pytest.fixture
 def sqlite_dbs(tmp_path: Path) -> Databases:
-    """Fresh SQLite databases (the gauges' queries are plain SQL; the backup drill runs them on PostgreSQL)."""
+    """Fresh SQLite databases (the lag comes from the broker: one backend is enough)."""
     return Databases("sqlite", tmp_path, [])
 
 
@@ -52,8 +52,8 @@ def _ticket(i: int) -> dict[str, Any]:
 
 
 async def test_the_outbox_backlog_grows_while_the_broker_is_away_and_drains_when_it_is_back(
-        sqlite_dbs: Databases, kafka_bootstrap: str, topic_prefix: str) -> None:
-    url = await sqlite_dbs.new("intake")
+        databases: Databases, kafka_bootstrap: str, topic_prefix: str) -> None:
+    url = await databases.new("intake")
     away = f"127.0.0.1:{free_port()}"  # nothing listens there
     async with run_service("intake", database_url=url, kafka_bootstrap=away, topic_prefix=topic_prefix,
                            consumers_enabled=False, **FAST) as svc:
@@ -117,8 +117,8 @@ async def test_consumer_lag_per_partition_and_dead_letters_follow_what_the_consu
         assert await eventually(dead_lettered) == 1
 
 
-async def test_open_and_overdue_clocks_follow_the_simulated_time(sqlite_dbs: Databases) -> None:
-    url = await sqlite_dbs.new("sla")
+async def test_open_and_overdue_clocks_follow_the_simulated_time(databases: Databases) -> None:
+    url = await databases.new("sla")
     async with run_service("sla", database_url=url, kafka_bootstrap="127.0.0.1:1", topic_prefix="x.",
                            consumers_enabled=False, relay_enabled=False, scheduler_enabled=False,
                            simulated_time_allowed=True, **FAST) as svc:
@@ -141,10 +141,10 @@ async def test_open_and_overdue_clocks_follow_the_simulated_time(sqlite_dbs: Dat
         assert await scraped(svc, "bancheng_sla_clocks_open", state="running", level="reported") == 0
 
 
-async def test_sms_and_callback_backlogs_count_waiting_rows_and_their_age(sqlite_dbs: Databases) -> None:
+async def test_sms_and_callback_backlogs_count_waiting_rows_and_their_age(databases: Databases) -> None:
     from intake_svc.adapters.tables import deliveries, sms_outbox
 
-    url = await sqlite_dbs.new("intake")
+    url = await databases.new("intake")
     async with run_service("intake", database_url=url, kafka_bootstrap="127.0.0.1:1", topic_prefix="x.",
                            consumers_enabled=False, relay_enabled=False, **FAST) as svc:
         assert await scraped(svc, "bancheng_intake_sms_pending") == 0
