@@ -9,6 +9,7 @@ from bancheng_shared.messagebus import MessageBus
 from bancheng_shared.runtime import Runtime
 from bancheng_shared.topics import INTAKE_TICKETS, OVERSIGHT_CASES, SLA_CLOCKS, TRIAGE_WORK_ORDERS
 from intake_svc import jobs
+from intake_svc.adapters.gauges import backlog_probe
 from intake_svc.adapters.merge_index import MergeIndex
 from intake_svc.adapters.pii_vault import vault_from_settings
 from intake_svc.adapters.registrar import Registrar
@@ -69,6 +70,7 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
               {"name": "open311", "description": "Open311 GeoReport v2 (JSON / XML)"}],
         on_startup=[start],
         problem_types=PROBLEM_TYPES,
+        ops_probes=[backlog_probe],
     )
     app.state.intake = ctx
     app.state.bus = bus

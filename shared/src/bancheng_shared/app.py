@@ -20,6 +20,7 @@ from bancheng_shared.contracts import json_schemas
 from bancheng_shared.errors import Problem
 from bancheng_shared.observability import RequestContextMiddleware
 from bancheng_shared.openapi_docs import ProblemTypeOut, document_models, document_problems, serve_offline_redoc
+from bancheng_shared.ops_metrics import OpsGauges, Probe
 from bancheng_shared.principal import Principal, Role
 from bancheng_shared.problem_types import COMMON, ProblemType
 from bancheng_shared.problems import BodyLimitMiddleware, install_problem_handlers, problem_response
@@ -47,12 +48,14 @@ def create_service_app(
     on_shutdown: list[Hook] | None = None,
     problem_types: Mapping[str, ProblemType] | None = None,
     readiness_details: Callable[[], Mapping[str, Any]] | None = None,
+    ops_probes: Sequence[Probe] = (),
 ) -> FastAPI:
     """Build a service app around its runtime; background loops start with the app.
 
     `schemas`: models routes name only by `$ref` (a body they read by hand), put into the OpenAPI components.
     `problem_types`: the service's own problem types (besides the common ones), served at /problems/{slug}.
     `readiness_details`: what the service adds to /readyz as `details` (warnings for the operators; not readiness).
+    `ops_probes`: the service's own database-backed gauges, refreshed with the outbox backlog on scrape.
     """
 
     @asynccontextmanager
@@ -90,6 +93,7 @@ def create_service_app(
     app.add_middleware(RequestContextMiddleware, service=runtime.service)
 
     ops = APIRouter(tags=["ops"])
+    gauges = OpsGauges(runtime, ops_probes)
 
     @ops.get("/healthz", summary="存活检查 / Liveness")
     async def healthz() -> Liveness:
@@ -118,7 +122,8 @@ def create_service_app(
     @ops.get("/metrics", summary="Prometheus 指标 / Prometheus metrics", response_class=PlainTextResponse,
              responses={200: {"content": {CONTENT_TYPE_LATEST: {"schema": {"type": "string"}}}}})
     async def prometheus_metrics() -> PlainTextResponse:
-        """Prometheus text exposition."""
+        """Prometheus text exposition (the database-backed gauges recomputed when older than the cache period)."""
+        await gauges.refresh()
         return PlainTextResponse(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     @ops.get("/problems", summary="问题类型 / Problem types")

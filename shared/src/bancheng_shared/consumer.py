@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bancheng_shared import metrics
 from bancheng_shared.contracts.envelope import EventEnvelope
 from bancheng_shared.db import transaction
+from bancheng_shared.ops_metrics import LagGauge
 from bancheng_shared.outbox import add_raw
 from bancheng_shared.plumbing import Plumbing
 from bancheng_shared.topics import dlq_name, topic_name
@@ -87,6 +88,7 @@ class IdempotentConsumer:
         self.after_commit = after_commit
         self._consumer: AIOKafkaConsumer | None = None
         self.last_broker_contact: datetime | None = None
+        self.lag = LagGauge(service, group_id)
         # records whose batch committed (handled, or dropped as already handled): tests wait for this state
         self.records_processed = 0
         # built once: a batch only brings parameters
@@ -126,6 +128,7 @@ class IdempotentConsumer:
         while True:
             try:
                 consumer = self._consumer or await self._start()
+                await self.lag.report(consumer)  # here every position is the committed offset
                 batch = await consumer.getmany(timeout_ms=200, max_records=self.batch_size)
                 self.last_broker_contact = datetime.now(UTC)
                 if not batch:

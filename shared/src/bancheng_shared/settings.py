@@ -43,6 +43,8 @@ class ServiceSettings(BaseSettings):
     consumers_enabled: bool = True
     relay_enabled: bool = True
     api_key_cache_s: float = 30.0
+    # the database-backed gauges of /metrics (outbox backlog, clocks, SMS...) are recomputed at most this often
+    ops_metrics_cache_s: float = 15.0
     # SQLite statements on the loop's thread instead of a worker thread (see bancheng_shared.sqlite_inline)
     sqlite_inline: bool = True
     # a production deployment: refuses training/test modes such as simulated time

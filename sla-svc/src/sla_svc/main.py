@@ -12,6 +12,7 @@ from bancheng_shared.messagebus import MessageBus
 from bancheng_shared.runtime import Runtime
 from bancheng_shared.topics import TRIAGE_WORK_ORDERS
 from sla_svc import api
+from sla_svc.adapters.gauges import clocks_probe
 from sla_svc.adapters.tables import plumbing
 from sla_svc.adapters.timesource import TimeSource
 from sla_svc.context import Sla, policy_of
@@ -60,6 +61,7 @@ def create_app(settings: SlaSettings | None = None) -> FastAPI:
         on_startup=[start_scheduler],
         problem_types=PROBLEM_TYPES,
         readiness_details=sla.readiness_details,
+        ops_probes=[clocks_probe(sla.time.now)],
     )
     app.state.sla = sla
     app.state.bus = bus
