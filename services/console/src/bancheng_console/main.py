@@ -15,7 +15,14 @@ from fastapi.staticfiles import StaticFiles
 
 from bancheng_console.api import Api
 from bancheng_console.i18n import translator
-from bancheng_console.session import ApiKeyAuthenticator, Authenticator, Sessions
+from bancheng_console.session import (
+    SESSION_COOKIE,
+    ApiKeyAuthenticator,
+    Authenticator,
+    Sessions,
+    engine_for,
+    secret_for,
+)
 from bancheng_console.settings import ConsoleSettings
 from bancheng_console.views import callers, calls, cases, inbox, leader, search, signin, team, track
 from bancheng_console.web import Console, CsrfRefused, NotYourScreen, SignInNeeded, error_page, lang_of, redirect
@@ -31,16 +38,19 @@ def create_app(settings: ConsoleSettings | None = None, *,
     """The console; `transports` reach in-process services in tests, `authenticator` replaces API keys (SSO)."""
     settings = settings or ConsoleSettings()
     api = Api.from_settings(settings, transports)
+    sessions = Sessions(engine_for(settings.database_url), secret_for(settings.database_url, settings.session_secret),
+                        settings.session_idle_minutes * 60, settings.session_max_hours * 3600)
     console = Console(settings=settings, api=api, authenticator=authenticator or ApiKeyAuthenticator(api),
-                      sessions=Sessions(settings.session_secret, settings.session_idle_minutes * 60,
-                                        settings.session_max_hours * 3600))
+                      sessions=sessions)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await sessions.create_table()
         try:
             yield
         finally:
             await api.close()
+            await sessions.engine.dispose()
 
     app = FastAPI(title="Bancheng console 办成工作台", lifespan=lifespan, docs_url=None, redoc_url=None,
                   openapi_url=None)
@@ -52,6 +62,10 @@ def create_app(settings: ConsoleSettings | None = None, *,
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        # the session is read once per page from the shared table (static files need none)
+        request.state.session = None
+        if not request.url.path.startswith("/static/"):
+            request.state.session = await sessions.find(request.cookies.get(SESSION_COOKIE))
         response = await call_next(request)
         response.headers.setdefault("Content-Security-Policy", CSP)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")

@@ -75,8 +75,9 @@ def lang_of(request: Request) -> str:
 
 
 def session_of(request: Request) -> Session | None:
-    """The signed-in session, if any."""
-    return console_of(request).sessions.find(request.cookies.get(SESSION_COOKIE))
+    """The signed-in session, if any (read from the sessions' table once per request, before the page)."""
+    s: Session | None = getattr(request.state, "session", None)
+    return s
 
 
 def signed_in(request: Request) -> Session:
