@@ -3,11 +3,10 @@ uvicorn on a free port in front of them, and Debian's chromium driven by Playwri
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from typing import Any
-
-import uuid
 
 import httpx
 import pytest_asyncio

@@ -24,7 +24,19 @@ from bancheng_console.session import (
     secret_for,
 )
 from bancheng_console.settings import ConsoleSettings
-from bancheng_console.views import callers, calls, cases, inbox, leader, search, signin, team, track
+from bancheng_console.views import (
+    callers,
+    calls,
+    cases,
+    inbox,
+    leader,
+    letters,
+    repeats,
+    search,
+    signin,
+    team,
+    track,
+)
 from bancheng_console.web import Console, CsrfRefused, NotYourScreen, SignInNeeded, error_page, lang_of, redirect
 
 # nothing is loaded from elsewhere: scripts, styles and images come from this server only
@@ -57,7 +69,7 @@ def create_app(settings: ConsoleSettings | None = None, *,
     app.state.console = console
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static")
     for r in (signin.router, track.router, inbox.router, callers.router, calls.router, search.router,
-              team.router, leader.router, cases.router):
+              team.router, leader.router, cases.router, letters.router, repeats.router):
         app.include_router(r)
 
     @app.middleware("http")

@@ -31,6 +31,10 @@ class ConsoleSettings(BaseSettings):
     api_timeout_s: float = Field(default=10.0, gt=0)
     inbox_limit: int = Field(default=200, ge=1, le=1000)
     search_page_size: int = Field(default=20, ge=1, le=200)  # tickets per page of the search screen
+    # items whose details a page reads one by one (the work team's return requests, the possible repeats, a unit's
+    # letters): at most this many per page, and at most api_concurrency reads in flight at once
+    detail_page_size: int = Field(default=25, ge=1, le=200)
+    api_concurrency: int = Field(default=8, ge=1, le=64)
     log_level: str = "INFO"
     # the leader's board: open rounds read per list (one page), digits of a place's code that name its region,
     # weeks in the trend
