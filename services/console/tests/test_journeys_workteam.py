@@ -207,13 +207,23 @@ async def test_the_operator_sees_the_callers_earlier_tickets_and_decides_possibl
     assert [p["state"] for p in view["possible_repeats"]] == ["rejected"]
     assert view["status"] != "merged"
 
-    # another neighbour about the same tank: merged into it
+    # another neighbour about the same tank, left undecided on the call: the possible-repeats backlog has it, with
+    # the similarity, and merges it there
     second = await take_call(page, stack, LEAK_STAIRS, "吴海燕", "13722223333")
-    offered = page.locator(f"#repeat-{leak}")
-    await expect(offered).to_contain_text("相似度")
+    await expect(page.locator(f"#repeat-{leak}")).to_contain_text("相似度")
+    await page.get_by_role("navigation").get_by_role("link", name="疑似重复").click()
+    await expect(page.get_by_role("heading", name="疑似重复待核实")).to_be_visible()
+    await expect(page.locator("#total")).to_have_text("共 1 件待核实")  # the first was kept apart
+    row = page.locator(f"#ticket-{second}")
+    await expect(row).to_contain_text("楼顶")
+    offered = row.locator(f"#repeat-{leak}")
+    await expect(offered).to_contain_text(re.compile(r"相似度 \d+%"))
+    await shot(page, "repeats")
     await offered.get_by_label("理由").fill("同一楼顶水箱漏水")
     await offered.get_by_role("button", name="并单").click()
     await expect(page.get_by_role("status").filter(has_text="并入")).to_have_text(f"已将 {second} 并入 {leak}。")
+    await page.reload()
+    await expect(page.locator("#total")).to_have_text("共 0 件待核实")
     merged = (await intake.client.get(f"/v1/tickets/{second}", headers=auth("operator"))).json()
     assert merged["status"] == "merged" and merged["merged_into"] == leak
     target = (await intake.client.get(f"/v1/tickets/{leak}", headers=auth("operator"))).json()
@@ -275,6 +285,20 @@ async def test_the_work_team_rejects_a_return_and_visits_a_resolved_ticket_which
     clock = (await stack.services["sla"].client.get(f"/v1/clocks/{later}", headers=auth("work_team"))).json()
     [ruled] = clock["rounds"][-1]["extension_requests"]
     assert ruled["state"] == "approved" and clock["rounds"][-1]["resolve_due"] > due_before
+
+    # the work team corrects a classification from the work order's page (triage keeps the correction)
+    await page.goto(f"{stack.url}/work-orders/{later}")
+    before = (await triage.client.get(f"/v1/work-orders/{later}", headers=auth("work_team"))).json()["category"]
+    corrected, label = ("report", "举报") if before != "report" else ("complaint", "投诉")
+    form = page.locator("#reclassify")
+    await form.get_by_label("类别", exact=True).select_option(corrected)
+    await form.get_by_label("纠正理由").fill("来电人要求查处销售过期食品的违法行为，属举报")
+    await form.get_by_role("button", name="保存纠正").click()
+    await expect(page.get_by_role("status")).to_have_text("分类已纠正。")
+    await expect(page.locator("#category")).to_contain_text(label)
+    fixes = (await triage.client.get("/v1/corrections", headers=auth("work_team"))).json()
+    assert [(c["ticket_no"], c["category"]) for c in fixes] == [(later, corrected)], fixes
+    await page.goto(f"{stack.url}/team")
 
     # the visit: the queue, the call script with the unit's reply, the person's answers; triage closes the ticket
     await page.get_by_role("link", name="待回访").click()

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import asyncio
+from collections.abc import Awaitable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
 from bancheng_console.settings import ConsoleSettings
 
 SERVICES = ("intake", "triage", "sla", "oversight")
+T = TypeVar("T")
 
 
 class ApiError(Exception):
@@ -64,6 +66,17 @@ class Api:
     async def post(self, service: str, path: str, **kw: Any) -> Any:
         """POST."""
         return await self.call(service, "POST", path, **kw)
+
+
+async def bounded(calls: Iterable[Awaitable[T]], limit: int) -> list[T]:
+    """The calls' answers in order, at most `limit` in flight at once (a page's reads never flood a service)."""
+    gate = asyncio.Semaphore(limit)
+
+    async def one(call: Awaitable[T]) -> T:
+        async with gate:
+            return await call
+
+    return list(await asyncio.gather(*(one(c) for c in calls)))
 
 
 def _detail(r: httpx.Response) -> str:

@@ -16,6 +16,14 @@ RATES = ("response_rate", "resolution_rate", "satisfaction_rate")
 CASE_ACTIONS = ("register", "investigate", "send_letter", "return_visit", "order_redo", "conclude", "publish")
 
 
+# 问责: the measures (the API's words) and the reason categories (a code for the page → the API's word for it)
+MEASURES = ("reminder_talk", "criticism", "written_review", "circulated_criticism", "admonishment", "reassignment",
+            "discipline")
+REASON_CATEGORIES = {"inaction": "不作为", "misconduct": "乱作为", "slow": "慢作为",
+                     "lax_supervision": "不正确履行监管职责", "buck_passing": "推诿扯皮"}
+REASON_CODES = {v: k for k, v in REASON_CATEGORIES.items()}
+
+
 @dataclass
 class Lights:
     """Open work-order rounds of a region (or the city) by light, and how many are past their deadline."""
@@ -76,6 +84,11 @@ def points(values: list[float | None], width: int, height: int) -> list[tuple[fl
 def case_buttons(allowed: list[str]) -> list[str]:
     """The forms an inspector's page offers: exactly the case's allowed actions it can do (a reply is the unit's)."""
     return [a for a in CASE_ACTIONS if a in allowed]
+
+
+def can_hold_accountable(case: dict[str, Any]) -> bool:
+    """Someone can be held accountable once the case is registered and names a unit (at any later step, to the end)."""
+    return case.get("state") not in (None, "opened") and bool(case.get("units"))
 
 
 def reply_due(letters: list[dict[str, Any]]) -> dict[str, Any] | None:

@@ -15,9 +15,28 @@ from fastapi.staticfiles import StaticFiles
 
 from bancheng_console.api import Api
 from bancheng_console.i18n import translator
-from bancheng_console.session import ApiKeyAuthenticator, Authenticator, Sessions
+from bancheng_console.session import (
+    SESSION_COOKIE,
+    ApiKeyAuthenticator,
+    Authenticator,
+    Sessions,
+    engine_for,
+    secret_for,
+)
 from bancheng_console.settings import ConsoleSettings
-from bancheng_console.views import callers, calls, cases, inbox, leader, search, signin, team, track
+from bancheng_console.views import (
+    callers,
+    calls,
+    cases,
+    inbox,
+    leader,
+    letters,
+    repeats,
+    search,
+    signin,
+    team,
+    track,
+)
 from bancheng_console.web import Console, CsrfRefused, NotYourScreen, SignInNeeded, error_page, lang_of, redirect
 
 # nothing is loaded from elsewhere: scripts, styles and images come from this server only
@@ -31,27 +50,34 @@ def create_app(settings: ConsoleSettings | None = None, *,
     """The console; `transports` reach in-process services in tests, `authenticator` replaces API keys (SSO)."""
     settings = settings or ConsoleSettings()
     api = Api.from_settings(settings, transports)
+    sessions = Sessions(engine_for(settings.database_url), secret_for(settings.database_url, settings.session_secret),
+                        settings.session_idle_minutes * 60, settings.session_max_hours * 3600)
     console = Console(settings=settings, api=api, authenticator=authenticator or ApiKeyAuthenticator(api),
-                      sessions=Sessions(settings.session_secret, settings.session_idle_minutes * 60,
-                                        settings.session_max_hours * 3600))
+                      sessions=sessions)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await sessions.create_table()
         try:
             yield
         finally:
             await api.close()
+            await sessions.engine.dispose()
 
     app = FastAPI(title="Bancheng console 办成工作台", lifespan=lifespan, docs_url=None, redoc_url=None,
                   openapi_url=None)
     app.state.console = console
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static")
     for r in (signin.router, track.router, inbox.router, callers.router, calls.router, search.router,
-              team.router, leader.router, cases.router):
+              team.router, leader.router, cases.router, letters.router, repeats.router):
         app.include_router(r)
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        # the session is read once per page from the shared table (static files need none)
+        request.state.session = None
+        if not request.url.path.startswith("/static/"):
+            request.state.session = await sessions.find(request.cookies.get(SESSION_COOKIE))
         response = await call_next(request)
         response.headers.setdefault("Content-Security-Policy", CSP)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")

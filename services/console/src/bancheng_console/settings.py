@@ -17,8 +17,12 @@ class ConsoleSettings(BaseSettings):
     triage_url: str = "http://127.0.0.1:8002"
     sla_url: str = "http://127.0.0.1:8003"
     oversight_url: str = "http://127.0.0.1:8004"
-    # signs the session cookie; empty → a random secret per process (everyone signs in again after a restart)
+    # signs the session cookie and encrypts the API keys kept with the sessions; every replica needs the same one.
+    # Empty → with a SQLite file, a secret made once and kept beside it (…/console.secret); required otherwise
     session_secret: str = Field(default="", repr=False)
+    # where the sessions live (the console's only table; no business data): a SQLite file by default, a PostgreSQL
+    # database (postgresql+asyncpg://…) when several replicas share them
+    database_url: str = Field(default="sqlite+aiosqlite:///.data/console.db", repr=False)
     session_idle_minutes: int = Field(default=120, ge=1)
     session_max_hours: int = Field(default=12, ge=1)
     # the cookie is Secure when the request came over https (directly or per X-Forwarded-Proto); true forces it
@@ -27,6 +31,10 @@ class ConsoleSettings(BaseSettings):
     api_timeout_s: float = Field(default=10.0, gt=0)
     inbox_limit: int = Field(default=200, ge=1, le=1000)
     search_page_size: int = Field(default=20, ge=1, le=200)  # tickets per page of the search screen
+    # items whose details a page reads one by one (the work team's return requests, the possible repeats, a unit's
+    # letters): at most this many per page, and at most api_concurrency reads in flight at once
+    detail_page_size: int = Field(default=25, ge=1, le=200)
+    api_concurrency: int = Field(default=8, ge=1, le=64)
     log_level: str = "INFO"
     # the leader's board: open rounds read per list (one page), digits of a place's code that name its region,
     # weeks in the trend

@@ -21,19 +21,25 @@ from bancheng_console.settings import ConsoleSettings
 LANG_COOKIE = "bc_lang"
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 
-# the screens each role works in (navigation by role; the APIs check every call again)
+# the screens each role works in (navigation by role; the APIs check every call again). A role is offered only the
+# screens its key may use: an admin's key passes every check, so it has them all
 SCREENS: dict[str, list[str]] = {
-    "unit": ["inbox", "search"],
-    "work_team": ["team", "inbox", "search"],
-    "operator": ["calls", "search", "track"],
-    "admin": ["inbox", "calls", "search", "team", "track"],
-    "supervision_office": ["search"],
+    "unit": ["inbox", "letters", "search"],
+    "work_team": ["team", "repeats", "inbox", "search"],
+    "operator": ["calls", "repeats", "search", "track"],
+    "admin": ["inbox", "calls", "repeats", "search", "team", "track", "board", "cases", "letters"],
+    "supervision_office": ["cases", "search"],
+    "leader": ["board"],
+    "inspector": ["cases"],
+    "business_environment": ["cases"],
 }
-SCREEN_URLS = {"inbox": "/inbox", "calls": "/calls/new", "track": "/track", "search": "/search", "team": "/team"}
-# oversight's screens: the leader's board, the inspectors' cases
-SCREENS.update({"leader": ["board"], "inspector": ["cases"], "supervision_office": ["cases", "search"],
-                "business_environment": ["cases"]})
-SCREEN_URLS.update({"board": "/board", "cases": "/cases"})
+SCREEN_URLS = {"inbox": "/inbox", "calls": "/calls/new", "track": "/track", "search": "/search", "team": "/team",
+               "board": "/board", "cases": "/cases", "letters": "/letters", "repeats": "/repeats"}
+# who may open a work order's page (triage's readers; the admin too): a link to one is shown to these roles only
+WORK_ORDER_READERS = frozenset({"work_team", "unit", "inspector", "supervision_office", "operator",
+                                "business_environment", "admin"})
+# who may reclassify (triage's work team; the admin too)
+RECLASSIFIERS = frozenset({"work_team", "admin"})
 
 
 class SignInNeeded(Exception):
@@ -75,8 +81,9 @@ def lang_of(request: Request) -> str:
 
 
 def session_of(request: Request) -> Session | None:
-    """The signed-in session, if any."""
-    return console_of(request).sessions.find(request.cookies.get(SESSION_COOKIE))
+    """The signed-in session, if any (read from the sessions' table once per request, before the page)."""
+    s: Session | None = getattr(request.state, "session", None)
+    return s
 
 
 def signed_in(request: Request) -> Session:
@@ -124,10 +131,11 @@ def render(request: Request, template: str, status: int = 200, **ctx: Any) -> HT
     tz = console.tz
     role = session.identity.role if session else None
     screens = [(name, SCREEN_URLS[name]) for name in SCREENS.get(role or "", [])]
+    can = {name for name, _ in screens} | ({"work_orders"} if role in WORK_ORDER_READERS else set())
     other = "en" if lang == "zh" else "zh"
     response = TEMPLATES.TemplateResponse(request, template, status_code=status, context={
         "t": t, "lang": lang, "session": session, "user": session.identity if session else None,
-        "csrf": session.csrf if session else "", "screens": screens,
+        "csrf": session.csrf if session else "", "screens": screens, "can": can,
         "switch_url": _relative(request, lang=other),
         "dt": lambda v: timefmt.local_datetime(v, tz, lang, now),
         "date": lambda v: timefmt.local_date(v, tz, lang),
@@ -149,6 +157,12 @@ def _relative(request: Request, **params: str) -> str:
     """This page's path and query with some parameters set (a link that stays on this host)."""
     url = request.url.include_query_params(**params)
     return f"{url.path}?{url.query}"
+
+
+def page_offset(request: Request) -> int:
+    """The `offset` of a paged list (0 when absent or not a number; bounded like the services' offsets)."""
+    value = request.query_params.get("offset", "")
+    return min(int(value), 10_000_000) if value.isdigit() else 0
 
 
 def redirect(url: str) -> RedirectResponse:

@@ -47,7 +47,7 @@ async def earlier(request: Request, session: Annotated[Session, Depends(screen("
 
 
 async def _decided(request: Request, session: Session, ticket_no: str, other: str, path: str, body: dict[str, str],
-                   done: str) -> Response:
+                   done: str, back: str = "") -> Response:
     try:
         await console_of(request).api.post("intake", path, key=session.identity.credential, json=body)
     except ApiError as exc:
@@ -57,7 +57,8 @@ async def _decided(request: Request, session: Session, ticket_no: str, other: st
         return api_error_page(request, exc)
     if request.headers.get("hx-request"):
         return render(request, "_repeat_done.html", session=session, other=other, done=done, no=ticket_no)
-    return redirect(f"/search?number={ticket_no}")
+    # without htmx: back to the backlog the form came from, else the ticket in the search
+    return redirect("/repeats" if back == "repeats" else f"/search?number={ticket_no}")
 
 
 @router.post("/calls/{ticket_no}/merge/{other}")
@@ -65,7 +66,7 @@ async def merge(request: Request, ticket_no: TicketNo, other: TicketNo, checked:
     """并单: the call just registered becomes a repeat of the earlier ticket."""
     session, form = checked
     return await _decided(request, session, ticket_no, other, f"/v1/tickets/{ticket_no}/merge",
-                          {"into": other, "reason": form.get("reason", "")}, "merged")
+                          {"into": other, "reason": form.get("reason", "")}, "merged", form.get("back", ""))
 
 
 @router.post("/calls/{ticket_no}/keep-apart/{other}")
@@ -74,4 +75,4 @@ async def keep_apart(request: Request, ticket_no: TicketNo, other: TicketNo, che
     session, form = checked
     return await _decided(request, session, ticket_no, other,
                           f"/v1/tickets/{ticket_no}/possible-repeats/{other}/reject",
-                          {"reason": form.get("reason", "")}, "apart")
+                          {"reason": form.get("reason", "")}, "apart", form.get("back", ""))

@@ -65,8 +65,8 @@ async def signin(request: Request, api_key: Annotated[str, Form(max_length=200)]
         identity = replace(identity, unit_name=await _unit_name(request, identity))
     earlier = session_of(request)
     if earlier is not None:  # signing in again replaces the session (a fresh id, the old one forgotten)
-        console.sessions.end(earlier)
-    _session, cookie = console.sessions.start(identity)
+        await console.sessions.end(earlier)
+    _session, cookie = await console.sessions.start(identity)
     response = redirect("/")
     set_session_cookie(request, response, cookie)
     response.delete_cookie(PRE_CSRF_COOKIE)
@@ -86,7 +86,7 @@ async def _unit_name(request: Request, identity: Identity) -> str | None:
 async def signout(request: Request, checked: Annotated[tuple[Session, dict[str, str]], Depends(checked_form)]
                   ) -> Response:
     """End the session (the key is forgotten with it)."""
-    console_of(request).sessions.end(checked[0])
+    await console_of(request).sessions.end(checked[0])
     response = redirect("/signin?out=1")
     clear_session_cookie(response)
     return response

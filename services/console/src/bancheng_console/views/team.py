@@ -10,9 +10,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import Response
 
-from bancheng_console.api import ApiError
+from bancheng_console.api import ApiError, bounded
 from bancheng_console.session import Session
-from bancheng_console.web import api_error_page, checked_form, console_of, redirect, render, screen
+from bancheng_console.web import api_error_page, checked_form, console_of, page_offset, redirect, render, screen
 
 router = APIRouter()
 TicketNo = Annotated[str, Path(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9-]+$")]
@@ -31,25 +31,29 @@ def team_screen() -> Any:
 
 @router.get("/team")
 async def rulings(request: Request, session: Annotated[Session, team_screen()]) -> Response:
-    """The return requests waiting for a ruling, and how many visits are due."""
+    """The return requests waiting for a ruling (a page of them), the extension requests, how many visits are due."""
     console = console_of(request)
     key = session.identity.credential
+    size, offset = console.settings.detail_page_size, page_offset(request)
     try:
         asking, extensions, due = await asyncio.gather(
             console.api.get("triage", "/v1/work-orders", key=key,
-                            params={"state": "return_requested", "limit": console.settings.inbox_limit}),
+                            params={"state": "return_requested", "limit": size + 1, "offset": offset}),
             console.api.get("sla", "/v1/extension-requests", key=key,
                             params={"state": "pending", "limit": min(console.settings.inbox_limit, 500)}),
             console.api.get("oversight", "/v1/return-visits/due", key=key,
                             params={"limit": console.settings.inbox_limit}))
-        # the list's items are summaries: each request's reason and basis are on the work order itself
-        asking = await asyncio.gather(*(console.api.get("triage", f"/v1/work-orders/{o['ticket_no']}", key=key)
-                                        for o in asking))
+        # the list's items are summaries: each request's reason and basis are on the work order itself, read for
+        # this page only and a few at a time (hundreds waiting stay one page's worth of reads)
+        more = len(asking) > size
+        asking = await bounded((console.api.get("triage", f"/v1/work-orders/{o['ticket_no']}", key=key)
+                                for o in asking[:size]), console.settings.api_concurrency)
     except ApiError as exc:
         return api_error_page(request, exc)
     done = request.query_params.get("done")
     return render(request, "team.html", session=session, asking=asking, extensions=extensions["items"], due=due,
-                  done=done if done in DONE else None, no=request.query_params.get("no", ""))
+                  done=done if done in DONE else None, no=request.query_params.get("no", ""), offset=offset,
+                  next_offset=offset + size if more else None)
 
 
 @router.post("/team/returns/{ticket_no}")
