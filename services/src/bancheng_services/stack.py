@@ -18,6 +18,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from bancheng_services.broker import free_port
 from bancheng_shared.db import make_engine, make_sessionmaker, transaction
 from bancheng_shared.kafka import ensure_topics
 from bancheng_shared.migrate import upgrade
@@ -166,11 +167,17 @@ class Stack:
         return env
 
     def start(self, name: str) -> ServiceProcess:
-        """Start (or restart) one service process."""
-        sp = ServiceProcess(name, self.ports[name], self.env_for(name), self.data_dir / "logs" / f"{name}.log")
+        """Start (or restart) one service process; `intake#2` is a second replica (own port, same database)."""
+        service = replica_of(name)
+        env = self.env_for(service)
+        if name != service:  # a further replica: the same database and topics, its own port
+            port = self.ports.setdefault(name, free_port())
+            p = SERVICES[service]["env"]
+            env.update({f"{p}PORT": str(port), f"{p}PUBLIC_BASE_URL": f"http://127.0.0.1:{port}"})
+        sp = ServiceProcess(name, self.ports[name], env, self.data_dir / "logs" / f"{name}.log")
         sp.log_path.parent.mkdir(parents=True, exist_ok=True)
         with open(sp.log_path, "ab") as out:
-            module = SERVICES[name]["module"] if name in SERVICES else CONSOLE_MODULE
+            module = SERVICES[service]["module"] if service in SERVICES else CONSOLE_MODULE
             sp.proc = subprocess.Popen([sys.executable, "-m", module], env=sp.env, stdout=out,
                                        stderr=subprocess.STDOUT, start_new_session=True)
         self.procs[name] = sp
@@ -223,6 +230,11 @@ class Stack:
             except subprocess.TimeoutExpired:
                 os.killpg(sp.proc.pid, signal.SIGKILL)
                 sp.proc.wait()
+
+
+def replica_of(name: str) -> str:
+    """The service a process name runs: `sla#2` → `sla`."""
+    return name.split("#", 1)[0]
 
 
 def plumbing_of(module: str) -> Plumbing:
