@@ -96,7 +96,7 @@ async def test_consumer_lag_per_partition_and_dead_letters_follow_what_the_consu
     finally:
         await producer.stop()
     url = await sqlite_dbs.new("sla")
-    labels = {"service": "sla-svc", "group": f"{topic_prefix}sla.work-orders", "topic": topic}
+    labels = {"service": "sla-svc", "group": f"{topic_prefix}sla-svc.work-orders", "topic": topic}
     async with run_service("sla", database_url=url, kafka_bootstrap=kafka_bootstrap, topic_prefix=topic_prefix,
                            consumer_batch_size=1, consumer_linger_ms=0, scheduler_enabled=False, **FAST) as svc:
         async def lagging() -> float | None:
