@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import Engine, bindparam, event, update
+from sqlalchemy import ARRAY, Engine, String, any_, bindparam, event, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
@@ -77,7 +77,12 @@ def make_engine(url: str, *, sqlite_inline: bool = True, **kw: Any) -> AsyncEngi
     kw.setdefault("pool_size", 10)
     kw.setdefault("max_overflow", 10)
     kw.setdefault("pool_pre_ping", True)
-    return create_async_engine(url, **kw)
+    # asyncpg prepares every statement (a Parse round trip) and keeps 100 per connection by default: a service's
+    # statements (with the shapes of its multi-row inserts) are more, and a statement pushed out is prepared again
+    connect_args = dict(kw.pop("connect_args", {}))
+    if "prepared_statement_cache_size" not in u.query:  # a URL's own setting wins
+        connect_args.setdefault("prepared_statement_cache_size", 500)
+    return create_async_engine(url, connect_args=connect_args, **kw)
 
 
 def _sqlite_pragmas(engine: Engine, busy_timeout_ms: int) -> None:
@@ -146,6 +151,15 @@ def update_statement(table: Any, columns: Sequence[str], keys: Sequence[str]) ->
             update(table).where(*(table.c[k] == bindparam(f"k_{k}") for k in keys))
             .values({c: bindparam(c, type_=table.c[c].type) for c in columns}))
     return stmt
+
+
+def among(column: Any, name: str, postgres: bool) -> Any:
+    """`column IN` the list parameter `name`: on PostgreSQL one array parameter (`= ANY`), so the statement is the
+    same whatever the list's length (an expanding IN list is another statement per length, each prepared anew on
+    every connection, and they push the service's own statements out of the prepared-statement cache)."""
+    if postgres:
+        return column == any_(bindparam(name, type_=ARRAY(String)))
+    return column.in_(bindparam(name, expanding=True))
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

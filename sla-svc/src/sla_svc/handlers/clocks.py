@@ -98,9 +98,11 @@ async def on_dispatched(event: TicketDispatched, uow: UnitOfWork, sla: Sla) -> N
 async def on_triaged(event: TicketTriaged, uow: UnitOfWork, sla: Sla) -> None:
     """A matter answered directly: the answering unit's (hotline centre's) level-3 clock starts, with no signing
     step; the answer stops it (a later dispatch to a unit restarts it for that unit)."""
+    if event.answer_unit is None:  # most matters: nothing to start, and no clock to read (a round trip saved)
+        return
     store = ClockStore(uow.session)
     latest = await store.get(uow.envelope.ticket_no, lock=True)
-    if not rounds.on_triaged(latest, event) or event.answer_unit is None:
+    if not rounds.on_triaged(latest, event):
         return
     await _start(uow, store, sla, round_=1, unit=event.answer_unit, region_code=event.region_code, complex_=False,
                  response_level=event.response_level, started_at=uow.envelope.occurred_at, existing=None,
