@@ -153,6 +153,16 @@ def update_statement(table: Any, columns: Sequence[str], keys: Sequence[str]) ->
     return stmt
 
 
+async def insert_rows(session: AsyncSession, stmt: Any, rows: Sequence[dict[str, Any]]) -> None:
+    """Execute an INSERT for many rows: one multi-row execution per set of columns (rows leave out empty columns
+    where a JSON column given None would hold JSON null, not NULL)."""
+    shapes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for row in rows:
+        shapes.setdefault(tuple(row), []).append(row)
+    for same in shapes.values():
+        await session.execute(stmt, same)
+
+
 def among(column: Any, name: str, postgres: bool) -> Any:
     """`column IN` the list parameter `name`: on PostgreSQL one array parameter (`= ANY`), so the statement is the
     same whatever the list's length (an expanding IN list is another statement per length, each prepared anew on
