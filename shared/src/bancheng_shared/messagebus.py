@@ -20,6 +20,8 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
+import structlog
+
 from bancheng_shared.contracts.envelope import EventEnvelope, EventPayload, parse_payload
 
 if TYPE_CHECKING:
@@ -110,7 +112,8 @@ class MessageBus(Generic[Ctx]):
             if env is None:
                 break
             after: list[Callable[[], None]] = []
-            async with UnitOfWork.bound(uow.rt, uow.session, cause=env, after=after) as one:
-                await self.on_envelope(one, env)
+            with structlog.contextvars.bound_contextvars(ticket_id=env.ticket_id, correlation_id=env.correlation_id):
+                async with UnitOfWork.bound(uow.rt, uow.session, cause=env, after=after) as one:
+                    await self.on_envelope(one, env)
             for fn in after:
                 uow.after_commit(fn)
