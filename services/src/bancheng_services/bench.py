@@ -8,6 +8,9 @@ Parts:
   lag from received to dispatched-with-clock; peak memory (VmHWM) per process.
 - the services' own in-process benchmarks (`<svc>_svc.bench.benchmarks()`): calendar, classification, merge
   detection, statistics, ...
+
+accept, e2e and the replays run on each backend of --backends (SQLite, and PostgreSQL when a server answers), each
+run in fresh databases; a table prints the backends side by side, and --json writes part -> backend -> figures.
 """
 
 from __future__ import annotations
