@@ -42,3 +42,46 @@ async def test_a_key_added_once_works_on_every_service_and_revoking_it_stops_it(
 
     assert await ApiKeyStore(make_sessionmaker(engine), plumbing, cache_s=0).lookup(plaintext) is None
     await engine.dispose()
+
+
+def test_bench_compares_sqlite_with_postgresql_when_a_server_answers() -> None:
+    from bancheng_services.bench import DEFAULT_POSTGRES, choose_backends
+    from bancheng_services.cli import parser
+
+    args = parser().parse_args(["bench", "--backends", "sqlite,postgresql", "--database-url", ""])
+    assert args.backends == "sqlite,postgresql"
+    assert choose_backends("", "", answers=lambda _t: True) == {"sqlite": "", "postgresql": DEFAULT_POSTGRES}
+    assert choose_backends("", "", answers=lambda _t: False) == {"sqlite": ""}
+    # --database-url alone: that backend only; with --backends it is the PostgreSQL compared with
+    pg = "postgresql+asyncpg://u@db:5433/x_{service}"
+    assert choose_backends("", pg, answers=lambda _t: True) == {"postgresql": pg}
+    assert choose_backends("postgresql,sqlite", pg, answers=lambda _t: True) == {"postgresql": pg, "sqlite": ""}
+    for wanted, error in (("postgresql", "does not answer"), ("mysql", "unknown backend")):
+        try:
+            choose_backends(wanted, "", answers=lambda _t: False)
+        except ValueError as exc:
+            assert error in str(exc)
+        else:
+            raise AssertionError(wanted)
+
+
+def test_bench_databases_are_the_runs_own_on_postgresql() -> None:
+    from bancheng_services.bench import run_template
+
+    assert run_template("") == ""
+    a, b = run_template("postgresql+asyncpg://postgres@h/{service}"), run_template("postgresql+asyncpg://postgres@h/{service}")
+    assert a != b and a.endswith("_{service}") and "/bench_" in a
+
+
+def test_bench_prints_the_backends_side_by_side() -> None:
+    from bancheng_services.bench import side_by_side
+
+    table = side_by_side({
+        "accept": {"sqlite": {"accept_tickets_per_s": 1087.0, "tickets": 3000},
+                   "postgresql": {"accept_tickets_per_s": 659.0, "tickets": 3000}},
+        "replay.sla": {"sqlite": {"cpu_ms_per_ticket": 0.52}, "postgresql": {"cpu_ms_per_ticket": 1.39}},
+    }, ["sqlite", "postgresql"]).splitlines()
+    assert [c.strip() for c in table[0].strip("|").split("|")] == ["measure", "sqlite", "postgresql"]
+    assert [c.strip() for c in table[2].strip("|").split("|")] == ["accept accept_tickets_per_s", "1087.0", "659.0"]
+    assert [c.strip() for c in table[3].strip("|").split("|")] == ["replay.sla cpu_ms_per_ticket", "0.52", "1.39"]
+    assert len(table) == 4  # only the summary measures

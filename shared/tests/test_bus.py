@@ -428,3 +428,27 @@ async def test_offsets_read_from_a_broker_that_came_back_empty_confirm_nothing(t
 
 async def _ge_async(awaitable, least: int) -> bool:
     return (await awaitable) >= least
+
+
+async def test_runs_of_a_batch_are_applied_together_and_the_other_events_one_by_one_in_order() -> None:
+    from datetime import UTC, datetime
+
+    from bancheng_shared.contracts.intake import TicketMerged
+    from bancheng_shared.messagebus import MessageBus
+
+    seen: list[tuple[str, list[str]]] = []
+
+    async def one(event: object, uow: UnitOfWork, ctx: object) -> None:
+        seen.append(("one", [uow.envelope.ticket_id]))
+
+    async def many(envs: list[EventEnvelope], uow: UnitOfWork, ctx: object) -> None:
+        seen.append(("many", [e.ticket_id for e in envs]))
+
+    bus: MessageBus[None] = MessageBus(None, None, commands={},  # type: ignore[arg-type]
+                                       events={FollowUpAdded: one, TicketMerged: one})
+    merged = make_event(TicketMerged(into_ticket_no="BC0", reason="same", by="op", merged_at=datetime.now(UTC)),
+                        ticket_id="T3", producer="test")
+    batch = [follow_up("T1", "a"), follow_up("T2", "b"), merged, follow_up("T4", "c")]
+    outer = UnitOfWork.bound(None, None, cause=None, after=[])  # type: ignore[arg-type]
+    await bus.in_runs(batch, outer, {"FollowUpAdded": many})
+    assert seen == [("many", ["T1", "T2"]), ("one", ["T3"]), ("many", ["T4"])]

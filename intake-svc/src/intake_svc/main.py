@@ -2,16 +2,20 @@
 
 import sys
 
-from fastapi import FastAPI
+import structlog
+from cryptography.exceptions import InvalidTag
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
 
 from bancheng_shared.app import create_service_app, serve
 from bancheng_shared.messagebus import MessageBus
+from bancheng_shared.problems import problem_response
 from bancheng_shared.runtime import Runtime
 from bancheng_shared.topics import INTAKE_TICKETS, OVERSIGHT_CASES, SLA_CLOCKS, TRIAGE_WORK_ORDERS
 from intake_svc import jobs
 from intake_svc.adapters.gauges import backlog_probe
 from intake_svc.adapters.merge_index import MergeIndex
-from intake_svc.adapters.pii_vault import vault_from_settings
+from intake_svc.adapters.pii_vault import PiiKeyError, vault_from_settings
 from intake_svc.adapters.registrar import Registrar
 from intake_svc.adapters.sms import gateway_from_settings
 from intake_svc.adapters.tables import plumbing
@@ -25,6 +29,7 @@ from intake_svc.settings import IntakeSettings
 
 SERVICE = "intake-svc"
 MIGRATIONS = "intake_svc:migrations"
+log = structlog.get_logger("intake")
 
 
 def create_app(settings: IntakeSettings | None = None) -> FastAPI:
@@ -74,6 +79,17 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
     )
     app.state.intake = ctx
     app.state.bus = bus
+
+    async def unreadable(request: Request, exc: Exception) -> JSONResponse:
+        # a handler of its own (not the catch-all 500): answered without re-raising, so the server keeps the
+        # connection and the client reads a problem instead of a reset
+        log.error("pii_unreadable", path=request.url.path, error=repr(exc))
+        return problem_response(500, "a stored value could not be decrypted with the configured PII keys "
+                                "(a key missing from the ring, or the wrong key under its id)",
+                                instance=request.url.path, type_="pii-unreadable", types=PROBLEM_TYPES)
+
+    app.add_exception_handler(InvalidTag, unreadable)
+    app.add_exception_handler(PiiKeyError, unreadable)
     return app
 
 

@@ -5,6 +5,10 @@ from __future__ import annotations
 from bancheng_shared.problem_types import ProblemType
 
 PROBLEM_TYPES: dict[str, ProblemType] = {
+    "pii-unreadable": ProblemType(
+        "Stored personal data unreadable", "已存个人信息无法解密",
+        "A stored value could not be decrypted with the configured PII key ring (its key is missing, or a key line "
+        "carries the id of another key): the operators restore the key ring; nothing was changed."),
     "unknown-ticket": ProblemType(
         "Unknown ticket", "诉求件不存在",
         "There is no ticket with this number, or the key may not see it (a unit sees its own, a channel its own "

@@ -19,7 +19,7 @@ from oversight_svc.adapters.cases import LETTER_JOB
 from oversight_svc.adapters.tables import job_runs, plumbing
 from oversight_svc.context import Oversight
 from oversight_svc.domain.commands import CheckLetters
-from oversight_svc.handlers import COMMANDS, EVENTS
+from oversight_svc.handlers import COMMANDS, EVENTS, RUNS
 from oversight_svc.problem_types import PROBLEM_TYPES
 from oversight_svc.settings import OversightSettings
 
@@ -35,7 +35,7 @@ def create_app(settings: OversightSettings | None = None) -> FastAPI:
     ox = Oversight(settings)
     bus = MessageBus(rt, ox, commands=COMMANDS, events=EVENTS)
     # one group over the three topics: ticket facts, rollups, cases, the calendar years sla publishes
-    bus.consume("facts", [INTAKE_TICKETS, TRIAGE_WORK_ORDERS, SLA_CLOCKS])
+    bus.consume("facts", [INTAKE_TICKETS, TRIAGE_WORK_ORDERS, SLA_CLOCKS], runs=RUNS)
 
     async def check_letters(period: str, me: str) -> None:
         # supervision letters past their due date raise the case and propose accountability

@@ -11,6 +11,9 @@ Parts:
   again and seconds to settle for both (bancheng_services.recovery).
 - the services' own in-process benchmarks (`<svc>_svc.bench.benchmarks()`): calendar, classification, merge
   detection, statistics, ...
+
+accept, e2e and the replays run on each backend of --backends (SQLite, and PostgreSQL when a server answers), each
+run in fresh databases; a table prints the backends side by side, and --json writes part -> backend -> figures.
 """
 
 from __future__ import annotations
@@ -21,8 +24,10 @@ import importlib
 import json
 import os
 import shutil
+import socket
 import tempfile
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -31,11 +36,12 @@ from typing import Any
 
 import orjson
 from aiokafka import AIOKafkaConsumer
+from sqlalchemy.engine import make_url
 
 from bancheng_services.broker import EmbeddedBroker, free_port
 from bancheng_services.demo import DEMO_KEYS, seed_demo
 from bancheng_services.loadgen import LoadClient
-from bancheng_services.stack import SERVICES, Stack
+from bancheng_services.stack import SERVICES, Stack, drop_postgres_database
 from bancheng_shared.db import is_sqlite
 from bancheng_shared.topics import SLA_CLOCKS, topic_name
 
@@ -202,22 +208,36 @@ async def drive(stack: Stack, n: int, concurrency: int, batch: int = 1,
     }
 
 
-@contextmanager
-def fresh_stack(args: argparse.Namespace, name: str) -> Iterator[tuple[Stack, EmbeddedBroker | None]]:
-    """A prepared stack in a temporary directory, demo data seeded, no service started yet; removed after.
+def run_template(template: str) -> str:
+    """A URL template whose PostgreSQL databases are this run's own (a unique name per service): a database left
+    from an earlier run holds rows a fresh key ring cannot read, and figures on a grown database are not a fresh
+    stack's. SQLite ("": files in the run's temporary directory) is returned as it is."""
+    if not template or is_sqlite(template.replace("{service}", "x")):
+        return template
+    return template.replace("{service}", f"bench_{uuid.uuid4().hex[:8]}_{{service}}")
 
-    The embedded broker unless --kafka-bootstrap is given, SQLite files unless --database-url is."""
+
+@contextmanager
+def fresh_stack(args: argparse.Namespace, name: str,
+                template: str | None = None) -> Iterator[tuple[Stack, EmbeddedBroker | None]]:
+    """A prepared stack in a temporary directory, demo data seeded, no service started yet; removed after (its
+    PostgreSQL databases too: fresh ones per run, see run_template).
+
+    The embedded broker unless --kafka-bootstrap is given; the databases of `template` (default --database-url;
+    "" is SQLite files)."""
     tmp = Path(tempfile.mkdtemp(prefix=f"bancheng-{name}-"))
     broker = None
     bootstrap = args.kafka_bootstrap
-    if not bootstrap:
-        broker = EmbeddedBroker(log_path=tmp / "broker.log")
-        broker.start()
-        bootstrap = broker.bootstrap
-    stack = Stack(kafka_bootstrap=bootstrap, data_dir=tmp, db_template=args.database_url,
+    stack = Stack(kafka_bootstrap="", data_dir=tmp,
+                  db_template=run_template(args.database_url if template is None else template),
                   topic_prefix=f"{name}{int(time.time())}.", ports={s: free_port() for s in SERVICES},
                   extra_env={"{P}LOG_LEVEL": "WARNING"})
     try:
+        if not bootstrap:
+            broker = EmbeddedBroker(log_path=tmp / "broker.log")
+            broker.start()
+            bootstrap = broker.bootstrap
+        stack.kafka_bootstrap = bootstrap
         asyncio.run(stack.prepare())
         asyncio.run(seed_demo(stack))
         yield stack, broker
@@ -225,12 +245,19 @@ def fresh_stack(args: argparse.Namespace, name: str) -> Iterator[tuple[Stack, Em
         stack.stop()
         if broker is not None:
             broker.stop()
+        if stack.db_template:
+            asyncio.run(_drop_databases(stack))
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def run_e2e(args: argparse.Namespace, record_to: Path | None = None) -> dict[str, Any]:
+async def _drop_databases(stack: Stack) -> None:
+    for service in SERVICES:
+        await drop_postgres_database(stack.db_url(service))
+
+
+def run_e2e(args: argparse.Namespace, record_to: Path | None = None, template: str | None = None) -> dict[str, Any]:
     """A fresh stack, the drive, the figures and the memory (and, with record_to, every event, for replay)."""
-    with fresh_stack(args, "bench") as (stack, broker):
+    with fresh_stack(args, "bench", template) as (stack, broker):
         stack.start_all()
         asyncio.run(stack.wait_ready(timeout_s=120))
         figures = asyncio.run(drive(stack, args.tickets, args.concurrency, args.batch, rate=args.rate))
@@ -248,10 +275,10 @@ def run_e2e(args: argparse.Namespace, record_to: Path | None = None) -> dict[str
         return {**figures, **memory}
 
 
-def run_accept(args: argparse.Namespace) -> dict[str, Any]:
+def run_accept(args: argparse.Namespace, template: str | None = None) -> dict[str, Any]:
     """Intake alone over HTTP (its uvicorn, relay and broker; the other services not started): what intake
     itself accepts per second, single POSTs from `concurrency` keep-alive clients, and its CPU per ticket."""
-    with fresh_stack(args, "accept") as (stack, _broker):
+    with fresh_stack(args, "accept", template) as (stack, _broker):
         sp = stack.start("intake")
         asyncio.run(stack.wait_ready(["intake"], timeout_s=120))
         assert sp.proc is not None
@@ -302,57 +329,136 @@ def service_benchmarks() -> dict[str, Any]:
     return found
 
 
+DEFAULT_POSTGRES = "postgresql+asyncpg://postgres@127.0.0.1:5432/{service}"
+BACKENDS = ("sqlite", "postgresql")
+
+
+def postgres_template(database_url: str = "") -> str:
+    """The PostgreSQL server the bench compares with: --database-url when it is one, else
+    BANCHENG_BENCH_POSTGRES_URL, else the local server (a URL template with {service})."""
+    if database_url and not is_sqlite(database_url.replace("{service}", "x")):
+        return database_url
+    return os.environ.get("BANCHENG_BENCH_POSTGRES_URL") or DEFAULT_POSTGRES
+
+
+def server_answers(template: str, timeout_s: float = 1.0) -> bool:
+    """Whether something accepts connections at the template's host and port."""
+    u = make_url(template.replace("{service}", "x"))
+    try:
+        with socket.create_connection((u.host or "127.0.0.1", u.port or 5432), timeout=timeout_s):
+            return True
+    except OSError:
+        return False
+
+
+def choose_backends(wanted: str, database_url: str, answers: Any = server_answers) -> dict[str, str]:
+    """Backend name -> URL template ("" for SQLite files) from --backends and --database-url.
+
+    No --backends: SQLite, and PostgreSQL too when its server answers (`answers(template)`); with only
+    --database-url, that one backend. A named backend that cannot be reached is an error (ValueError)."""
+    pg = postgres_template(database_url)
+    if not wanted:
+        if database_url:
+            return {"sqlite" if is_sqlite(database_url.replace("{service}", "x")) else "postgresql": database_url}
+        return {"sqlite": "", **({"postgresql": pg} if answers(pg) else {})}
+    chosen: dict[str, str] = {}
+    for name in (w.strip().lower() for w in wanted.split(",") if w.strip()):
+        if name not in BACKENDS:
+            raise ValueError(f"unknown backend {name!r}: choose from {', '.join(BACKENDS)}")
+        if name == "postgresql" and not answers(pg):
+            raise ValueError(f"PostgreSQL does not answer at {make_url(pg.replace('{service}', 'x')).host}; "
+                             "set BANCHENG_BENCH_POSTGRES_URL or --database-url")
+        chosen[name] = pg if name == "postgresql" else ""
+    return chosen
+
+
+# what the side-by-side table shows of each part (the full figures are printed above it)
+SUMMARY = {
+    "e2e": ["accept_tickets_per_s", "accept_request_p50_ms", "accept_request_p99_ms", "e2e_completed",
+            "e2e_tickets_per_s", "e2e_lag_p50_s", "e2e_lag_p99_s",
+            *(f"cpu_s_{s}" for s in SERVICES)],
+    "accept": ["accept_tickets_per_s", "intake_cpu_ms_per_ticket", "request_p50_ms", "request_p99_ms"],
+    "replay": ["cpu_ms_per_ticket", "wall_s"],
+}
+
+
+def side_by_side(results: dict[str, dict[str, dict[str, Any]]], backends: list[str]) -> str:
+    """A Markdown table, one row per measure and one column per backend: part -> backend -> figures."""
+    rows = [["measure", *backends], ["---", *("---:" for _ in backends)]]
+    for part, by_backend in results.items():
+        for measure in SUMMARY.get(part.split(".", 1)[0], []):
+            if any(measure in by_backend.get(b, {}) for b in backends):
+                rows.append([f"{part} {measure}", *(str(by_backend.get(b, {}).get(measure, "")) for b in backends)])
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return "\n".join("| " + " | ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) + " |" for r in rows)
+
+
 def main(args: argparse.Namespace) -> int:
-    """Run the parts asked for (all by default) and print their figures."""
+    """Run the parts asked for (all by default) on each backend in turn and print their figures side by side."""
+    try:
+        backends = choose_backends(getattr(args, "backends", ""), args.database_url)
+    except ValueError as exc:
+        print(f"bench: {exc}")
+        return 2
+    print(f"backends: {', '.join(backends)}", flush=True)
     only = {p.strip() for p in args.only.split(",") if p.strip()}
-    results: dict[str, Any] = {}
+    results: dict[str, dict[str, dict[str, Any]]] = {}
     replays = [s for s in SERVICES if not only or "replay" in only or f"replay.{s}" in only]
     recording = Path(args.recording)
     record = bool(replays) and (args.record or not recording.exists())
     if not only or "e2e" in only:
-        print(f"e2e: {args.tickets} tickets, {args.concurrency} concurrent clients, fresh stack ...", flush=True)
-        # the e2e run's own events make the recording the replay part reads
-        results["e2e"] = run_e2e(args, record_to=recording if record else None)
-        _print("e2e", results["e2e"])
-        record = False
+        for backend, template in backends.items():
+            print(f"e2e on {backend}: {args.tickets} tickets, {args.concurrency} concurrent clients, fresh stack ...",
+                  flush=True)
+            # the first e2e run's own events make the recording the replay part reads
+            results.setdefault("e2e", {})[backend] = run_e2e(args, recording if record else None, template)
+            _print(f"e2e {backend}", results["e2e"][backend])
+            record = False
     if "recovery" in only:  # asked for by name only: it drives the stack three times
         from bancheng_services.recovery import run_recovery
 
-        print(f"recovery: {args.tickets} tickets, then the broker wiped: full republish vs unconfirmed only ...",
-              flush=True)
-        results["recovery"] = run_recovery(args)
-        _print("recovery", results["recovery"])
+        for backend, template in backends.items():
+            print(f"recovery on {backend}: {args.tickets} tickets, then the broker wiped: full republish vs "
+                  "unconfirmed only ...", flush=True)
+            results.setdefault("recovery", {})[backend] = run_recovery(args, template)
+            _print(f"recovery {backend}", results["recovery"][backend])
     if not only or "accept" in only:
-        print(f"accept: intake alone, {args.tickets} single POSTs, {args.concurrency} clients ...", flush=True)
-        results["accept"] = run_accept(args)
-        _print("accept", results["accept"])
+        for backend, template in backends.items():
+            print(f"accept on {backend}: intake alone, {args.tickets} single POSTs, {args.concurrency} clients ...",
+                  flush=True)
+            results.setdefault("accept", {})[backend] = run_accept(args, template)
+            _print(f"accept {backend}", results["accept"][backend])
     if replays:
         from bancheng_services import replay
 
         if record:
             print(f"recording the events of {args.tickets} tickets through a fresh stack into {recording} ...",
                   flush=True)
-            run_e2e(args, record_to=recording)
+            run_e2e(args, recording, next(iter(backends.values())))
         records = replay.load(recording)
         for name in replays:
-            print(f"replay.{name} ...", flush=True)
-            # CPU time per ticket varies run to run with what else the cores do: report every run and the median
-            runs = [asyncio.run(replay.replay(name, records)) for _ in range(max(1, args.repeat))]
-            figures = dict(runs[0])
-            cpu = sorted(r["cpu_ms_per_ticket"] for r in runs)
-            figures["cpu_ms_per_ticket"] = cpu[len(cpu) // 2]
-            if len(runs) > 1:
-                figures["cpu_ms_per_ticket_runs"] = [r["cpu_ms_per_ticket"] for r in runs]
-            results[f"replay.{name}"] = figures
-            _print(f"replay.{name}", figures)
+            for backend, template in backends.items():
+                print(f"replay.{name} on {backend} ...", flush=True)
+                # CPU time per ticket varies run to run with what else the cores do: every run and the median
+                runs = [asyncio.run(replay.replay(name, records, template)) for _ in range(max(1, args.repeat))]
+                figures = dict(runs[0])
+                cpu = sorted(r["cpu_ms_per_ticket"] for r in runs)
+                figures["cpu_ms_per_ticket"] = cpu[len(cpu) // 2]
+                if len(runs) > 1:
+                    figures["cpu_ms_per_ticket_runs"] = [r["cpu_ms_per_ticket"] for r in runs]
+                results.setdefault(f"replay.{name}", {})[backend] = figures
+                _print(f"replay.{name} {backend}", figures)
+    if results:
+        print(side_by_side(results, list(backends)), end="\n\n", flush=True)
     for name, fn in service_benchmarks().items():
         if only and not any(name == o or name.startswith(o + ".") or name.split(".", 1)[1] == o for o in only):
             continue
         print(f"{name} ...", flush=True)
         t0 = time.perf_counter()
-        results[name] = fn()
-        results[name]["wall_s"] = round(time.perf_counter() - t0, 2)
-        _print(name, results[name])
+        figures = fn()
+        figures["wall_s"] = round(time.perf_counter() - t0, 2)
+        results[name] = {"in process": figures}
+        _print(name, figures)
     if args.json:
         Path(args.json).write_text(json.dumps(results, ensure_ascii=False, indent=2, default=str))
     return 0

@@ -231,6 +231,10 @@ def parser() -> argparse.ArgumentParser:
     bench.add_argument("--record", action="store_true", help="make the recording anew before replaying")
     bench.add_argument("--repeat", type=int, default=1,
                        help="replay each service this many times; the median CPU per ticket is reported")
+    bench.add_argument("--backends", default="",
+                       help="comma list of sqlite, postgresql: each part runs on each, figures side by side; default: "
+                       "sqlite, and postgresql when a server answers at BANCHENG_BENCH_POSTGRES_URL (default "
+                       "127.0.0.1:5432) or --database-url; fresh databases per run, dropped afterwards")
     bench.add_argument("--json", default="", help="also write the figures to this file")
     bench.set_defaults(fn=cmd_bench)
 

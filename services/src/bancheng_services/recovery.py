@@ -124,7 +124,7 @@ async def wait_settled(stack: Stack, generations: dict[str, int], written_before
         await asyncio.sleep(0.5)
 
 
-def run_recovery(args: argparse.Namespace) -> dict[str, Any]:
+def run_recovery(args: argparse.Namespace, template: str | None = None) -> dict[str, Any]:
     """N tickets through a fresh stack; then the broker wiped under the running stack twice, over the same retained
     outbox: first with every retained row republished (the behaviour before), then, the services restarted with
     the other setting and the readers' offsets confirmed again, only the rows not confirmed. Returns, for both,
@@ -133,7 +133,7 @@ def run_recovery(args: argparse.Namespace) -> dict[str, Any]:
 
     if args.kafka_bootstrap:
         return {"skipped": "needs the embedded broker: it is wiped"}
-    with fresh_stack(args, "recovery") as (stack, broker):
+    with fresh_stack(args, "recovery", template) as (stack, broker):
         assert broker is not None
         figures: dict[str, Any] = {"tickets": args.tickets}
         for mode in ("all", "unconfirmed"):

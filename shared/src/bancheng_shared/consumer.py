@@ -11,13 +11,13 @@ from typing import TYPE_CHECKING, Any
 import orjson
 import structlog
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bancheng_shared import metrics
 from bancheng_shared.contracts.envelope import EventEnvelope
-from bancheng_shared.db import transaction
+from bancheng_shared.db import among, transaction
 from bancheng_shared.ops_metrics import LagGauge
 from bancheng_shared.outbox import add_raw
 from bancheng_shared.plumbing import Plumbing
@@ -40,6 +40,13 @@ def _bare_unit(session: AsyncSession, cause: EventEnvelope | None, after: list[C
     from bancheng_shared.unit_of_work import UnitOfWork
 
     return UnitOfWork.bound(None, session, cause=cause, after=after)
+
+
+def _seen_query(plumbing: Plumbing, sm: async_sessionmaker[AsyncSession]) -> Any:
+    """The inbox ids among a batch's (parameter `ids`; one statement whatever the batch's size, see db.among)."""
+    bind = sm.kw.get("bind")
+    col = plumbing.inbox.c.event_id
+    return select(col).where(among(col, "ids", bind is not None and bind.dialect.name == "postgresql"))
 
 
 class _HandlerFailed(Exception):
@@ -92,8 +99,7 @@ class IdempotentConsumer:
         # records whose batch committed (handled, or dropped as already handled): tests wait for this state
         self.records_processed = 0
         # built once: a batch only brings parameters
-        self._seen_query = select(plumbing.inbox.c.event_id).where(
-            plumbing.inbox.c.event_id.in_(bindparam("ids", expanding=True)))
+        self._seen_query = _seen_query(plumbing, sessionmaker)
         self._inbox_insert = insert(plumbing.inbox)
 
     async def _start(self) -> AIOKafkaConsumer:

@@ -20,6 +20,8 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
+import structlog
+
 from bancheng_shared.contracts.envelope import EventEnvelope, EventPayload, parse_payload
 
 if TYPE_CHECKING:
@@ -66,18 +68,52 @@ class MessageBus(Generic[Ctx]):
         model = self._by_type[env.type]
         await self.events[model](parse_payload(env, model), uow, self.ctx)
 
-    def consume(self, name: str, topics: list[str],
-                batch: BatchEventHandler | None = None) -> IdempotentConsumer:
+    def consume(self, name: str, topics: list[str], batch: BatchEventHandler | None = None,
+                runs: Mapping[type[EventPayload], BatchEventHandler] | None = None) -> IdempotentConsumer:
         """Register a consumer group over topics for the events in the map.
 
         `batch`, when given, applies a batch's new events at once (a faster path over the same events; the map's
-        per-event handlers remain the path when a batch must be applied event by event).
+        per-event handlers remain the path when a batch must be applied event by event). `runs` is the common
+        case of it: consecutive events of a type given there are applied together by its handler, every other
+        event by its own (see in_runs).
         """
         table: dict[str, Handler] = {t: self.on_envelope for t in self._by_type}
         ctx = self.ctx
+        by_type = {model.__event_type__: fn for model, fn in (runs or {}).items()}  # type: ignore[attr-defined]
 
         async def batch_handler(uow: UnitOfWork, envs: list[EventEnvelope]) -> None:
-            assert batch is not None
-            await batch(envs, uow, ctx)
+            if batch is not None:
+                await batch(envs, uow, ctx)
+            else:
+                await self.in_runs(envs, uow, by_type)
 
-        return self.rt.add_consumer(name, topics, table, batch_handler if batch is not None else None)
+        return self.rt.add_consumer(name, topics, table,
+                                    batch_handler if batch is not None or runs else None)
+
+    async def in_runs(self, envs: list[EventEnvelope], uow: UnitOfWork,
+                      runs: Mapping[str, BatchEventHandler]) -> None:
+        """A consumer batch in order: each run of consecutive events whose types `runs` gives the same handler
+        through it at once, every other event through its handler in the map (bound to the batch's transaction,
+        the event as the cause of what it emits). What a run emits is written to the outbox before the next event
+        is handled, so a ticket's events keep their order."""
+        from bancheng_shared.unit_of_work import UnitOfWork
+
+        run: list[EventEnvelope] = []
+        for env in [*envs, None]:
+            if env is not None and env.type in runs and (not run or runs[run[0].type] is runs[env.type]):
+                run.append(env)
+                continue
+            if run:
+                await runs[run[0].type](run, uow, self.ctx)
+                await uow.flush()
+                run = [env] if env is not None and env.type in runs else []  # a run of another handler
+                if run:
+                    continue
+            if env is None:
+                break
+            after: list[Callable[[], None]] = []
+            with structlog.contextvars.bound_contextvars(ticket_id=env.ticket_id, correlation_id=env.correlation_id):
+                async with UnitOfWork.bound(uow.rt, uow.session, cause=env, after=after) as one:
+                    await self.on_envelope(one, env)
+            for fn in after:
+                uow.after_commit(fn)

@@ -18,7 +18,7 @@ from sla_svc.adapters.timesource import TimeSource
 from sla_svc.context import Sla, policy_of
 from sla_svc.domain.calendar_book import CalendarBook
 from sla_svc.domain.commands import SeedCalendars
-from sla_svc.handlers import COMMANDS, EVENTS
+from sla_svc.handlers import COMMANDS, EVENTS, RUNS
 from sla_svc.handlers.scheduler import scheduler_loop
 from sla_svc.problem_types import PROBLEM_TYPES
 from sla_svc.settings import SlaSettings
@@ -41,7 +41,7 @@ def create_app(settings: SlaSettings | None = None) -> FastAPI:
     NEXT_YEAR_CALENDAR_MISSING.set_function(lambda: float(sla.next_year_missing() is not None))
     rt.clock = sla.time  # every event sla emits carries the service's (possibly simulated) time
     bus = MessageBus(rt, sla, commands=COMMANDS, events=EVENTS)
-    bus.consume("work-orders", [TRIAGE_WORK_ORDERS])
+    bus.consume("work-orders", [TRIAGE_WORK_ORDERS], runs=RUNS)
 
     async def start_scheduler(_rt: Runtime) -> None:
         await bus.handle(SeedCalendars())

@@ -13,7 +13,7 @@ from triage_svc.adapters.caches import Caches
 from triage_svc.adapters.tables import plumbing
 from triage_svc.context import Triage
 from triage_svc.domain.catalogue import load_catalogue
-from triage_svc.handlers import COMMANDS, EVENTS
+from triage_svc.handlers import COMMANDS, EVENTS, RUNS
 from triage_svc.problem_types import PROBLEM_TYPES
 from triage_svc.settings import TriageSettings
 
@@ -28,7 +28,7 @@ def create_app(settings: TriageSettings | None = None) -> FastAPI:
     caches = Caches(load_catalogue())
     bus = MessageBus(rt, Triage(settings=settings, caches=caches), commands=COMMANDS, events=EVENTS)
     # intake's tickets, sla's clocks and oversight's cases, in one consumer group
-    bus.consume("tickets", [INTAKE_TICKETS, SLA_CLOCKS, OVERSIGHT_CASES])
+    bus.consume("tickets", [INTAKE_TICKETS, SLA_CLOCKS, OVERSIGHT_CASES], runs=RUNS)
 
     async def warm_up(_rt: Runtime) -> None:
         await caches.warm_up()

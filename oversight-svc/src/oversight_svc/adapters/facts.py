@@ -19,7 +19,17 @@ from oversight_svc.adapters.writes import Op, run, upsert, upsert_op
 
 _ROUND_KEY = (rounds.c.ticket_no == bindparam("k_ticket_no")) & (rounds.c.round == bindparam("k_round"))
 _SELECT_ROUND = select(rounds).where(_ROUND_KEY)
-_SELECT_ROUND_LOCKED = _SELECT_ROUND.with_for_update()
+
+
+def _round_claim() -> Any:
+    # PostgreSQL: the round created if missing, locked and returned in one round trip (instead of a locked read,
+    # an insert and the read again for a new round); the no-op update is what locks and returns an existing row
+    ins = pg_insert(rounds).values(ticket_no=bindparam("k_ticket_no"), round=bindparam("k_round"))
+    return ins.on_conflict_do_update(index_elements=["ticket_no", "round"],
+                                     set_={"round": ins.excluded.round}).returning(*rounds.c)
+
+
+_ROUND_CLAIM = _round_claim()
 _ROUND_VISITS = select(visits.c.unit, visits.c.resolved, visits.c.satisfaction, visits.c.redo).where(
     visits.c.ticket_no == bindparam("ticket_no"), visits.c.round == bindparam("round"))
 _TICKET = select(tickets).where(tickets.c.ticket_no == bindparam("ticket_no"))
@@ -65,11 +75,12 @@ async def get_round(session: AsyncSession, ticket_no: str, rnd: int) -> Any:
     """A ticket round's row, created empty first when the round is not known yet; locked on PostgreSQL (a fact
     and the round's dispatch read and count it one after the other, never both from the same state)."""
     key = {"k_ticket_no": ticket_no, "k_round": rnd}
-    q = _SELECT_ROUND_LOCKED if is_postgres(session) else _SELECT_ROUND
-    row = (await session.execute(q, key)).first()
+    if is_postgres(session):
+        return (await session.execute(_ROUND_CLAIM, key)).one()
+    row = (await session.execute(_SELECT_ROUND, key)).first()
     if row is None:
         await upsert(session, rounds, ["ticket_no", "round"], {"ticket_no": ticket_no, "round": rnd}, update=[])
-        row = (await session.execute(q, key)).one()
+        row = (await session.execute(_SELECT_ROUND, key)).one()
     return row
 
 

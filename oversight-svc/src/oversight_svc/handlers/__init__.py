@@ -35,7 +35,7 @@ from bancheng_shared.contracts.triage import (
     TierChanged,
     TierCopyIssued,
 )
-from bancheng_shared.messagebus import CommandHandler, EventHandler
+from bancheng_shared.messagebus import BatchEventHandler, CommandHandler, EventHandler
 from oversight_svc.domain.commands import (
     AnswerSuggestion,
     CheckLetters,
@@ -107,3 +107,5 @@ EVENTS: dict[type, EventHandler] = {
     ReturnVisitDue: facts.on_visit_due,
     CalendarYearLoaded: facts.on_calendar_year,
 }
+# intake's tickets come one new ticket after another: a consumer batch's run of them is written together
+RUNS: dict[type, BatchEventHandler] = {TicketReceived: facts.on_tickets_received}

@@ -9,7 +9,9 @@ corrected when a later fact changes them.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
+from bancheng_shared.contracts.envelope import EventEnvelope, parse_payload
 from bancheng_shared.contracts.intake import TicketReceived
 from bancheng_shared.contracts.limits import NAME_MAX, TITLE_MAX
 from bancheng_shared.contracts.sla import (
@@ -54,6 +56,35 @@ async def on_ticket_received(event: TicketReceived, uow: UnitOfWork, ox: Oversig
                         content=event.content, received_at=event.received_at),
         ox.rollups.received_op(s, event.region_code or "unknown", ox.day(event.received_at))])
     await hand_downs.on_hotspot_ticket(event, uow)
+
+
+async def on_tickets_received(envs: list[EventEnvelope], uow: UnitOfWork, ox: Oversight) -> None:
+    """Several TicketReceived of a consumer batch at once, as on_ticket_received each: the tickets' rows in one
+    statement (a ticket met twice keeps its last values, as one upsert after the other would) and the regions'
+    counts summed into one."""
+    s = uow.session
+    tickets: dict[str, dict[str, Any]] = {}
+    counts: dict[tuple[Any, ...], dict[str, Any]] = {}
+    statements: list[Any] = []
+    linked: list[tuple[TicketReceived, EventEnvelope]] = []
+    for env in envs:
+        event = parse_payload(env, TicketReceived)
+        title = event.title[:TITLE_MAX] if event.title else event.title
+        ticket = facts.ticket_op(s, env.ticket_no, env.occurred_at, region_code=event.region_code, title=title,
+                                 content=event.content, received_at=event.received_at)
+        received = ox.rollups.received_op(s, event.region_code or "unknown", ox.day(event.received_at))
+        assert ticket is not None and isinstance(ticket[1], dict) and isinstance(received[1], list)
+        tickets[env.ticket_no] = ticket[1]
+        for row in received[1]:
+            key = (row["grain"], row["period"], row["region_code"])
+            counts[key] = {**row, "n": counts[key]["n"] + row["n"]} if key in counts else row
+        statements = [ticket[0], received[0]]  # the same two statements for every event
+        if event.hotspot_id:
+            linked.append((event, env))
+    if statements:
+        await run(s, [(statements[0], list(tickets.values())), (statements[1], list(counts.values()))])
+    for event, env in linked:
+        await hand_downs.on_hotspot_ticket(event, UnitOfWork.bound(uow.rt, s, cause=env, after=[]))
 
 
 async def on_dispatched(event: TicketDispatched, uow: UnitOfWork, ox: Oversight) -> None:

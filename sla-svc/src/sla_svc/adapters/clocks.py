@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import and_, bindparam, delete, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bancheng_shared.db import is_postgres
+from bancheng_shared.db import insert_rows, is_postgres
 from sla_svc.adapters.tables import alerts, clocks, extension_requests, pause_requests, pauses, timers
 from sla_svc.domain.ladder import ACTIVE
 
@@ -91,6 +91,23 @@ class ClockStore:
         await self.session.execute(_INSERT_CLOCK, c)
         if timer_rows:
             await self.session.execute(_INSERT_TIMERS, timer_rows)
+
+    async def latest_of(self, ticket_nos: list[str]) -> dict[str, dict[str, Any]]:
+        """Each ticket's latest clock (tickets without one left out), every round of them locked in key order (no
+        deadlock between replicas)."""
+        found: dict[str, dict[str, Any]] = {}
+        for start in range(0, len(ticket_nos), 500):
+            rows = await self.session.execute(
+                select(clocks).where(clocks.c.ticket_no.in_(sorted(ticket_nos[start:start + 500])))
+                .order_by(clocks.c.ticket_no, clocks.c.round).with_for_update())
+            found.update({r.ticket_no: _row(r) for r in rows.all()})  # in round order: the latest stays
+        return found
+
+    async def add_many(self, new: list[tuple[dict[str, Any], list[dict[str, Any]], dict[str, Any]]]) -> None:
+        """Store new clocks with their planned timers and first alerts: one multi-row insert per table."""
+        await insert_rows(self.session, _INSERT_CLOCK, [c for c, _, _ in new])
+        await insert_rows(self.session, _INSERT_TIMERS, [t for _, rows, _ in new for t in rows])
+        await insert_rows(self.session, _INSERT_ALERT, [a for _, _, a in new])
 
     async def save(self, c: dict[str, Any], now: datetime) -> None:
         """Write a clock's changes."""

@@ -12,7 +12,7 @@ from bancheng_shared.contracts.triage import (
     TicketTransferred,
     TicketTriaged,
 )
-from bancheng_shared.messagebus import CommandHandler, EventHandler
+from bancheng_shared.messagebus import BatchEventHandler, CommandHandler, EventHandler
 from sla_svc.domain.commands import (
     DecideExtension,
     DecidePause,
@@ -52,3 +52,6 @@ EVENTS: dict[type, EventHandler] = {
     TicketTransferred: clocks.on_transferred,
     TicketClosed: clocks.on_closed,
 }
+# a work order's first events (triaged, dispatched) come ticket after ticket: a consumer batch's run of them starts
+# the new clocks together (one statement per table, not per ticket)
+RUNS: dict[type, BatchEventHandler] = {TicketTriaged: clocks.on_starts, TicketDispatched: clocks.on_starts}

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import bindparam, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bancheng_shared.db import update_statement
+from bancheng_shared.db import among, insert_rows, is_postgres, update_statement
 from triage_svc.adapters.caches import STAMP_COLUMNS, Stamps, as_stamps
 from triage_svc.adapters.tables import work_order_log, work_orders
 from triage_svc.domain.work_order import LogLine, Outcome, WorkOrder
@@ -20,6 +20,8 @@ _ROW_LOCKED = _ROW.with_for_update()
 _RECEIVED = select(
     select(work_orders.c.ticket_no).where(work_orders.c.ticket_no == bindparam("ticket_no")).scalar_subquery()
     .label("known"), *STAMP_COLUMNS)
+_KNOWN = {pg: select(work_orders.c.ticket_no).where(among(work_orders.c.ticket_no, "ticket_nos", pg))
+          for pg in (False, True)}
 _INSERT_WORK_ORDER = insert(work_orders)
 _INSERT_LOG = insert(work_order_log)
 
@@ -36,6 +38,18 @@ class WorkOrders:
         """Whether the ticket already has a work order (a replayed copy), and the caches' stamps."""
         found = (await self.session.execute(_RECEIVED, {"ticket_no": ticket_no})).one()
         return found.known is not None, as_stamps(found)
+
+    async def known(self, ticket_nos: list[str]) -> set[str]:
+        """Which of these tickets already have a work order (one statement)."""
+        rows = await self.session.execute(_KNOWN[is_postgres(self.session)], {"ticket_nos": ticket_nos})
+        return set(rows.scalars())
+
+    async def add_many(self, new: list[tuple[WorkOrder, LogLine]], at: datetime) -> None:
+        """Store new work orders and their first log lines: one multi-row insert per table (see insert_rows)."""
+        # empty columns are left out (as in add)
+        await insert_rows(self.session, _INSERT_WORK_ORDER,
+                          [{k: v for k, v in vars(wo).items() if v is not None} for wo, _ in new])
+        await self.session.execute(_INSERT_LOG, [self._log_row(wo.ticket_no, line, at) for wo, line in new])
 
     async def get(self, ticket_no: str, *, lock: bool = False) -> WorkOrder | None:
         """The work order of a ticket (locked for the transaction with `lock` on PostgreSQL), or None."""
@@ -62,6 +76,9 @@ class WorkOrders:
 
     async def log(self, ticket_no: str, line: LogLine, at: datetime) -> None:
         """Add a line to a work order's log."""
-        await self.session.execute(_INSERT_LOG, {
-            "ticket_no": ticket_no, "at": at, "action": line.action, "actor": line.actor, "round": line.round,
-            "from_state": line.from_state, "to_state": line.to_state, "detail": line.detail})
+        await self.session.execute(_INSERT_LOG, self._log_row(ticket_no, line, at))
+
+    @staticmethod
+    def _log_row(ticket_no: str, line: LogLine, at: datetime) -> dict[str, Any]:
+        return {"ticket_no": ticket_no, "at": at, "action": line.action, "actor": line.actor, "round": line.round,
+                "from_state": line.from_state, "to_state": line.to_state, "detail": line.detail}

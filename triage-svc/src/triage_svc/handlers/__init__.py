@@ -7,7 +7,7 @@ from bancheng_shared.contracts.envelope import EventPayload
 from bancheng_shared.contracts.intake import RepeatReceived, RepeatUnmerged, TicketMerged, TicketReceived
 from bancheng_shared.contracts.oversight import RedoOrdered, ReturnVisitRecorded
 from bancheng_shared.contracts.sla import AlertRaised, DeemedSigned
-from bancheng_shared.messagebus import Command, CommandHandler, EventHandler
+from bancheng_shared.messagebus import BatchEventHandler, Command, CommandHandler, EventHandler
 from triage_svc.domain.commands import (
     ActivateCatalogue,
     Answer,
@@ -33,7 +33,7 @@ from triage_svc.handlers.events import (
     on_return_visit,
     on_ticket_merged,
 )
-from triage_svc.handlers.received import on_ticket_received
+from triage_svc.handlers.received import on_ticket_received, on_tickets_received
 from triage_svc.handlers.work_orders import (
     answer,
     change_tier,
@@ -72,3 +72,5 @@ EVENTS: dict[type[EventPayload], EventHandler] = {
     RedoOrdered: on_redo_ordered,
     ReturnVisitRecorded: on_return_visit,
 }
+# consecutive TicketReceived of a consumer batch are triaged together (one statement per table, not per ticket)
+RUNS: dict[type[EventPayload], BatchEventHandler] = {TicketReceived: on_tickets_received}
