@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from bancheng_services.stack import SERVICES, plumbing_of
 from bancheng_shared.auth import ApiKeyStore, Role
 from bancheng_shared.db import make_engine, make_sessionmaker
@@ -85,3 +87,13 @@ def test_bench_prints_the_backends_side_by_side() -> None:
     assert [c.strip() for c in table[2].strip("|").split("|")] == ["accept accept_tickets_per_s", "1087.0", "659.0"]
     assert [c.strip() for c in table[3].strip("|").split("|")] == ["replay.sla cpu_ms_per_ticket", "0.52", "1.39"]
     assert len(table) == 4  # only the summary measures
+
+
+def test_bench_replicas_need_postgresql(capsys: pytest.CaptureFixture[str]) -> None:
+    from bancheng_services.bench import main
+    from bancheng_services.cli import parser
+
+    args = parser().parse_args(["bench", "--backends", "sqlite", "--replicas", "2", "--only", "e2e"])
+    assert args.replicas == 2
+    assert main(args) == 2
+    assert "--replicas needs PostgreSQL" in capsys.readouterr().out

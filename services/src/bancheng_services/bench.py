@@ -29,7 +29,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AsyncExitStack, contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -41,7 +41,7 @@ from sqlalchemy.engine import make_url
 from bancheng_services.broker import EmbeddedBroker, free_port
 from bancheng_services.demo import DEMO_KEYS, seed_demo
 from bancheng_services.loadgen import LoadClient
-from bancheng_services.stack import SERVICES, Stack, drop_postgres_database
+from bancheng_services.stack import SERVICES, Stack, drop_postgres_database, replica_of
 from bancheng_shared.db import is_sqlite
 from bancheng_shared.topics import SLA_CLOCKS, topic_name
 
@@ -131,7 +131,8 @@ async def drive(stack: Stack, n: int, concurrency: int, batch: int = 1,
     rate 0 posts as fast as the clients get answers (a burst: what intake absorbs); a rate (tickets/s) paces
     the posts on a fixed schedule (open loop: a slow answer does not slow the offered load), for the lag at a
     load the system is meant to carry."""
-    url = stack.procs["intake"].url
+    # every replica of intake takes its share of the clients (one unless the stack runs `intake#2` ...)
+    urls = [sp.url for name, sp in stack.procs.items() if replica_of(name) == "intake"]
     headers = headers or OPERATOR
     latencies: list[float] = []
     received: dict[str, datetime] = {}
@@ -141,7 +142,10 @@ async def drive(stack: Stack, n: int, concurrency: int, batch: int = 1,
     consumer, watcher = await _clock_watcher(stack, started, received, all_in, complete)
     cpu0 = time.process_time()
     try:
-        async with LoadClient(url, concurrency, headers) as client:
+        async with AsyncExitStack() as clients_open:
+            clients = [await clients_open.enter_async_context(
+                LoadClient(url, max(1, concurrency // len(urls)), headers)) for url in urls]
+            client = clients[0]
             # the requests are built before the clock starts: the drive measures the services, not itself
             requests = [
                 (len(items), client.build("POST", "/v1/tickets", ticket_body(items[0])) if batch == 1 else
@@ -152,7 +156,7 @@ async def drive(stack: Stack, n: int, concurrency: int, batch: int = 1,
 
             sent = 0
 
-            async def worker() -> None:
+            async def worker(client: LoadClient) -> None:
                 nonlocal errors, sent
                 while requests:
                     count, raw = requests.pop()
@@ -172,7 +176,7 @@ async def drive(stack: Stack, n: int, concurrency: int, batch: int = 1,
                         errors += count
 
             start = time.perf_counter()
-            await asyncio.gather(*(worker() for _ in range(concurrency)))
+            await asyncio.gather(*(worker(clients[i % len(clients)]) for i in range(concurrency)))
             accept_s = time.perf_counter() - start
         # end to end: until every accepted ticket's clock has started (or the time allowed is up)
         all_in.set()
@@ -259,7 +263,10 @@ def run_e2e(args: argparse.Namespace, record_to: Path | None = None, template: s
     """A fresh stack, the drive, the figures and the memory (and, with record_to, every event, for replay)."""
     with fresh_stack(args, "bench", template) as (stack, broker):
         stack.start_all()
-        asyncio.run(stack.wait_ready(timeout_s=120))
+        for name in SERVICES:  # --replicas N: N processes of every service on the same databases
+            for i in range(2, getattr(args, "replicas", 1) + 1):
+                stack.start(f"{name}#{i}")
+        asyncio.run(stack.wait_ready(timeout_s=180))
         figures = asyncio.run(drive(stack, args.tickets, args.concurrency, args.batch, rate=args.rate))
         memory = {f"peak_rss_mb_{name}": round(peak_rss_mb(sp.proc.pid), 1)
                   for name, sp in stack.procs.items() if sp.proc is not None}
@@ -400,6 +407,12 @@ def main(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"bench: {exc}")
         return 2
+    if getattr(args, "replicas", 1) > 1:
+        # replicas share a database: their relays take turns by PostgreSQL's advisory lock, which SQLite has not
+        backends = {b: t for b, t in backends.items() if b != "sqlite"}
+        if not backends:
+            print("bench: --replicas needs PostgreSQL (--backends postgresql)")
+            return 2
     print(f"backends: {', '.join(backends)}", flush=True)
     only = {p.strip() for p in args.only.split(",") if p.strip()}
     results: dict[str, dict[str, dict[str, Any]]] = {}

@@ -223,6 +223,8 @@ def parser() -> argparse.ArgumentParser:
                        help="tickets per request: >1 posts /v1/tickets:batch (e2e)")
     bench.add_argument("-r", "--rate", type=float, default=0.0,
                        help="offered load in tickets/s, paced (e2e); 0: as fast as answered")
+    bench.add_argument("--replicas", type=int, default=1, choices=range(1, 9), metavar="N",
+                       help="e2e with N processes of every service on the same databases (PostgreSQL for N > 1)")
     bench.add_argument("--only", default="",
                        help="comma list of parts: e2e, replay (or replay.<service>), recovery (only when named), "
                             "a service (sla) or one benchmark")
