@@ -36,7 +36,9 @@ from typing import Any
 
 import orjson
 from aiokafka import AIOKafkaConsumer
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from bancheng_services.broker import EmbeddedBroker, free_port
 from bancheng_services.demo import DEMO_KEYS, seed_demo
@@ -259,6 +261,25 @@ async def _drop_databases(stack: Stack) -> None:
         await drop_postgres_database(stack.db_url(service))
 
 
+async def database_bytes(stack: Stack) -> dict[str, int]:
+    """Each service's database size in bytes (PostgreSQL: pg_database_size; SQLite: the file and its WAL)."""
+    sizes: dict[str, int] = {}
+    for name in SERVICES:
+        url = make_url(stack.db_url(name))
+        if url.get_backend_name() == "sqlite":
+            files = [Path(f"{url.database}{suffix}") for suffix in ("", "-wal")]
+            sizes[name] = sum(f.stat().st_size for f in files if f.exists())
+            continue
+        engine = create_async_engine(url)
+        try:
+            async with engine.connect() as conn:
+                size = await conn.execute(text("SELECT pg_database_size(current_database())"))
+                sizes[name] = int(size.scalar_one())
+        finally:
+            await engine.dispose()
+    return sizes
+
+
 def run_e2e(args: argparse.Namespace, record_to: Path | None = None, template: str | None = None) -> dict[str, Any]:
     """A fresh stack, the drive, the figures and the memory (and, with record_to, every event, for replay)."""
     with fresh_stack(args, "bench", template) as (stack, broker):
@@ -267,7 +288,12 @@ def run_e2e(args: argparse.Namespace, record_to: Path | None = None, template: s
             for i in range(2, getattr(args, "replicas", 1) + 1):
                 stack.start(f"{name}#{i}")
         asyncio.run(stack.wait_ready(timeout_s=180))
+        empty = asyncio.run(database_bytes(stack))
         figures = asyncio.run(drive(stack, args.tickets, args.concurrency, args.batch, rate=args.rate))
+        # database sizing: what the run's tickets added to each service's database, per ticket
+        grown = asyncio.run(database_bytes(stack))
+        figures.update({f"db_kb_per_ticket_{name}": round((grown[name] - empty[name]) / 1024 / max(1, args.tickets), 2)
+                        for name in SERVICES})
         memory = {f"peak_rss_mb_{name}": round(peak_rss_mb(sp.proc.pid), 1)
                   for name, sp in stack.procs.items() if sp.proc is not None}
         # where the time goes: CPU seconds each process spent over the whole run
@@ -383,7 +409,7 @@ def choose_backends(wanted: str, database_url: str, answers: Any = server_answer
 SUMMARY = {
     "e2e": ["accept_tickets_per_s", "accept_request_p50_ms", "accept_request_p99_ms", "e2e_completed",
             "e2e_tickets_per_s", "e2e_lag_p50_s", "e2e_lag_p99_s",
-            *(f"cpu_s_{s}" for s in SERVICES)],
+            *(f"cpu_s_{s}" for s in SERVICES), *(f"db_kb_per_ticket_{s}" for s in SERVICES)],
     "accept": ["accept_tickets_per_s", "intake_cpu_ms_per_ticket", "request_p50_ms", "request_p99_ms"],
     "replay": ["cpu_ms_per_ticket", "wall_s"],
 }
