@@ -47,7 +47,7 @@ async def test_a_key_added_once_works_on_every_service_and_revoking_it_stops_it(
 
 
 def test_bench_compares_sqlite_with_postgresql_when_a_server_answers() -> None:
-    from bancheng_services.bench import DEFAULT_POSTGRES, choose_backends
+    from bancheng_services.bench_backends import DEFAULT_POSTGRES, choose_backends
     from bancheng_services.cli import parser
 
     args = parser().parse_args(["bench", "--backends", "sqlite,postgresql", "--database-url", ""])
@@ -68,7 +68,7 @@ def test_bench_compares_sqlite_with_postgresql_when_a_server_answers() -> None:
 
 
 def test_bench_databases_are_the_runs_own_on_postgresql() -> None:
-    from bancheng_services.bench import run_template
+    from bancheng_services.bench_backends import run_template
 
     assert run_template("") == ""
     a, b = run_template("postgresql+asyncpg://postgres@h/{service}"), run_template("postgresql+asyncpg://postgres@h/{service}")
@@ -76,7 +76,7 @@ def test_bench_databases_are_the_runs_own_on_postgresql() -> None:
 
 
 def test_bench_prints_the_backends_side_by_side() -> None:
-    from bancheng_services.bench import side_by_side
+    from bancheng_services.bench_backends import side_by_side
 
     table = side_by_side({
         "accept": {"sqlite": {"accept_tickets_per_s": 1087.0, "tickets": 3000},

@@ -24,10 +24,8 @@ import importlib
 import json
 import os
 import shutil
-import socket
 import tempfile
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import AsyncExitStack, contextmanager
 from datetime import datetime
@@ -40,6 +38,11 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from bancheng_services.bench_backends import (
+    choose_backends,
+    run_template,
+    side_by_side,
+)
 from bancheng_services.broker import EmbeddedBroker, free_port
 from bancheng_services.demo import DEMO_KEYS, seed_demo
 from bancheng_services.loadgen import LoadClient
@@ -214,15 +217,6 @@ async def drive(stack: Stack, n: int, concurrency: int, batch: int = 1,
     }
 
 
-def run_template(template: str) -> str:
-    """A URL template whose PostgreSQL databases are this run's own (a unique name per service): a database left
-    from an earlier run holds rows a fresh key ring cannot read, and figures on a grown database are not a fresh
-    stack's. SQLite ("": files in the run's temporary directory) is returned as it is."""
-    if not template or is_sqlite(template.replace("{service}", "x")):
-        return template
-    return template.replace("{service}", f"bench_{uuid.uuid4().hex[:8]}_{{service}}")
-
-
 @contextmanager
 def fresh_stack(args: argparse.Namespace, name: str,
                 template: str | None = None) -> Iterator[tuple[Stack, EmbeddedBroker | None]]:
@@ -360,70 +354,6 @@ def service_benchmarks() -> dict[str, Any]:
         for bname, fn in mod.benchmarks().items():
             found[f"{name}.{bname}"] = fn
     return found
-
-
-DEFAULT_POSTGRES = "postgresql+asyncpg://postgres@127.0.0.1:5432/{service}"
-BACKENDS = ("sqlite", "postgresql")
-
-
-def postgres_template(database_url: str = "") -> str:
-    """The PostgreSQL server the bench compares with: --database-url when it is one, else
-    BANCHENG_BENCH_POSTGRES_URL, else the local server (a URL template with {service})."""
-    if database_url and not is_sqlite(database_url.replace("{service}", "x")):
-        return database_url
-    return os.environ.get("BANCHENG_BENCH_POSTGRES_URL") or DEFAULT_POSTGRES
-
-
-def server_answers(template: str, timeout_s: float = 1.0) -> bool:
-    """Whether something accepts connections at the template's host and port."""
-    u = make_url(template.replace("{service}", "x"))
-    try:
-        with socket.create_connection((u.host or "127.0.0.1", u.port or 5432), timeout=timeout_s):
-            return True
-    except OSError:
-        return False
-
-
-def choose_backends(wanted: str, database_url: str, answers: Any = server_answers) -> dict[str, str]:
-    """Backend name -> URL template ("" for SQLite files) from --backends and --database-url.
-
-    No --backends: SQLite, and PostgreSQL too when its server answers (`answers(template)`); with only
-    --database-url, that one backend. A named backend that cannot be reached is an error (ValueError)."""
-    pg = postgres_template(database_url)
-    if not wanted:
-        if database_url:
-            return {"sqlite" if is_sqlite(database_url.replace("{service}", "x")) else "postgresql": database_url}
-        return {"sqlite": "", **({"postgresql": pg} if answers(pg) else {})}
-    chosen: dict[str, str] = {}
-    for name in (w.strip().lower() for w in wanted.split(",") if w.strip()):
-        if name not in BACKENDS:
-            raise ValueError(f"unknown backend {name!r}: choose from {', '.join(BACKENDS)}")
-        if name == "postgresql" and not answers(pg):
-            raise ValueError(f"PostgreSQL does not answer at {make_url(pg.replace('{service}', 'x')).host}; "
-                             "set BANCHENG_BENCH_POSTGRES_URL or --database-url")
-        chosen[name] = pg if name == "postgresql" else ""
-    return chosen
-
-
-# what the side-by-side table shows of each part (the full figures are printed above it)
-SUMMARY = {
-    "e2e": ["accept_tickets_per_s", "accept_request_p50_ms", "accept_request_p99_ms", "e2e_completed",
-            "e2e_tickets_per_s", "e2e_lag_p50_s", "e2e_lag_p99_s",
-            *(f"cpu_s_{s}" for s in SERVICES), *(f"db_kb_per_ticket_{s}" for s in SERVICES)],
-    "accept": ["accept_tickets_per_s", "intake_cpu_ms_per_ticket", "request_p50_ms", "request_p99_ms"],
-    "replay": ["cpu_ms_per_ticket", "wall_s"],
-}
-
-
-def side_by_side(results: dict[str, dict[str, dict[str, Any]]], backends: list[str]) -> str:
-    """A Markdown table, one row per measure and one column per backend: part -> backend -> figures."""
-    rows = [["measure", *backends], ["---", *("---:" for _ in backends)]]
-    for part, by_backend in results.items():
-        for measure in SUMMARY.get(part.split(".", 1)[0], []):
-            if any(measure in by_backend.get(b, {}) for b in backends):
-                rows.append([f"{part} {measure}", *(str(by_backend.get(b, {}).get(measure, "")) for b in backends)])
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    return "\n".join("| " + " | ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) + " |" for r in rows)
 
 
 def main(args: argparse.Namespace) -> int:

@@ -9,14 +9,13 @@ table, one `uow.emit` per ticket written to the outbox in the same transaction, 
 from __future__ import annotations
 
 import secrets
-import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import bindparam, insert, or_, select, text, tuple_, update
+from sqlalchemy import bindparam, insert, or_, select, tuple_, update
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -27,6 +26,7 @@ from bancheng_shared.runtime import Runtime
 from bancheng_shared.unit_of_work import UnitOfWork
 from intake_svc.adapters import search_index
 from intake_svc.adapters.group_commit import GroupCommit
+from intake_svc.adapters.merge_candidates import Candidates, merge_lock
 from intake_svc.adapters.merge_index import MergeIndex
 from intake_svc.adapters.pii_vault import PiiVault
 from intake_svc.adapters.tables import possible_repeats, repeats, sms_outbox, submissions, tickets, timeline
@@ -41,36 +41,6 @@ from intake_svc.models import TicketCreate, TicketCreated
 
 # failures of the database itself, not of one request: halving a group would only repeat them
 _DATABASE_DOWN = (OperationalError, InterfaceError, OSError, TimeoutError)
-# PostgreSQL advisory locks of merge keys: the two-integer key space (never meets the single-bigint locks, e.g. the
-# outbox relay's), this namespace first
-_MERGE_LOCK_NS = zlib.crc32(b"intake.merge") - (1 << 31)
-# the first key of the array is the whole-space lock: shared by a group that locks its keys one by one, exclusive
-# for a group with more keys than MERGE_LOCKS_MAX (a batch of hundreds), which then holds that one lock instead
-_WHOLE = -(1 << 31)
-_MERGE_LOCK = text(
-    "SELECT count(CASE WHEN o = 1 AND CAST(:each AS boolean) THEN pg_advisory_xact_lock_shared(:ns, k)"
-    " ELSE pg_advisory_xact_lock(:ns, k) END)"
-    " FROM unnest(CAST(:keys AS integer[])) WITH ORDINALITY AS t(k, o)")
-# PostgreSQL's lock table is shared (max_locks_per_transaction × max_connections entries): a batch of 500
-# requests would otherwise hold 1,500 locks
-MERGE_LOCKS_MAX = 64
-
-
-async def merge_lock(session: AsyncSession, keys: list[str]) -> None:
-    """Hold the merge keys (domain.merging.merge_keys) of a group until its transaction ends (PostgreSQL).
-
-    The whole-space lock first, then the keys in ascending order (a row of the array each, in order), so two
-    groups sharing keys never wait on each other in a cycle. A 32-bit hash of a key may collide with another
-    key's: the two decisions then only wait for each other, never merge wrongly.
-    """
-    hashed = sorted({max(_WHOLE + 1, zlib.crc32(k.encode()) - (1 << 31)) for k in keys})
-    if not hashed:
-        return
-    each = len(hashed) <= MERGE_LOCKS_MAX
-    await session.execute(_MERGE_LOCK, {"ns": _MERGE_LOCK_NS, "each": each,
-                                        "keys": [_WHOLE, *hashed] if each else [_WHOLE]})
-
-
 @dataclass
 class Registration:
     """One request made ready to write: validated, fingerprinted, its PII protected, its text shingled."""
@@ -116,42 +86,6 @@ class _Group:
     sms_rows: list[dict[str, Any]] = field(default_factory=list)
     fresh_rows: dict[str, dict[str, Any]] = field(default_factory=dict)  # tickets created in this group
     indexed: list[tuple[str, Registration]] = field(default_factory=list)
-
-
-class _Candidates:
-    """The open tickets a group may repeat, read in two statements for the whole group."""
-
-    def __init__(self, per_person: int = 0) -> None:
-        self.per_person = per_person  # the most recent of each phone and each ID number
-        self.by_person: dict[str, list[OpenTicket]] = {}
-        self.by_ticket_no: dict[str, OpenTicket] = {}
-        self.fresh: list[OpenTicket] = []
-        self.place_candidates: dict[int, list[str]] = {}
-        # tickets of the group's places the index may not know yet (other replicas registered them), read under
-        # the merge lock
-        self.recent_at: dict[str, list[OpenTicket]] = {}
-
-    def of_person(self, reg: Registration) -> list[OpenTicket]:
-        """The same person's recent open tickets (phone first, then ID number), then the group's own."""
-        if not (reg.phone_hash or reg.id_hash):
-            return []
-        mine: dict[str, OpenTicket] = {}
-        for h in (reg.phone_hash, reg.id_hash):
-            for t in self.by_person.get(h or "", [])[: self.per_person]:
-                mine.setdefault(t.ticket_no, t)
-        phone, idn = reg.phone_hash, reg.id_hash
-        return [*mine.values(), *(t for t in self.fresh
-                                  if (phone and t.phone_hash == phone) or (idn and t.id_hash == idn))]
-
-    def at_place(self, reg: Registration) -> list[OpenTicket]:
-        """The index's candidates of the request's place that are still open, then the group's own."""
-        if reg.place is None:
-            return []
-        found = self.place_candidates.get(id(reg), [])
-        known = [self.by_ticket_no[t] for t in found if t in self.by_ticket_no]
-        seen = {t.ticket_no for t in known}
-        return [*known, *(t for t in self.recent_at.get(reg.place, []) if t.ticket_no not in seen),
-                *(t for t in self.fresh if t.place == reg.place)]
 
 
 class Registrar:
@@ -363,8 +297,8 @@ class Registrar:
         return OpenTicket(r.ticket_no, self.index.shingles_of(r.ticket_no, r.content), phone, idn,
                           r.place_key, r.status, r.received_at, matters(r.content))
 
-    async def _candidates(self, session: AsyncSession, regs: Sequence[Registration], now: datetime) -> _Candidates:
-        c = _Candidates(per_person=self.candidates * 2)
+    async def _candidates(self, session: AsyncSession, regs: Sequence[Registration], now: datetime) -> Candidates:
+        c = Candidates(per_person=self.candidates * 2)
         shared = is_postgres(session)  # SQLite: one process, whose group commit writes one group at a time
         if shared:
             # replicas decide repeats of the same person or place one after another: the second one waits here
@@ -400,7 +334,7 @@ class Registrar:
         """Create or merge each request of the group in order, collecting the rows to write; emit its event."""
         self._with_signatures(regs)  # stored with every ticket, merging on or off
         enabled = self.policy.enabled
-        cands = await self._candidates(uow.session, regs, now) if enabled else _Candidates()
+        cands = await self._candidates(uow.session, regs, now) if enabled else Candidates()
         answers: list[TicketCreated] = []
         numbers: set[str] = set()
         for reg in regs:
