@@ -10,7 +10,6 @@ import os
 import shutil
 import subprocess
 import time
-import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -20,10 +19,15 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import func, select, text
 from sqlalchemy.engine import make_url
 
-from bancheng_services.broker import EmbeddedBroker, free_port
-from bancheng_services.demo import seed_directory
-from bancheng_services.stack import SERVICES, Stack, drop_postgres_database, ensure_postgres_database, seed_keys
-from bancheng_services.testing import KEY_ROWS, PG_DEFAULT, auth, eventually, postgres_base_url
+from bancheng_services.broker import EmbeddedBroker
+from bancheng_services.stack import SERVICES, Stack, drop_postgres_database, ensure_postgres_database
+from bancheng_services.testing import (
+    auth,
+    eventually,
+    postgres_base_url,
+    postgres_template,
+    running_system,
+)
 from bancheng_shared.db import make_engine
 from bancheng_shared.kafka import ensure_topics
 from bancheng_shared.topics import all_broker_topics
@@ -54,31 +58,15 @@ def libpq(url: str) -> str:
 @pytest.fixture
 async def drill(tmp_path: Path) -> AsyncIterator[tuple[Stack, EmbeddedBroker]]:
     """The four services as processes on fresh PostgreSQL databases, with a broker of their own."""
-    base = make_url(_require_postgres() or PG_DEFAULT)
-    template = base.set(database=f"bc_drill_{uuid.uuid4().hex[:8]}_{{service}}").render_as_string(
-        hide_password=False).replace("%7B", "{").replace("%7D", "}")
+    _require_postgres()
     broker = EmbeddedBroker()
     broker.start()
-    stack = Stack(
-        kafka_bootstrap=broker.bootstrap, data_dir=tmp_path, db_template=template, partitions=3,
-        ports={name: free_port() for name in SERVICES},
-        extra_env={"{P}CONSUMER_SESSION_TIMEOUT_MS": "3000", "{P}CONSUMER_HEARTBEAT_MS": "300",
-                   "{P}OUTBOX_POLL_INTERVAL_S": "0.05", "{P}BROKER_EPOCH_CHECK_S": "1",
-                   "{P}OPS_METRICS_CACHE_S": "0", "{P}LOG_LEVEL": "WARNING"},
-    )
     try:
-        await stack.prepare()
-        await seed_directory(stack.db_url("triage"))
-        for name, spec in SERVICES.items():
-            await seed_keys(stack.db_url(name), spec["module"], KEY_ROWS)
-        stack.start_all()
-        await stack.wait_ready(timeout_s=60)
-        yield stack, broker
+        async with running_system(broker.bootstrap, tmp_path, postgres_template("drill"), ready_timeout_s=60,
+                                  extra_env={"{P}BROKER_EPOCH_CHECK_S": "1", "{P}OPS_METRICS_CACHE_S": "0"}) as stack:
+            yield stack, broker
     finally:
-        stack.stop()
         broker.stop()
-        for name in SERVICES:
-            await drop_postgres_database(stack.db_url(name))
 
 
 async def post_ticket(client: httpx.AsyncClient, url: str, i: int) -> str:

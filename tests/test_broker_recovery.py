@@ -5,21 +5,23 @@ from __future__ import annotations
 
 import asyncio
 import importlib
-import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy.engine import make_url
 
 from bancheng_services.bench import ticket_body
-from bancheng_services.broker import EmbeddedBroker, free_port
-from bancheng_services.demo import seed_directory
+from bancheng_services.broker import EmbeddedBroker
 from bancheng_services.recovery import views_of, wait_confirmed, wait_settled
-from bancheng_services.stack import SERVICES, Stack, drop_postgres_database, seed_keys
-from bancheng_services.testing import KEY_ROWS, PG_DEFAULT, auth, eventually, postgres_base_url
+from bancheng_services.stack import SERVICES, Stack
+from bancheng_services.testing import (
+    auth,
+    eventually,
+    postgres_template,
+    running_system,
+)
 from bancheng_shared.topics import READERS
 
 pytestmark = pytest.mark.timeout(420)
@@ -45,32 +47,14 @@ async def stack_on_own_broker(db_backend: str, tmp_path: Path) -> AsyncIterator[
     """The four services as processes on a broker of their own (the test wipes it), confirming every second."""
     broker = EmbeddedBroker()
     broker.start()
-    template = ""
-    if db_backend == "postgresql":
-        base = make_url(postgres_base_url() or PG_DEFAULT)
-        template = base.set(database=f"bc_rec_{uuid.uuid4().hex[:8]}_{{service}}").render_as_string(
-            hide_password=False).replace("%7B", "{").replace("%7D", "}")
-    stack = Stack(
-        kafka_bootstrap=broker.bootstrap, data_dir=tmp_path, db_template=template, topic_prefix="r.", partitions=3,
-        ports={name: free_port() for name in SERVICES},
-        extra_env={"{P}CONSUMER_SESSION_TIMEOUT_MS": "3000", "{P}CONSUMER_HEARTBEAT_MS": "300",
-                   "{P}OUTBOX_POLL_INTERVAL_S": "0.05", "{P}LOG_LEVEL": "WARNING",
-                   "{P}BROKER_EPOCH_CHECK_S": "1", "{P}OUTBOX_CONFIRM_INTERVAL_S": "1"},
-    )
+    template = postgres_template("rec") if db_backend == "postgresql" else ""
     try:
-        await stack.prepare()
-        await seed_directory(stack.db_url("triage"))
-        for name, spec in SERVICES.items():
-            await seed_keys(stack.db_url(name), spec["module"], KEY_ROWS)
-        stack.start_all()
-        await stack.wait_ready(timeout_s=120)
-        yield stack, broker
+        async with running_system(broker.bootstrap, tmp_path, template, topic_prefix="r.",
+                                  extra_env={"{P}BROKER_EPOCH_CHECK_S": "1",
+                                             "{P}OUTBOX_CONFIRM_INTERVAL_S": "1"}) as stack:
+            yield stack, broker
     finally:
-        stack.stop()
         broker.stop()
-        if template:
-            for name in SERVICES:
-                await drop_postgres_database(stack.db_url(name))
 
 
 async def post_tickets(client: httpx.AsyncClient, stack: Stack, numbers: range) -> list[str]:

@@ -20,7 +20,6 @@ import httpx
 import pytest
 import uvicorn
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -28,9 +27,15 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from bancheng_services.broker import free_port
-from bancheng_services.demo import seed_directory
-from bancheng_services.stack import SERVICES, Stack, drop_postgres_database, seed_keys
-from bancheng_services.testing import KEY_ROWS, PG_DEFAULT, auth, eventually, postgres_base_url
+from bancheng_services.stack import SERVICES, Stack
+from bancheng_services.testing import (
+    auth,
+    eventually,
+    metric,
+    postgres_base_url,
+    postgres_template,
+    running_system,
+)
 
 pytestmark = pytest.mark.timeout(420)
 
@@ -104,35 +109,16 @@ async def replicated(tmp_path: Path, kafka_bootstrap: str, recorder: Recorder) -
         if os.environ.get("BANCHENG_REQUIRE_POSTGRES"):
             pytest.fail("PostgreSQL is required (BANCHENG_REQUIRE_POSTGRES) but 127.0.0.1:5432 is unreachable")
         pytest.skip("replicas share a database: PostgreSQL unreachable at TEST_DATABASE_URL / 127.0.0.1:5432")
-    base = make_url(postgres_base_url() or PG_DEFAULT)
-    template = base.set(database=f"bc_rep_{uuid.uuid4().hex[:8]}_{{service}}").render_as_string(
-        hide_password=False).replace("%7B", "{").replace("%7D", "}")
-    stack = Stack(
-        kafka_bootstrap=kafka_bootstrap, data_dir=tmp_path, db_template=template,
-        topic_prefix=f"r{uuid.uuid4().hex[:8]}.", partitions=4,
-        ports={name: free_port() for name in SERVICES},
-        extra_env={"{P}CONSUMER_SESSION_TIMEOUT_MS": "3000", "{P}CONSUMER_HEARTBEAT_MS": "300",
-                   "{P}OUTBOX_POLL_INTERVAL_S": "0.05", "{P}LOG_LEVEL": "WARNING",
-                   "{P}SIMULATED_TIME_ALLOWED": "true",
+    async with running_system(
+        kafka_bootstrap, tmp_path, postgres_template("rep"), topic_prefix=f"r{uuid.uuid4().hex[:8]}.",
+        partitions=4, replicas=2, ready_timeout_s=180,
+        extra_env={"{P}SIMULATED_TIME_ALLOWED": "true", "{P}OPS_METRICS_CACHE_S": "0",
                    "INTAKE_SMS_GATEWAY_URL": f"{recorder.url}/sms", "INTAKE_SMS_POLL_S": "0.2",
                    "INTAKE_SMS_BACKOFF_BASE_S": "0.5",
                    "INTAKE_CALLBACK_POLL_S": "0.2", "INTAKE_CALLBACK_ALLOW_HTTP": "true",
                    "INTAKE_CALLBACK_ALLOWED_TARGETS": '["127.0.0.1"]', "INTAKE_CALLBACK_BACKOFF_BASE_S": "0.5"},
-    )
-    await stack.prepare()
-    await seed_directory(stack.db_url("triage"))
-    for name, spec in SERVICES.items():
-        await seed_keys(stack.db_url(name), spec["module"], KEY_ROWS)
-    for name in SERVICES:
-        stack.start(name)
-        stack.start(f"{name}#2")
-    try:
-        await stack.wait_ready(timeout_s=180)
+    ) as stack:
         yield stack
-    finally:
-        stack.stop()
-        for name in SERVICES:
-            await drop_postgres_database(stack.db_url(name))
 
 
 async def post_ticket(client: httpx.AsyncClient, urls: list[str], i: int) -> str:
@@ -250,7 +236,13 @@ async def test_two_replicas_of_every_service_lose_nothing_and_double_nothing_whe
             return wanted <= {row[0] for row in rows}
 
         await eventually(all_warned, timeout_s=120, interval_s=1.0)
-        await asyncio.sleep(2.0)  # what a doubled claim would have sent has had time to arrive
+        # nothing left to send: every SMS and callback row is done, so whatever a doubled claim sent has arrived
+        async def nothing_pending() -> bool:
+            text_ = (await client.get(f"{survivors['intake']}/metrics")).text
+            pending = [metric(text_, f"bancheng_intake_{what}_pending") for what in ("sms", "callbacks")]
+            return pending == [0, 0]
+
+        await eventually(nothing_pending, timeout_s=60, interval_s=0.5)
 
     alerts = await scalar_rows(stack.db_url("sla"), "SELECT ticket_no, round, level FROM alerts")
     doubled_alerts = [k for k, c in Counter(tuple(a) for a in alerts).items() if c > 1]

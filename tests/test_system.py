@@ -9,13 +9,15 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy.engine import make_url
 
 from bancheng_services.bench import drive
-from bancheng_services.broker import free_port
-from bancheng_services.demo import seed_directory
-from bancheng_services.stack import SERVICES, Stack, drop_postgres_database, seed_keys
-from bancheng_services.testing import KEY_ROWS, PG_DEFAULT, auth, eventually, postgres_base_url
+from bancheng_services.stack import Stack
+from bancheng_services.testing import (
+    auth,
+    eventually,
+    postgres_template,
+    running_system,
+)
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -23,31 +25,10 @@ pytestmark = pytest.mark.timeout(300)
 @pytest.fixture
 async def system(db_backend: str, tmp_path: Path, kafka_bootstrap: str) -> AsyncIterator[Stack]:
     """The four services as processes on fresh databases and fresh topics."""
-    template = ""
-    if db_backend == "postgresql":
-        base = make_url(postgres_base_url() or PG_DEFAULT)
-        template = base.set(database=f"bc_sys_{uuid.uuid4().hex[:8]}_{{service}}").render_as_string(
-            hide_password=False).replace("%7B", "{").replace("%7D", "}")
-    stack = Stack(
-        kafka_bootstrap=kafka_bootstrap, data_dir=tmp_path, db_template=template,
-        topic_prefix=f"s{uuid.uuid4().hex[:8]}.", partitions=3,
-        ports={name: free_port() for name in SERVICES},
-        extra_env={"{P}CONSUMER_SESSION_TIMEOUT_MS": "3000", "{P}CONSUMER_HEARTBEAT_MS": "300",
-                   "{P}OUTBOX_POLL_INTERVAL_S": "0.05", "{P}LOG_LEVEL": "WARNING"},
-    )
-    await stack.prepare()
-    await seed_directory(stack.db_url("triage"))
-    for name, spec in SERVICES.items():
-        await seed_keys(stack.db_url(name), spec["module"], KEY_ROWS)
-    stack.start_all()
-    try:
-        await stack.wait_ready(timeout_s=60)
+    template = postgres_template("sys") if db_backend == "postgresql" else ""
+    async with running_system(kafka_bootstrap, tmp_path, template, topic_prefix=f"s{uuid.uuid4().hex[:8]}.",
+                              ready_timeout_s=60) as stack:
         yield stack
-    finally:
-        stack.stop()
-        if template:
-            for name in SERVICES:
-                await drop_postgres_database(stack.db_url(name))
 
 
 CONTENTS = [

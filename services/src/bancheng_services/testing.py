@@ -18,8 +18,9 @@ import httpx
 import pytest
 from sqlalchemy.engine import make_url
 
-from bancheng_services.broker import EmbeddedBroker
-from bancheng_services.stack import SERVICES, drop_postgres_database, ensure_postgres_database, seed_keys
+from bancheng_services.broker import EmbeddedBroker, free_port
+from bancheng_services.demo import seed_directory
+from bancheng_services.stack import SERVICES, Stack, drop_postgres_database, ensure_postgres_database, seed_keys
 from bancheng_shared.kafka import ensure_topics
 from bancheng_shared.migrate import upgrade
 from bancheng_shared.runtime import Runtime
@@ -197,3 +198,42 @@ def metric(text: str, name: str, **labels: str) -> float | None:
             if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
                 return float(sample.value)
     return None
+
+
+# the processes of a test system notice a dead consumer and a new outbox row quickly
+SYSTEM_ENV = {"{P}CONSUMER_SESSION_TIMEOUT_MS": "3000", "{P}CONSUMER_HEARTBEAT_MS": "300",
+              "{P}OUTBOX_POLL_INTERVAL_S": "0.05", "{P}LOG_LEVEL": "WARNING"}
+
+
+def postgres_template(name: str) -> str:
+    """A URL template with {service} for fresh PostgreSQL databases of one test system (`bc_<name>_<id>_<svc>`)."""
+    base = make_url(postgres_base_url() or PG_DEFAULT)
+    return base.set(database=f"bc_{name}_{uuid.uuid4().hex[:8]}_{{service}}").render_as_string(
+        hide_password=False).replace("%7B", "{").replace("%7D", "}")
+
+
+@asynccontextmanager
+async def running_system(kafka_bootstrap: str, data_dir: Path, db_template: str = "", *, topic_prefix: str = "",
+                         partitions: int = 3, replicas: int = 1, extra_env: dict[str, str] | None = None,
+                         ready_timeout_s: float = 120) -> AsyncIterator[Stack]:
+    """The four services as processes (`replicas` of each) on fresh databases, the demo directory and the test keys
+    loaded; stopped and their PostgreSQL databases dropped afterwards."""
+    stack = Stack(kafka_bootstrap=kafka_bootstrap, data_dir=data_dir, db_template=db_template,
+                  topic_prefix=topic_prefix, partitions=partitions, ports={name: free_port() for name in SERVICES},
+                  extra_env={**SYSTEM_ENV, **(extra_env or {})})
+    try:
+        await stack.prepare()
+        await seed_directory(stack.db_url("triage"))
+        for name, spec in SERVICES.items():
+            await seed_keys(stack.db_url(name), spec["module"], KEY_ROWS)
+        for name in SERVICES:
+            stack.start(name)
+            for i in range(2, replicas + 1):
+                stack.start(f"{name}#{i}")
+        await stack.wait_ready(timeout_s=ready_timeout_s)
+        yield stack
+    finally:
+        stack.stop()
+        if db_template:
+            for name in SERVICES:
+                await drop_postgres_database(stack.db_url(name))
