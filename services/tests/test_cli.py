@@ -97,3 +97,15 @@ def test_bench_replicas_need_postgresql(capsys: pytest.CaptureFixture[str]) -> N
     assert args.replicas == 2
     assert main(args) == 2
     assert "--replicas needs PostgreSQL" in capsys.readouterr().out
+
+
+def test_stacks_on_one_broker_have_their_own_consumer_groups(tmp_path: Path) -> None:
+    from bancheng_services.stack import Stack
+
+    def groups_of(prefix: str) -> set[str]:
+        stack = Stack(kafka_bootstrap="127.0.0.1:1", data_dir=tmp_path, topic_prefix=prefix,
+                      ports={name: 1 for name in SERVICES})
+        return {stack.env_for(name)[f"{SERVICES[name]['env']}CONSUMER_GROUP_PREFIX"] for name in SERVICES}
+
+    # a member killed -9 in one test's stack must not hold the next stack's group rebalance (it did: 4 minutes)
+    assert groups_of("a.") == {"a."} and groups_of("b.") == {"b."}

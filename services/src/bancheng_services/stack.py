@@ -151,6 +151,9 @@ class Stack:
             f"{p}DATABASE_URL": self.db_url(name),
             f"{p}KAFKA_BOOTSTRAP": self.kafka_bootstrap,
             f"{p}TOPIC_PREFIX": self.topic_prefix,
+            # stacks sharing a broker (the test session's) must not share consumer groups: a member killed -9 in
+            # one stack would hold the next stack's rebalance until the coordinator gives it up
+            f"{p}CONSUMER_GROUP_PREFIX": self.topic_prefix,
             f"{p}TOPIC_PARTITIONS": str(self.partitions),
             f"{p}PORT": str(self.ports[name]),
             f"{p}HOST": "127.0.0.1",
