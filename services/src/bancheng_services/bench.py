@@ -96,6 +96,21 @@ def cpu_seconds(pid: int) -> float:
         return float("nan")
 
 
+def machine_cpu_seconds() -> float:
+    """CPU time all the machine's cores have spent busy (neither idle nor waiting for I/O), in seconds."""
+    user, nice, system, _idle, _iowait, irq, softirq = (int(x) for x in Path("/proc/stat").read_text().split()[1:8])
+    return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
+
+
+def service_cpu_seconds(stack: Stack) -> dict[str, float]:
+    """CPU seconds so far of each service's processes, its replicas summed."""
+    spent: dict[str, float] = dict.fromkeys(SERVICES, 0.0)
+    for name, sp in stack.procs.items():
+        if sp.proc is not None and replica_of(name) in spent:
+            spent[replica_of(name)] += cpu_seconds(sp.proc.pid)
+    return spent
+
+
 def ticket_body(i: int) -> dict[str, Any]:
     """A distinct request: its own street address (so it is no repeat of another request at the same place)."""
     rnd = (i * 2654435761) % 2**32
@@ -256,7 +271,8 @@ async def _drop_databases(stack: Stack) -> None:
 
 
 async def database_bytes(stack: Stack) -> dict[str, int]:
-    """Each service's database size in bytes (PostgreSQL: pg_database_size; SQLite: the file and its WAL)."""
+    """Each service's database size in bytes (PostgreSQL: pg_database_size; SQLite: the file and its WAL); on
+    PostgreSQL also its outbox's (`<service>_outbox`), which is kept only for the retention period."""
     sizes: dict[str, int] = {}
     for name in SERVICES:
         url = make_url(stack.db_url(name))
@@ -267,8 +283,9 @@ async def database_bytes(stack: Stack) -> dict[str, int]:
         engine = create_async_engine(url)
         try:
             async with engine.connect() as conn:
-                size = await conn.execute(text("SELECT pg_database_size(current_database())"))
-                sizes[name] = int(size.scalar_one())
+                size = await conn.execute(text("SELECT pg_database_size(current_database()),"
+                                               " pg_total_relation_size('outbox')"))
+                sizes[name], sizes[f"{name}_outbox"] = (int(v) for v in size.one())
         finally:
             await engine.dispose()
     return sizes
@@ -283,11 +300,18 @@ def run_e2e(args: argparse.Namespace, record_to: Path | None = None, template: s
                 stack.start(f"{name}#{i}")
         asyncio.run(stack.wait_ready(timeout_s=180))
         empty = asyncio.run(database_bytes(stack))
+        spent, machine = service_cpu_seconds(stack), machine_cpu_seconds()
         figures = asyncio.run(drive(stack, args.tickets, args.concurrency, args.batch, rate=args.rate))
+        # capacity: CPU per ticket of each service (start-up excluded) and of the whole machine (the database
+        # server, the broker and the load generator included)
+        per_ticket = 1000 / max(1, args.tickets)
+        figures.update({f"cpu_ms_per_ticket_{name}": round((cpu - spent[name]) * per_ticket, 2)
+                        for name, cpu in service_cpu_seconds(stack).items()})
+        figures["machine_cpu_ms_per_ticket"] = round((machine_cpu_seconds() - machine) * per_ticket, 2)
         # database sizing: what the run's tickets added to each service's database, per ticket
         grown = asyncio.run(database_bytes(stack))
         figures.update({f"db_kb_per_ticket_{name}": round((grown[name] - empty[name]) / 1024 / max(1, args.tickets), 2)
-                        for name in SERVICES})
+                        for name in grown})
         memory = {f"peak_rss_mb_{name}": round(peak_rss_mb(sp.proc.pid), 1)
                   for name, sp in stack.procs.items() if sp.proc is not None}
         # where the time goes: CPU seconds each process spent over the whole run

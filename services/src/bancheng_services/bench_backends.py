@@ -70,7 +70,8 @@ def choose_backends(wanted: str, database_url: str, answers: Any = server_answer
 SUMMARY = {
     "e2e": ["accept_tickets_per_s", "accept_request_p50_ms", "accept_request_p99_ms", "e2e_completed",
             "e2e_tickets_per_s", "e2e_lag_p50_s", "e2e_lag_p99_s",
-            *(f"cpu_s_{s}" for s in SERVICES), *(f"db_kb_per_ticket_{s}" for s in SERVICES)],
+            *(f"cpu_ms_per_ticket_{s}" for s in SERVICES), "machine_cpu_ms_per_ticket",
+            *(f"db_kb_per_ticket_{s}" for s in SERVICES), *(f"db_kb_per_ticket_{s}_outbox" for s in SERVICES)],
     "accept": ["accept_tickets_per_s", "intake_cpu_ms_per_ticket", "request_p50_ms", "request_p99_ms"],
     "replay": ["cpu_ms_per_ticket", "wall_s"],
 }
