@@ -84,7 +84,8 @@ async def lagging_groups(stack: Stack, views: dict[str, OutboxView]) -> list[str
             topic = topic_name(SERVICE_TOPIC[f"{name}-svc"], stack.topic_prefix)
             tps = [TopicPartition(topic, part) for part in view.ends]
             for group in READERS[SERVICE_TOPIC[f"{name}-svc"]] if tps else ():
-                got = await admin.list_consumer_group_offsets(group, partitions=tps)
+                # a stack's processes name their groups after its topic prefix (Stack.env_for)
+                got = await admin.list_consumer_group_offsets(f"{stack.topic_prefix}{group}", partitions=tps)
                 if any(got[tp].offset < view.ends[tp.partition] for tp in tps):
                     behind.append(f"{group} on {topic}")
     finally:
