@@ -242,3 +242,27 @@ async def test_the_benchmark_drive_measures_every_ticket_end_to_end(system: Stac
     assert figures["accept_errors"] == 0 and figures["e2e_completed"] == 30
     assert figures["accept_tickets_per_s"] > 0 and figures["e2e_tickets_per_s"] > 0
     assert 0 < figures["e2e_lag_p50_s"] <= figures["e2e_lag_p95_s"] <= figures["e2e_lag_max_s"] < 60
+
+
+async def test_a_service_whose_port_was_taken_before_its_bind_starts_on_another(tmp_path: Path,
+                                                                               kafka_bootstrap: str) -> None:
+    import socket
+
+    from bancheng_services.broker import free_port
+    from bancheng_services.stack import SERVICES
+    from bancheng_services.testing import SYSTEM_ENV
+
+    with socket.socket() as taken:  # what an outgoing connection can do to a port between free_port() and the bind
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = int(taken.getsockname()[1])
+        stack = Stack(kafka_bootstrap=kafka_bootstrap, data_dir=tmp_path, topic_prefix=f"p{uuid.uuid4().hex[:8]}.",
+                      partitions=1, ports={name: port if name == "sla" else free_port() for name in SERVICES},
+                      extra_env=SYSTEM_ENV)
+        await stack.prepare()
+        try:
+            stack.start("sla")
+            await stack.wait_ready(["sla"], timeout_s=60)
+            assert stack.procs["sla"].restarts == 1 and stack.procs["sla"].port != port
+        finally:
+            stack.stop()

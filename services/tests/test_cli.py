@@ -109,3 +109,16 @@ def test_stacks_on_one_broker_have_their_own_consumer_groups(tmp_path: Path) -> 
 
     # a member killed -9 in one test's stack must not hold the next stack's group rebalance (it did: 4 minutes)
     assert groups_of("a.") == {"a."} and groups_of("b.") == {"b."}
+
+
+def test_free_ports_are_below_the_ephemeral_range_and_never_handed_out_twice() -> None:
+    import socket
+
+    from bancheng_services.broker import _ephemeral_range, free_port
+
+    # outgoing connections take ephemeral ports: a service's port taken from there could be lost before its bind
+    low, _high = _ephemeral_range()
+    ports = [free_port() for _ in range(50)]
+    assert len(set(ports)) == 50 and all(1024 <= p < low for p in ports)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", ports[0]))  # still free to bind

@@ -7,6 +7,7 @@ The services cope: outbox + inbox, consumers from earliest, republish when the b
 from __future__ import annotations
 
 import os
+import random
 import socket
 import stat
 import subprocess
@@ -26,8 +27,37 @@ def tansu_binary() -> Path:
     return path
 
 
+_HANDED_OUT: set[int] = set()
+
+
+def _ephemeral_range() -> tuple[int, int]:
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
 def free_port() -> int:
-    """A free TCP port on the loopback interface."""
+    """A free TCP port on the loopback interface, below the ephemeral range where it can be had.
+
+    A port the kernel hands out for `bind(0)` is also the kind it gives outgoing connections (broker, database,
+    HTTP clients): between this call and the service's own bind, one of them could take it ("address already in
+    use"). Ports under the ephemeral range are never given to outgoing connections.
+    """
+    low, _high = _ephemeral_range()
+    rng = random.Random()
+    for _ in range(200):
+        port = rng.randrange(max(1024, low - 12000), low)
+        if port in _HANDED_OUT:
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _HANDED_OUT.add(port)
+        return port
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])

@@ -80,6 +80,17 @@ class ServiceProcess:
     env: dict[str, str]
     log_path: Path
     proc: subprocess.Popen[bytes] | None = None
+    restarts: int = 0  # starts again after its port was taken
+    log_from: int = 0  # where this start's output begins in the log
+
+    def output(self) -> str:
+        """What this start of the process has written to its log."""
+        try:
+            with open(self.log_path, "rb") as f:
+                f.seek(self.log_from)
+                return f.read().decode("utf-8", "replace")
+        except OSError:
+            return ""
 
     @property
     def url(self) -> str:
@@ -169,7 +180,7 @@ class Stack:
         env.update({k.replace("{P}", p): v for k, v in self.extra_env.items()})
         return env
 
-    def start(self, name: str) -> ServiceProcess:
+    def start(self, name: str, restarts: int = 0) -> ServiceProcess:
         """Start (or restart) one service process; `intake#2` is a second replica (own port, same database)."""
         service = replica_of(name)
         env = self.env_for(service)
@@ -177,9 +188,10 @@ class Stack:
             port = self.ports.setdefault(name, free_port())
             p = SERVICES[service]["env"]
             env.update({f"{p}PORT": str(port), f"{p}PUBLIC_BASE_URL": f"http://127.0.0.1:{port}"})
-        sp = ServiceProcess(name, self.ports[name], env, self.data_dir / "logs" / f"{name}.log")
+        sp = ServiceProcess(name, self.ports[name], env, self.data_dir / "logs" / f"{name}.log", restarts=restarts)
         sp.log_path.parent.mkdir(parents=True, exist_ok=True)
         with open(sp.log_path, "ab") as out:
+            sp.log_from = out.tell()
             module = SERVICES[service]["module"] if service in SERVICES else CONSOLE_MODULE
             sp.proc = subprocess.Popen([sys.executable, "-m", module], env=sp.env, stdout=out,
                                        stderr=subprocess.STDOUT, start_new_session=True)
@@ -200,8 +212,14 @@ class Stack:
             for name in names or list(self.procs):
                 sp = self.procs[name]
                 while True:
-                    if sp.proc is not None and sp.proc.poll() is not None:
-                        raise RuntimeError(f"{name} exited with {sp.proc.returncode}; see {sp.log_path}")
+                    exited = sp.proc.poll() if sp.proc is not None else None
+                    if exited is not None:
+                        if sp.restarts < 3 and "address already in use" in sp.output():
+                            # its port was taken between free_port() and its bind: start it on another
+                            self.ports[name] = free_port()
+                            sp = self.start(name, restarts=sp.restarts + 1)
+                            continue
+                        raise RuntimeError(f"{name} exited with {exited}; see {sp.log_path}")
                     try:
                         r = await client.get(f"{sp.url}/readyz")
                         if r.status_code == 200:
