@@ -152,3 +152,61 @@ async def test_batch_is_all_or_nothing(intake: RunningService) -> None:
     assert n == 1 and (await _outbox_types(intake))["TicketReceived"] == 1
     denied = await intake.client.post("/v1/tickets:batch", json={"items": ok}, headers=auth("unit"))
     assert denied.status_code == 403
+
+
+async def test_several_writers_write_groups_at_once_but_never_one_key_twice_at_once() -> None:
+    """GroupCommit alone (a fake write): up to `writers` groups in flight; a key being written waits for its group."""
+    from intake_svc.adapters.group_commit import GroupCommit
+
+    in_flight: set[str] = set()
+    clashes: list[str] = []
+    groups: list[list[str]] = []
+    gate, all_busy = asyncio.Event(), asyncio.Event()
+    writing = [0]
+
+    async def write(items: list[tuple[str, str]]) -> list[str | Exception]:
+        keys = {k for k, _ in items}
+        clashes.extend(keys & in_flight)
+        in_flight.update(keys)
+        groups.append([v for _, v in items])
+        writing[0] += 1
+        if writing[0] == 3:
+            all_busy.set()
+        await gate.wait()  # held until every writer has a group
+        writing[0] -= 1
+        await asyncio.sleep(0.01)
+        in_flight.difference_update(keys)
+        return [v for _, v in items]
+
+    gc: GroupCommit[tuple[str, str], str] = GroupCommit(write, lambda item: [item[0]], max_group=4, writers=3)
+    items = [(f"k{i % 9}", f"v{i}") for i in range(30)]  # keys come back: k0 again at v9, v18, v27
+    answers = asyncio.gather(*(gc.register(item) for item in items))
+    await asyncio.wait_for(all_busy.wait(), 10)
+    gate.set()
+    assert await answers == [v for _, v in items]
+    assert gc.most_at_once == 3 and not clashes
+    assert sorted(v for g in groups for v in g) == sorted(v for _, v in items)
+    # each key's requests were written in the order they came
+    for k in {k for k, _ in items}:
+        order = [v for g in groups for v in g if (k, v) in items]
+        assert order == [v for kk, v in items if kk == k]
+
+
+async def test_one_writer_writes_one_group_at_a_time() -> None:
+    from intake_svc.adapters.group_commit import GroupCommit
+
+    async def write(items: list[int]) -> list[int | Exception]:
+        await asyncio.sleep(0.005)
+        return [i * 2 for i in items]
+
+    gc: GroupCommit[int, int] = GroupCommit(write, lambda i: [i], max_group=8, writers=1)
+    assert await asyncio.gather(*(gc.register(i) for i in range(40))) == [i * 2 for i in range(40)]
+    assert gc.most_at_once == 1 and gc.groups < 40
+
+
+def test_writers_default_to_one_on_sqlite_and_several_on_postgresql() -> None:
+    from intake_svc.adapters.registrar import ACCEPT_WRITERS_POSTGRES, group_writers
+
+    assert group_writers(0, "sqlite+aiosqlite:///./x.db") == 1
+    assert group_writers(0, "postgresql+asyncpg://u@h/db") == ACCEPT_WRITERS_POSTGRES > 1
+    assert group_writers(2, "sqlite+aiosqlite:///./x.db") == 2

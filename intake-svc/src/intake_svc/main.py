@@ -16,7 +16,7 @@ from intake_svc import jobs
 from intake_svc.adapters.gauges import backlog_probe
 from intake_svc.adapters.merge_index import MergeIndex
 from intake_svc.adapters.pii_vault import PiiKeyError, vault_from_settings
-from intake_svc.adapters.registrar import Registrar
+from intake_svc.adapters.registrar import Registrar, group_writers
 from intake_svc.adapters.sms import gateway_from_settings
 from intake_svc.adapters.tables import plumbing
 from intake_svc.adapters.throttle import ProofThrottle
@@ -43,6 +43,7 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
                           candidates=settings.merge_candidates, records_only=sms.records_only,
                           sms_signature=settings.sms_signature, region_prefixes=settings.region_prefixes,
                           tracking_url=settings.tracking_url, max_group=settings.accept_max_group,
+                          writers=group_writers(settings.accept_group_writers, settings.database_url),
                           index_days=settings.merge_index_days)
     ctx = Intake(settings=settings, vault=vault, index=index, sms=sms, registrar=registrar,
                  proofs=ProofThrottle(rt, throttle_policy(settings)),

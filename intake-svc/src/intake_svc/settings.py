@@ -29,6 +29,8 @@ class IntakeSettings(ServiceSettings):
     region_prefixes: list[str] = Field(default_factory=list)
     # requests arriving while a transaction is written share the next one (group commit), up to this many
     accept_max_group: int = Field(default=64, ge=1, le=1000)
+    # groups written at the same time; 0: one on SQLite (one writer at a time), ACCEPT_WRITERS_POSTGRES on PostgreSQL
+    accept_group_writers: int = Field(default=0, ge=0, le=16)
     # merging repeats (并单)
     merge_enabled: bool = True
     merge_threshold: float = 0.45  # different people at the same exact place (building / ~50 m cell)

@@ -19,7 +19,7 @@ from sqlalchemy import bindparam, insert, or_, select, tuple_, update
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bancheng_shared.db import is_postgres, upsert_statement
+from bancheng_shared.db import is_postgres, is_sqlite, upsert_statement
 from bancheng_shared.errors import Problem
 from bancheng_shared.principal import Principal
 from bancheng_shared.runtime import Runtime
@@ -41,6 +41,17 @@ from intake_svc.models import TicketCreate, TicketCreated
 
 # failures of the database itself, not of one request: halving a group would only repeat them
 _DATABASE_DOWN = (OperationalError, InterfaceError, OSError, TimeoutError)
+# groups written at once on PostgreSQL when the setting leaves it open (measured: see deploy/README.md §11)
+ACCEPT_WRITERS_POSTGRES = 3
+
+
+def group_writers(setting: int, database_url: str) -> int:
+    """How many groups are written at the same time: the setting, else one on SQLite (one writer at a time) and
+    ACCEPT_WRITERS_POSTGRES on PostgreSQL."""
+    if setting:
+        return setting
+    return 1 if is_sqlite(database_url) else ACCEPT_WRITERS_POSTGRES
+
 @dataclass
 class Registration:
     """One request made ready to write: validated, fingerprinted, its PII protected, its text shingled."""
@@ -93,7 +104,8 @@ class Registrar:
 
     def __init__(self, rt: Runtime, *, vault: PiiVault, index: MergeIndex, policy: MergePolicy,
                  candidates: int, records_only: bool, sms_signature: str, region_prefixes: Sequence[str],
-                 tracking_url: Callable[[str, str], str], max_group: int, index_days: int = 90) -> None:
+                 tracking_url: Callable[[str, str], str], max_group: int, index_days: int = 90,
+                 writers: int = 1) -> None:
         self.rt, self.vault, self.index, self.policy = rt, vault, index, policy
         self.index_days = index_days
         self.candidates = candidates
@@ -102,7 +114,7 @@ class Registrar:
         self.region_prefixes = list(region_prefixes)
         self.tracking_url = tracking_url
         self.group_commit: GroupCommit[Registration, TicketCreated] = GroupCommit(
-            self._write_waiting, lambda reg: reg.keys, max_group)
+            self._write_waiting, lambda reg: reg.keys, max_group, writers)
         # statements built once: only the parameters change per group
         self._existing = (select(submissions, tickets.c.status.label("t_status"),
                                  tickets.c.status_label.label("t_status_label"))
