@@ -8,6 +8,7 @@ corrected when a later fact changes them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -37,9 +38,10 @@ from bancheng_shared.contracts.triage import (
     TicketTriaged,
 )
 from bancheng_shared.unit_of_work import UnitOfWork
-from oversight_svc.adapters import calendar, facts
+from oversight_svc.adapters import calendar, fact_batch, facts
 from oversight_svc.adapters.writes import run
 from oversight_svc.context import Oversight
+from oversight_svc.domain import cases as case_rules
 from oversight_svc.domain import rounds
 from oversight_svc.domain.metrics import unit_region
 from oversight_svc.handlers import cases, hand_downs
@@ -260,3 +262,81 @@ async def on_calendar_year(event: CalendarYearLoaded, uow: UnitOfWork, ox: Overs
     """A calendar year version sla stored: keep it; letters count on it from the next refresh on (every replica).
     Its envelope is keyed `calendar-<year>`: it is about the calendar, not a ticket, and counts nothing."""
     await calendar.store_year(uow.session, event, uow.now())
+
+
+# ---------------------------------------------------------------- a run of the common facts written together
+
+Fact = TicketTriaged | TicketDispatched | ClockStarted
+
+
+async def on_facts(envs: list[EventEnvelope], uow: UnitOfWork, ox: Oversight) -> None:
+    """A run of TicketTriaged, TicketDispatched and ClockStarted of a consumer batch in order, each decided as its own
+    handler decides it, their writes gathered and written together (adapters.fact_batch: the rounds claimed and the
+    open cases read once for the run). An event that needs more than the run keeps (a direct answer, a red ticket's
+    case, a dispatch onto open cases or onto a result that came before it) goes through its own handler once what
+    came before it is written, and so does every later event of its ticket in the run."""
+    s = uow.session
+    parsed: list[tuple[EventEnvelope, Fact]] = [(env, parse_payload(env, _RUN_EVENTS[env.type][0])) for env in envs]
+    cased = await fact_batch.tickets_with_open_cases(
+        s, [env.ticket_no for env, e in parsed if isinstance(e, TicketDispatched)])
+    claimed = await fact_batch.claim_rounds(
+        s, [(env.ticket_no, e.round) for env, e in parsed if isinstance(e, TicketDispatched | ClockStarted)])
+    writes = fact_batch.FactWrites()
+    alone: set[str] = set()
+    for env, event in parsed:
+        ticket_no = env.ticket_no
+        if ticket_no not in alone and _gathered(event, env, claimed, cased, writes, ox):
+            continue
+        alone.add(ticket_no)
+        await writes.flush(s, ox.rollups)
+        after: list[Callable[[], None]] = []
+        async with UnitOfWork.bound(uow.rt, s, cause=env, after=after) as one:
+            await _RUN_EVENTS[env.type][1](event, one, ox)
+        for fn in after:
+            uow.after_commit(fn)
+    await writes.flush(s, ox.rollups)
+
+
+def _gathered(event: Fact, env: EventEnvelope, claimed: dict[fact_batch.RoundKey, Any], cased: set[str],
+              writes: fact_batch.FactWrites, ox: Oversight) -> bool:
+    """Decide one event as its handler would and gather its writes; False when it needs its own handler."""
+    ticket_no, at = env.ticket_no, env.occurred_at
+    if isinstance(event, TicketTriaged):
+        if rounds.answer_unit(route=event.route, answer_unit=event.answer_unit, reclassified=event.reclassified) \
+                or case_rules.red_ticket_call(tier=event.tier, open_for_red=ox.settings.open_cases_for_red):
+            return False
+        writes.ticket(ticket_no, updated_at=at, category=event.category, kinds=event.department_kinds,
+                      tier=event.tier, **({"region_code": event.region_code} if event.region_code else {}))
+        return True
+    key = (ticket_no, event.round)
+    r = claimed[key]
+    if isinstance(event, TicketDispatched):
+        if ticket_no in cased or (r.dispatch_day is None and r.resolved_at):
+            return False  # the open cases are named, or the visits that came first are read: on_dispatched
+        lead, region = event.lead_unit, event.region_code
+        change = rounds.dispatch_known(r, lead=lead, co_units=event.co_units, day=ox.day(event.dispatched_at))
+        writes.ticket(ticket_no, updated_at=at, lead_unit=lead, round=event.round, status="dispatched",
+                      **({"region_code": region} if region else {}))
+        writes.unit({"unit": lead, "name": event.lead_unit_name[:NAME_MAX], "region_code": unit_region(lead, region),
+                     "level": event.unit_level}, named=True)
+        for co in event.co_units:
+            writes.unit({"unit": co, "region_code": unit_region(co, region)}, named=False)
+        writes.round(key, r, change.values)
+        writes.count(change.counts)
+        return True
+    # ClockStarted, as facts.set_clock and on_clock_started: the judgement reads the round as it was
+    accept_due = rounds.accept_due(event.accept_due, event.resolve_due)
+    known = rounds.clock_known(r, accept_due=accept_due, resolve_due=event.resolve_due)
+    writes.round(key, r, {"accept_due": accept_due, "resolve_due": event.resolve_due,
+                          "unit": r.unit if r.unit is not None else event.unit})
+    if known is not None:
+        writes.round(key, r, known.values)
+        writes.count(known.counts)
+    return True
+
+
+_RUN_EVENTS: dict[str, tuple[type[Fact], Any]] = {
+    model.__event_type__: (model, handler)  # type: ignore[attr-defined,union-attr]
+    for model, handler in ((TicketTriaged, on_triaged), (TicketDispatched, on_dispatched),
+                           (ClockStarted, on_clock_started))
+}
