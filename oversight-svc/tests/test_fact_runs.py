@@ -20,8 +20,14 @@ from bancheng_services.testing import Databases, RunningService, run_service
 from bancheng_shared.contracts import EventEnvelope
 from bancheng_shared.contracts.envelope import EVENT_TOPIC
 from bancheng_shared.contracts.intake import TicketReceived
-from bancheng_shared.contracts.sla import ClockStarted
-from bancheng_shared.contracts.triage import ResolutionSubmitted, TicketDispatched, TicketSigned, TicketTriaged
+from bancheng_shared.contracts.sla import AlertRaised, ClockStarted
+from bancheng_shared.contracts.triage import (
+    ResolutionSubmitted,
+    TicketDispatched,
+    TicketSigned,
+    TicketTriaged,
+    TierCopyIssued,
+)
 from bancheng_shared.contracts.vocab import Route, Tier
 from bancheng_shared.sqlite_session import twin_of
 from bancheng_shared.topics import topic_name
@@ -29,6 +35,7 @@ from oversight_svc.adapters.tables import (
     case_tickets,
     case_units,
     cases,
+    copies,
     region_received,
     rollups,
     rounds,
@@ -78,10 +85,15 @@ def _tickets(seed: int, n: int, mix: bool = True) -> tuple[list[EventEnvelope], 
             before.append(ev(red, t, "triage-svc", start))
         elif early < 0.25:  # the unit's sign and result reached oversight before the dispatch did
             done = sent + timedelta(hours=rng.uniform(1, 200))
-            before += [ev(TicketSigned(unit=lead, signed_at=sent + timedelta(hours=3)), t, "triage-svc", done),
+            before += [ev(TicketSigned(unit=lead, signed_at=sent + timedelta(hours=1)), t, "triage-svc", done),
                        ev(ResolutionSubmitted(unit=lead, outcome="resolved", reply="已处理", submitted_at=done),
                           t, "triage-svc", done)]
         mine = [ev(triaged, t, "triage-svc", start), ev(dispatched, t, "triage-svc", sent)]
+        if tier != "green":  # triage's tier copy: joint scheduling for yellow, supervision for red
+            purpose = "supervision" if tier == "red" else "joint_scheduling"
+            copy = TierCopyIssued(tier=tier, purpose=purpose, to_kinds=["business_environment"], reason="分级抄送",
+                                  issued_at=sent)
+            mine += [ev(copy, t, "triage-svc", sent)] * (2 if mix and rng.random() < 0.2 else 1)  # issued again
         if mix and rng.random() < 0.3:  # signed late before the clock is known: counted in time, corrected by the clock
             mine.append(ev(TicketSigned(unit=lead, signed_at=accept_due + timedelta(hours=1)), t, "triage-svc",
                            accept_due + timedelta(hours=1)))
@@ -91,7 +103,11 @@ def _tickets(seed: int, n: int, mix: bool = True) -> tuple[list[EventEnvelope], 
                                                          "unit_level": other_level, "redispatch": True,
                                                          "co_units": []}), t, "triage-svc", sent))
         main += mine
-        main.append(ev(clock, t, "sla-svc", sent))
+        main += [ev(clock, t, "sla-svc", sent),
+                 ev(AlertRaised(level="reported", unit=lead, raised_at=sent, deadline=resolve_due), t, "sla-svc", sent)]
+        if mix and rng.random() < 0.15:  # overdue: the alarm step counts once per round
+            alarm = AlertRaised(level="alarm", unit=lead, raised_at=resolve_due, deadline=resolve_due)
+            main += [ev(alarm, t, "sla-svc", resolve_due)] * rng.randint(1, 2)
     return before, main
 
 
@@ -151,6 +167,9 @@ async def _snapshot(svc: RunningService) -> dict[str, list[tuple[Any, ...]]]:
         out["cases"] = sorted(tuple(r) for r in (await s.execute(
             select(case_tickets.c.ticket_no, cases.c.red, cases.c.state, cases.c.sources)
             .join(cases, cases.c.case_id == case_tickets.c.case_id))).all())
+        out["copies"] = sorted((tuple(r) for r in (await s.execute(
+            select(copies.c.ticket_no, copies.c.round, copies.c.purpose, copies.c.tier, copies.c.to_kinds,
+                   copies.c.issued_at, copies.c.event_id, copies.c.case_id.is_(None)))).all()), key=repr)
         out["case_units"] = sorted(tuple(r) for r in (await s.execute(
             select(case_tickets.c.ticket_no, case_units.c.unit)
             .join(case_units, case_units.c.case_id == case_tickets.c.case_id))).all())
@@ -171,7 +190,9 @@ async def test_a_run_of_facts_leaves_what_the_events_one_by_one_leave(two: list[
     for name in left:
         assert left[name] == right[name], name
     # the mix reached every path: cases opened and named, corrections of late signs, co-units counted
-    assert left["case_units"] and left["cases"]
+    assert left["case_units"] and left["cases"] and left["copies"]
+    overdue = list(rounds.c.keys()).index("overdue")
+    assert any(r[overdue] for r in left["rounds"])
     in_time = list(rounds.c.keys()).index("sign_in_time")
     assert any(r[in_time] is False for r in left["rounds"]) and any(r[in_time] for r in left["rounds"])
     assert len(left["units"]) == len(UNITS) + 1

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bancheng_shared.db import among, is_postgres, update_statement
 from oversight_svc.adapters import facts
 from oversight_svc.adapters.rollups import Rollups
-from oversight_svc.adapters.tables import case_tickets, cases, rounds, tickets, units
+from oversight_svc.adapters.tables import case_tickets, cases, copies, rounds, tickets, units
 from oversight_svc.adapters.writes import Op, run, upsert_op
 from oversight_svc.domain.metrics import Count
 
@@ -74,7 +74,7 @@ class FactWrites:
     One after the other, the events' upserts of a ticket leave each column with its last value: kept merged per
     ticket. A unit named with its name, region and level leaves its last such row; one only added where unknown
     leaves the first, unless a named row comes. A round's columns set one after the other leave the last values.
-    Rollup counts add up in any order.
+    Rollup counts add up in any order. A copy (ticket, purpose, round) recorded twice keeps the first.
     """
 
     def __init__(self) -> None:
@@ -87,6 +87,7 @@ class FactWrites:
         self.added_units: dict[str, dict[str, Any]] = {}
         self.rounds: dict[RoundKey, dict[str, Any]] = {}
         self.counts: list[Count] = []
+        self.copies: dict[tuple[str, str, int], dict[str, Any]] = {}
 
     def ticket(self, ticket_no: str, **cols: Any) -> None:
         """Facts of a ticket (its row created if missing)."""
@@ -105,6 +106,10 @@ class FactWrites:
         for k, v in values.items():
             setattr(r, k, v)
         self.rounds.setdefault(key, {}).update(values)
+
+    def copy(self, row: dict[str, Any]) -> None:
+        """A tier copy, recorded once per ticket, purpose and round."""
+        self.copies.setdefault((row["ticket_no"], row["purpose"], row["round"]), row)
 
     def count(self, counts: list[Count]) -> None:
         """Counts to add to the rollups."""
@@ -126,6 +131,8 @@ class FactWrites:
                     {**values, "k_ticket_no": ticket_no, "k_round": rnd})
         ops += [(update_statement(rounds, cols, ["ticket_no", "round"]), rows) for cols, rows in shapes.items()]
         ops.append(rollups.increment_op(session, self.counts))
+        for rows in _by_shape(self.copies.values()):
+            ops.append(upsert_op(session, copies, ["ticket_no", "purpose", "round"], rows, update=[]))
         return ops
 
     async def flush(self, session: AsyncSession, rollups: Rollups) -> None:

@@ -107,9 +107,10 @@ EVENTS: dict[type, EventHandler] = {
     ReturnVisitDue: facts.on_visit_due,
     CalendarYearLoaded: facts.on_calendar_year,
 }
-# intake's tickets come one new ticket after another, triage's and sla's as each ticket's triage, dispatch and
-# clock: a consumer batch's run of them is written together
+# intake's tickets come one new ticket after another, triage's and sla's as each ticket's triage, dispatch, tier copy,
+# clock and its first alert: a consumer batch's run of them is written together
 RUNS: dict[type, BatchEventHandler] = {
     TicketReceived: facts.on_tickets_received,
-    TicketTriaged: facts.on_facts, TicketDispatched: facts.on_facts, ClockStarted: facts.on_facts,
+    TicketTriaged: facts.on_facts, TicketDispatched: facts.on_facts, TierCopyIssued: facts.on_facts,
+    ClockStarted: facts.on_facts, AlertRaised: facts.on_facts,
 }

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from bancheng_shared.contracts.envelope import EventEnvelope
 from bancheng_shared.contracts.sla import EscalatedToSupervision
 from bancheng_shared.contracts.triage import TicketTriaged, TierChanged, TierCopyIssued
 from bancheng_shared.leases import LeaseLost
@@ -113,10 +114,15 @@ async def on_tier_copy(event: TierCopyIssued, uow: UnitOfWork, ox: Oversight) ->
             await stored.add_document(s, case_id, "supervision_copy", row.state, {
                 "purpose": purpose, "tier": str(event.tier), "to_kinds": event.to_kinds, "to_units": event.to_units,
                 "reason": event.reason, "round": rnd}, None, at)
-    await run(s, [facts.copy_op(s, {
-        "copy_id": new_id("CPY"), "ticket_no": env.ticket_no, "round": rnd, "purpose": purpose,
-        "tier": str(event.tier), "to_kinds": event.to_kinds, "to_units": event.to_units, "reason": event.reason,
-        "issued_at": at, "case_id": case_id, "event_id": str(env.event_id), "recorded_at": uow.now()})])
+    await run(s, [facts.copy_op(s, copy_row(event, env, case_id, uow.now()))])
+
+
+def copy_row(event: TierCopyIssued, env: EventEnvelope, case_id: str | None, now: datetime) -> dict[str, Any]:
+    """The stored record of a tier copy."""
+    return {"copy_id": new_id("CPY"), "ticket_no": env.ticket_no, "round": event.round, "purpose": event.purpose,
+            "tier": str(event.tier), "to_kinds": event.to_kinds, "to_units": event.to_units, "reason": event.reason,
+            "issued_at": event.issued_at, "case_id": case_id, "event_id": str(env.event_id),
+            "recorded_at": now}
 
 
 async def open_case(cmd: OpenCase, uow: UnitOfWork, ox: Oversight) -> dict[str, Any]:

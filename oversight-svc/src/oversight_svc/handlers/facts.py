@@ -36,6 +36,7 @@ from bancheng_shared.contracts.triage import (
     TicketReopened,
     TicketSigned,
     TicketTriaged,
+    TierCopyIssued,
 )
 from bancheng_shared.unit_of_work import UnitOfWork
 from oversight_svc.adapters import calendar, fact_batch, facts
@@ -266,26 +267,30 @@ async def on_calendar_year(event: CalendarYearLoaded, uow: UnitOfWork, ox: Overs
 
 # ---------------------------------------------------------------- a run of the common facts written together
 
-Fact = TicketTriaged | TicketDispatched | ClockStarted
+Fact = TicketTriaged | TicketDispatched | TierCopyIssued | ClockStarted | AlertRaised
+_ROUND_FACTS = (TicketDispatched, ClockStarted)
 
 
 async def on_facts(envs: list[EventEnvelope], uow: UnitOfWork, ox: Oversight) -> None:
-    """A run of TicketTriaged, TicketDispatched and ClockStarted of a consumer batch in order, each decided as its own
-    handler decides it, their writes gathered and written together (adapters.fact_batch: the rounds claimed and the
-    open cases read once for the run). An event that needs more than the run keeps (a direct answer, a red ticket's
-    case, a dispatch onto open cases or onto a result that came before it) goes through its own handler once what
-    came before it is written, and so does every later event of its ticket in the run."""
+    """A run of a ticket's first facts (TicketTriaged, TicketDispatched, TierCopyIssued, ClockStarted, AlertRaised) of
+    a consumer batch in order, each decided as its own handler decides it, their writes gathered and written together
+    (adapters.fact_batch: the rounds claimed and the open cases read once for the run). An event that needs more than
+    the run keeps (a direct answer, a red ticket's case or supervision copy, a dispatch onto open cases or onto a
+    result that came before it) goes through its own handler once what came before it is written, and so does every
+    later event of its ticket in the run."""
     s = uow.session
     parsed: list[tuple[EventEnvelope, Fact]] = [(env, parse_payload(env, _RUN_EVENTS[env.type][0])) for env in envs]
     cased = await fact_batch.tickets_with_open_cases(
         s, [env.ticket_no for env, e in parsed if isinstance(e, TicketDispatched)])
-    claimed = await fact_batch.claim_rounds(
-        s, [(env.ticket_no, e.round) for env, e in parsed if isinstance(e, TicketDispatched | ClockStarted)])
+    claimed = await fact_batch.claim_rounds(s, [
+        (env.ticket_no, e.round) for env, e in parsed
+        if isinstance(e, _ROUND_FACTS) or (isinstance(e, AlertRaised) and e.level == "alarm")])
     writes = fact_batch.FactWrites()
     alone: set[str] = set()
+    now = uow.now()
     for env, event in parsed:
         ticket_no = env.ticket_no
-        if ticket_no not in alone and _gathered(event, env, claimed, cased, writes, ox):
+        if ticket_no not in alone and _gathered(event, env, claimed, cased, writes, ox, now):
             continue
         alone.add(ticket_no)
         await writes.flush(s, ox.rollups)
@@ -298,7 +303,7 @@ async def on_facts(envs: list[EventEnvelope], uow: UnitOfWork, ox: Oversight) ->
 
 
 def _gathered(event: Fact, env: EventEnvelope, claimed: dict[fact_batch.RoundKey, Any], cased: set[str],
-              writes: fact_batch.FactWrites, ox: Oversight) -> bool:
+              writes: fact_batch.FactWrites, ox: Oversight, now: datetime) -> bool:
     """Decide one event as its handler would and gather its writes; False when it needs its own handler."""
     ticket_no, at = env.ticket_no, env.occurred_at
     if isinstance(event, TicketTriaged):
@@ -308,6 +313,13 @@ def _gathered(event: Fact, env: EventEnvelope, claimed: dict[fact_batch.RoundKey
         writes.ticket(ticket_no, updated_at=at, category=event.category, kinds=event.department_kinds,
                       tier=event.tier, **({"region_code": event.region_code} if event.region_code else {}))
         return True
+    if isinstance(event, TierCopyIssued):
+        if case_rules.red_ticket_call(copy_purpose=event.purpose, open_for_red=ox.settings.open_cases_for_red):
+            return False  # the supervision copy joins the ticket's case: cases.on_tier_copy
+        writes.copy(cases.copy_row(event, env, None, now))
+        return True
+    if isinstance(event, AlertRaised) and event.level != "alarm":
+        return True  # only the alarm counts (on_alert)
     key = (ticket_no, event.round)
     r = claimed[key]
     if isinstance(event, TicketDispatched):
@@ -324,6 +336,12 @@ def _gathered(event: Fact, env: EventEnvelope, claimed: dict[fact_batch.RoundKey
         writes.round(key, r, change.values)
         writes.count(change.counts)
         return True
+    if isinstance(event, AlertRaised):
+        alarmed = rounds.alarmed(r, unit=event.unit)
+        if alarmed is not None:
+            writes.round(key, r, alarmed.values)
+            writes.count(alarmed.counts)
+        return True
     # ClockStarted, as facts.set_clock and on_clock_started: the judgement reads the round as it was
     accept_due = rounds.accept_due(event.accept_due, event.resolve_due)
     known = rounds.clock_known(r, accept_due=accept_due, resolve_due=event.resolve_due)
@@ -338,5 +356,6 @@ def _gathered(event: Fact, env: EventEnvelope, claimed: dict[fact_batch.RoundKey
 _RUN_EVENTS: dict[str, tuple[type[Fact], Any]] = {
     model.__event_type__: (model, handler)  # type: ignore[attr-defined,union-attr]
     for model, handler in ((TicketTriaged, on_triaged), (TicketDispatched, on_dispatched),
-                           (ClockStarted, on_clock_started))
+                           (TierCopyIssued, cases.on_tier_copy), (ClockStarted, on_clock_started),
+                           (AlertRaised, on_alert))
 }
