@@ -6,11 +6,12 @@ import asyncio
 from collections import Counter
 from typing import Any
 
+from hooks_support import PII_KEY
 from intake_helpers import ticket
 from merge_corpus import NEAR_MISSES, TRUE_REPEATS
 from sqlalchemy import func, select
 
-from bancheng_services.testing import RunningService, auth
+from bancheng_services.testing import Databases, RunningService, auth, run_service
 from intake_svc.adapters.tables import plumbing, tickets
 
 
@@ -204,9 +205,50 @@ async def test_one_writer_writes_one_group_at_a_time() -> None:
     assert gc.most_at_once == 1 and gc.groups < 40
 
 
-def test_writers_default_to_one_on_sqlite_and_several_on_postgresql() -> None:
-    from intake_svc.adapters.registrar import ACCEPT_WRITERS_POSTGRES, group_writers
+def test_sqlite_writes_one_group_at_a_time_whatever_the_setting() -> None:
+    from intake_svc.adapters.registrar import group_writers
 
-    assert group_writers(0, "sqlite+aiosqlite:///./x.db") == 1
-    assert group_writers(0, "postgresql+asyncpg://u@h/db") == ACCEPT_WRITERS_POSTGRES > 1
-    assert group_writers(2, "sqlite+aiosqlite:///./x.db") == 2
+    assert group_writers(3, "sqlite+aiosqlite:///./x.db") == 1
+    assert group_writers(3, "postgresql+asyncpg://u@h/db") == 3
+
+
+async def test_three_writers_on_the_database_merge_and_replay_as_one_does(
+        databases: Databases, kafka_bootstrap: str, topic_prefix: str) -> None:
+    """Groups written at once (PostgreSQL; SQLite keeps one): repeats still merge into one ticket, a key sent twice
+    still makes one ticket, nothing is lost or doubled."""
+    url = await databases.new("intake")
+    async with run_service("intake", database_url=url, kafka_bootstrap=kafka_bootstrap, topic_prefix=topic_prefix,
+                           pii_key=PII_KEY, accept_group_writers=3) as svc:
+        h = auth("operator")
+        posts: list[tuple[dict[str, Any], dict[str, str]]] = []
+        for n in range(40):
+            posts.append((ticket(f"第{n}号楼前的路灯坏了{n}个月了，晚上一片漆黑", f"1350001{n:04d}",
+                                 region=f"3399{n % 90 + 10:02d}001"), h))
+        for n, (first, repeat) in enumerate(TRUE_REPEATS[:6]):
+            phone = f"1391112{n:04d}"
+            posts += [(ticket(first, phone, region=None), h), (ticket(repeat, phone, region=None), h)]
+        keyed = ticket("东湖区某路口井盖缺失，存在安全隐患", "13800138001")
+        posts += [(keyed, {**h, "Idempotency-Key": f"w-{i % 3}"}) for i in range(6)]
+        gc = svc.app.state.intake.group_commit
+        answers = await _post_all(svc, posts)
+        assert all(r.status_code in (200, 201) for r in answers), [r.text for r in answers if r.status_code >= 300]
+        body = [r.json() for r in answers]
+        for i in range(6):
+            a, b = body[40 + 2 * i], body[41 + 2 * i]
+            assert a["ticket_no"] == b["ticket_no"] and sorted([a["merged"], b["merged"]]) == [False, True]
+        by_key = {}
+        for i, b in enumerate(body[52:]):
+            by_key.setdefault(i % 3, set()).add(b["ticket_no"])
+        assert all(len(nos) == 1 for nos in by_key.values())
+        # the three keys carry the same request of the same person: the later two merge into the first one's ticket
+        assert len(set.union(*by_key.values())) == 1
+        created = {b["ticket_no"] for b in body}
+        assert len(created) == 40 + 6 + 1
+        async with svc.runtime.sm() as s:
+            stored = (await s.execute(select(tickets.c.ticket_no))).scalars().all()
+        assert sorted(stored) == sorted(created)
+        types = await _outbox_types(svc)
+        assert types["TicketReceived"] == len(created) and types["RepeatReceived"] == 6 + 2
+        assert gc.writers == (1 if databases.backend == "sqlite" else 3)
+        if databases.backend == "sqlite":
+            assert gc.most_at_once == 1

@@ -41,16 +41,12 @@ from intake_svc.models import TicketCreate, TicketCreated
 
 # failures of the database itself, not of one request: halving a group would only repeat them
 _DATABASE_DOWN = (OperationalError, InterfaceError, OSError, TimeoutError)
-# groups written at once on PostgreSQL when the setting leaves it open (measured: see deploy/README.md §11)
-ACCEPT_WRITERS_POSTGRES = 3
 
 
 def group_writers(setting: int, database_url: str) -> int:
-    """How many groups are written at the same time: the setting, else one on SQLite (one writer at a time) and
-    ACCEPT_WRITERS_POSTGRES on PostgreSQL."""
-    if setting:
-        return setting
-    return 1 if is_sqlite(database_url) else ACCEPT_WRITERS_POSTGRES
+    """How many groups are written at the same time: the setting on PostgreSQL, one on SQLite (one writer at a
+    time, whatever the setting)."""
+    return 1 if is_sqlite(database_url) else setting
 
 @dataclass
 class Registration:
