@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -452,3 +453,76 @@ async def test_runs_of_a_batch_are_applied_together_and_the_other_events_one_by_
     outer = UnitOfWork.bound(None, None, cause=None, after=[])  # type: ignore[arg-type]
     await bus.in_runs(batch, outer, {"FollowUpAdded": many})
     assert seen == [("many", ["T1", "T2"]), ("one", ["T3"]), ("many", ["T4"])]
+
+
+async def test_a_deadlock_is_retried_as_the_database_s_trouble_and_never_dead_letters_the_event(
+    tmp_path: Path,
+) -> None:
+    """PostgreSQL breaks a deadlock by failing one transaction: the consumer's batch. Even in the pass that isolates
+    a failing event (here a poisoned one before it), the deadlocked event is not the event's fault: the whole batch
+    fails and is applied again later; only the poisoned event is dead-lettered, the other applied once."""
+    from aiokafka import ConsumerRecord
+    from sqlalchemy import text, update
+    from sqlalchemy.exc import DBAPIError, IntegrityError
+
+    from bancheng_shared.consumer import database_unwell
+
+    if postgres_base_url() is None:
+        if os.environ.get("BANCHENG_REQUIRE_POSTGRES"):
+            pytest.fail("PostgreSQL is required (BANCHENG_REQUIRE_POSTGRES) but unreachable")
+        pytest.skip("PostgreSQL unreachable")
+    async with database("postgresql", tmp_path) as (engine, sm):
+        async with engine.begin() as conn:
+            await conn.execute(insert(effects), [{"id": 1, "ticket_id": "row", "content": "a"},
+                                                 {"id": 2, "ticket_id": "row", "content": "b"}])
+        first_time, b_locked, a_waits = [True], asyncio.Event(), asyncio.Event()
+
+        async def deadlocked_once(uow: UnitOfWork, env: EventEnvelope) -> None:
+            if env.payload["content"] == "poison":
+                raise ValueError("this event cannot be applied")
+            await uow.session.execute(update(effects).where(effects.c.id == 1).values(content="a1"))
+            if first_time[0]:
+                first_time[0] = False
+                await b_locked.wait()
+                a_waits.set()
+            await uow.session.execute(update(effects).where(effects.c.id == 2).values(content="b1"))
+
+        async def other_transaction() -> None:
+            # holds row 2, then asks for row 1 once the consumer waits for row 2: a cycle PostgreSQL breaks by
+            # failing the one that waited first (the consumer's)
+            async with engine.connect() as b:
+                await b.execute(text("SET lock_timeout = '20s'"))
+                await b.execute(update(effects).where(effects.c.id == 2).values(content="b2"))
+                b_locked.set()
+                await a_waits.wait()
+                await asyncio.sleep(0.2)
+                await b.execute(update(effects).where(effects.c.id == 1).values(content="a2"))
+                await b.commit()
+
+        consumer = IdempotentConsumer(service="test", topics=[TOPIC], handlers={"FollowUpAdded": deadlocked_once},
+                                      sessionmaker=sm, plumbing=plumbing, bootstrap="127.0.0.1:9", group_id="g")
+        envs = [follow_up("T1", "poison"), follow_up("T2", "work")]
+        tp = TopicPartition(TOPIC, 0)
+        recs = [ConsumerRecord(topic=TOPIC, partition=0, offset=i, timestamp=0, timestamp_type=0, key=b"T",
+                               value=e.to_bytes(), checksum=None, serialized_key_size=1,
+                               serialized_value_size=0, headers=()) for i, e in enumerate(envs)]
+        other = asyncio.create_task(other_transaction())
+        with pytest.raises(DBAPIError) as failed:
+            await consumer.process({tp: recs})
+        await other
+        assert database_unwell(failed.value) and "deadlock" in str(failed.value)
+        async with sm() as s:
+            assert (await s.execute(select(func.count()).select_from(plumbing.inbox))).scalar_one() == 0
+        await consumer.process({tp: recs})  # the retry: applied
+        async with sm() as s:
+            inbox = {r.event_id: r.dead_lettered for r in (await s.execute(select(plumbing.inbox))).all()}
+            dlq = (await s.execute(select(plumbing.outbox.c.value))).scalars().all()
+            rows = dict((await s.execute(select(effects.c.id, effects.c.content))).all())
+        assert inbox == {str(envs[0].event_id): True, str(envs[1].event_id): False}
+        assert len(dlq) == 1 and orjson.loads(dlq[0])["reason"].startswith("ValueError")
+        assert rows == {1: "a1", 2: "b1"}
+        # a value the database refuses is the event's: not retried forever
+        async with sm() as s:
+            with pytest.raises(IntegrityError) as refused:
+                await s.execute(insert(effects).values(id=1, ticket_id="x", content="dup"))
+        assert not database_unwell(refused.value)

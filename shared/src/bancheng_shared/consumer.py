@@ -12,7 +12,7 @@ import orjson
 import structlog
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from sqlalchemy import insert, select
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bancheng_shared import metrics
@@ -47,6 +47,19 @@ def _seen_query(plumbing: Plumbing, sm: async_sessionmaker[AsyncSession]) -> Any
     bind = sm.kw.get("bind")
     col = plumbing.inbox.c.event_id
     return select(col).where(among(col, "ids", bind is not None and bind.dialect.name == "postgresql"))
+
+
+# a transaction PostgreSQL rolled back to break a deadlock or a serialization conflict (SQLSTATE 40P01, 40001):
+# nothing is wrong with the events, the batch is applied again (never dead-lettered)
+_RETRY_SQLSTATES = frozenset({"40P01", "40001"})
+
+
+def database_unwell(exc: BaseException) -> bool:
+    """Whether a failure is the database's (unreachable, timed out, a deadlock or serialization conflict it broke),
+    not an event's: the batch is retried as a whole."""
+    if isinstance(exc, OperationalError | InterfaceError):
+        return True
+    return isinstance(exc, DBAPIError) and getattr(exc.orig, "sqlstate", None) in _RETRY_SQLSTATES
 
 
 class _HandlerFailed(Exception):
@@ -265,17 +278,17 @@ class IdempotentConsumer:
                         try:
                             async with self.unit(session, env, after) as uow:
                                 await handler(uow, env)
-                        except (OperationalError, InterfaceError):
-                            raise  # the database is unwell, not the event: retry the batch
                         except Exception as exc:
+                            if database_unwell(exc):
+                                raise  # the database is unwell, not the event: retry the batch
                             raise _HandlerFailed from exc
                     else:
                         try:
                             async with session.begin_nested(), self.unit(session, env, after) as uow:
                                 await handler(uow, env)
-                        except (OperationalError, InterfaceError):
-                            raise
                         except Exception as exc:
+                            if database_unwell(exc):
+                                raise
                             dead = True
                             log.error("event_dead_lettered", service=self.service, event_type=env.type,
                                       ticket_id=env.ticket_id, correlation_id=env.correlation_id, error=repr(exc))
@@ -289,9 +302,9 @@ class IdempotentConsumer:
                 try:
                     async with self.unit(session, None, after) as uow:
                         await self.batch_handler(uow, fresh)
-                except (OperationalError, InterfaceError):
-                    raise
                 except Exception as exc:
+                    if database_unwell(exc):
+                        raise
                     raise _HandlerFailed from exc
             if inbox_rows:
                 await session.execute(self._inbox_insert, inbox_rows)

@@ -75,6 +75,9 @@ class FactWrites:
     ticket. A unit named with its name, region and level leaves its last such row; one only added where unknown
     leaves the first, unless a named row comes. A round's columns set one after the other leave the last values.
     Rollup counts add up in any order. A copy (ticket, purpose, round) recorded twice keeps the first.
+
+    Rows go out sorted by key, table after table in one order: two replicas writing runs that share units or
+    rollups lock those rows in the same order and wait for each other instead of deadlocking.
     """
 
     def __init__(self) -> None:
@@ -118,20 +121,20 @@ class FactWrites:
     def ops(self, session: AsyncSession, rollups: Rollups) -> list[Op | None]:
         """The statements with their rows: one per table and shape."""
         ops: list[Op | None] = []
-        for rows in _by_shape(self.tickets.values()):
+        for rows in _by_shape(self.tickets):
             ops.append(upsert_op(session, tickets, ["ticket_no"], rows))
-        for rows in _by_shape(self.named_units.values()):
+        for rows in _by_shape(self.named_units):
             ops.append(upsert_op(session, units, ["unit"], rows))
-        for rows in _by_shape(self.added_units.values()):
+        for rows in _by_shape(self.added_units):
             ops.append(upsert_op(session, units, ["unit"], rows, update=[]))
         shapes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-        for (ticket_no, rnd), values in self.rounds.items():
+        for (ticket_no, rnd), values in sorted(self.rounds.items()):
             if values:
                 shapes.setdefault(tuple(sorted(values)), []).append(
                     {**values, "k_ticket_no": ticket_no, "k_round": rnd})
         ops += [(update_statement(rounds, cols, ["ticket_no", "round"]), rows) for cols, rows in shapes.items()]
         ops.append(rollups.increment_op(session, self.counts))
-        for rows in _by_shape(self.copies.values()):
+        for rows in _by_shape(self.copies):
             ops.append(upsert_op(session, copies, ["ticket_no", "purpose", "round"], rows, update=[]))
         return ops
 
@@ -142,8 +145,9 @@ class FactWrites:
         await run(session, ops)
 
 
-def _by_shape(rows: Iterable[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+def _by_shape(rows: dict[Any, dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """Rows by their set of columns, each list in the order of the rows' keys."""
     shapes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-    for row in rows:
+    for _key, row in sorted(rows.items()):
         shapes.setdefault(tuple(sorted(row)), []).append(row)
     return list(shapes.values())

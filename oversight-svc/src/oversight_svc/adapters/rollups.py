@@ -51,7 +51,8 @@ class Rollups:
                     if v:
                         row[m] += v
         stmt = upsert_statement(session, rollups, ["grain", "period", "unit"], metrics, add=True)
-        return stmt, list(rows.values())
+        # in key order: transactions of two replicas lock shared rows in the same order (no deadlock between them)
+        return stmt, [rows[k] for k in sorted(rows)]
 
     async def increment(self, session: AsyncSession, unit: str, day: date, deltas: dict[str, int]) -> None:
         """Add to a unit's day, month, quarter and year rollups (negative deltas correct a provisional count)."""

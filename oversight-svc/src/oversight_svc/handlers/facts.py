@@ -85,7 +85,9 @@ async def on_tickets_received(envs: list[EventEnvelope], uow: UnitOfWork, ox: Ov
         if event.hotspot_id:
             linked.append((event, env))
     if statements:
-        await run(s, [(statements[0], list(tickets.values())), (statements[1], list(counts.values()))])
+        # in key order (rows two replicas share are locked in one order)
+        await run(s, [(statements[0], [tickets[k] for k in sorted(tickets)]),
+                      (statements[1], [counts[k] for k in sorted(counts)])])
     for event, env in linked:
         await hand_downs.on_hotspot_ticket(event, UnitOfWork.bound(uow.rt, s, cause=env, after=[]))
 
