@@ -26,16 +26,20 @@ async def _outbox_types(svc: RunningService) -> Counter[str]:
     return Counter({r[0]: r[1] for r in rows})
 
 
+def _burst(h: dict[str, str], distinct: int, repeats: int, phones: str) -> list[tuple[dict[str, Any], dict[str, str]]]:
+    """Distinct matters at distinct places, then pairs of true repeats by the same person (phones from `phones`)."""
+    posts = [(ticket(f"第{n}号楼前的路灯坏了{n}个月了，晚上一片漆黑", f"{phones}0{n:04d}",
+                     region=f"3399{n % 90 + 10:02d}001"), h) for n in range(distinct)]
+    for n, (first, repeat) in enumerate(TRUE_REPEATS[:repeats]):
+        phone = f"{phones}1{n:04d}"
+        posts += [(ticket(first, phone, region=None), h), (ticket(repeat, phone, region=None), h)]
+    return posts
+
+
 async def test_a_burst_is_grouped_and_repeats_inside_it_merge(intake: RunningService) -> None:
     h = auth("operator")
-    posts: list[tuple[dict[str, Any], dict[str, str]]] = []
     # distinct matters at distinct places, true repeats by the same person, near-misses by the same person
-    for n in range(30):
-        posts.append((ticket(f"第{n}号楼前的路灯坏了{n}个月了，晚上一片漆黑", f"1350000{n:04d}",
-                             region=f"3399{n % 90 + 10:02d}001"), h))
-    for n, (first, repeat) in enumerate(TRUE_REPEATS[:5]):
-        phone = f"1391111{n:04d}"
-        posts += [(ticket(first, phone, region=None), h), (ticket(repeat, phone, region=None), h)]
+    posts = _burst(h, 30, 5, "135000")
     for n, (first, other) in enumerate(NEAR_MISSES[:5]):
         phone = f"1372222{n:04d}"
         posts += [(ticket(first, phone, region=None), h), (ticket(other, phone, region=None), h)]
@@ -220,13 +224,7 @@ async def test_three_writers_on_the_database_merge_and_replay_as_one_does(
     async with run_service("intake", database_url=url, kafka_bootstrap=kafka_bootstrap, topic_prefix=topic_prefix,
                            pii_key=PII_KEY, accept_group_writers=3) as svc:
         h = auth("operator")
-        posts: list[tuple[dict[str, Any], dict[str, str]]] = []
-        for n in range(40):
-            posts.append((ticket(f"第{n}号楼前的路灯坏了{n}个月了，晚上一片漆黑", f"1350001{n:04d}",
-                                 region=f"3399{n % 90 + 10:02d}001"), h))
-        for n, (first, repeat) in enumerate(TRUE_REPEATS[:6]):
-            phone = f"1391112{n:04d}"
-            posts += [(ticket(first, phone, region=None), h), (ticket(repeat, phone, region=None), h)]
+        posts = _burst(h, 40, 6, "135001")
         keyed = ticket("东湖区某路口井盖缺失，存在安全隐患", "13800138001")
         posts += [(keyed, {**h, "Idempotency-Key": f"w-{i % 3}"}) for i in range(6)]
         gc = svc.app.state.intake.group_commit

@@ -495,7 +495,13 @@ async def test_a_deadlock_is_retried_as_the_database_s_trouble_and_never_dead_le
                 await b.execute(update(effects).where(effects.c.id == 2).values(content="b2"))
                 b_locked.set()
                 await a_waits.wait()
-                await asyncio.sleep(0.2)
+                # only once the consumer waits for row 2, so that it is the one that waited first
+                async with engine.connect() as probe:
+                    async def consumer_waits() -> bool:
+                        q = text("SELECT count(*) FROM pg_locks WHERE NOT granted")
+                        return bool((await probe.execute(q)).scalar())
+
+                    await eventually(consumer_waits, timeout_s=10, interval_s=0.01)
                 await b.execute(update(effects).where(effects.c.id == 1).values(content="a2"))
                 await b.commit()
 
