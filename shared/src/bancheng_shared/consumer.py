@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bancheng_shared import metrics
 from bancheng_shared.contracts.envelope import EventEnvelope
-from bancheng_shared.db import among, transaction
+from bancheng_shared.db import keys_found, transaction
 from bancheng_shared.ops_metrics import LagGauge
 from bancheng_shared.outbox import add_raw
 from bancheng_shared.plumbing import Plumbing
@@ -43,10 +43,10 @@ def _bare_unit(session: AsyncSession, cause: EventEnvelope | None, after: list[C
 
 
 def _seen_query(plumbing: Plumbing, sm: async_sessionmaker[AsyncSession]) -> Any:
-    """The inbox ids among a batch's (parameter `ids`; one statement whatever the batch's size, see db.among)."""
+    """The inbox ids among a batch's (parameter `ids`; one statement whatever the batch's size, see db.keys_found)."""
     bind = sm.kw.get("bind")
     col = plumbing.inbox.c.event_id
-    return select(col).where(among(col, "ids", bind is not None and bind.dialect.name == "postgresql"))
+    return keys_found(select(col), col, "ids", bind is not None and bind.dialect.name == "postgresql")
 
 
 # a transaction PostgreSQL rolled back to break a deadlock or a serialization conflict (SQLSTATE 40P01, 40001):

@@ -9,10 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import ARRAY, Engine, String, any_, bindparam, event, update
+from sqlalchemy import ARRAY, Engine, String, bindparam, event, func, select, true, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+from bancheng_shared import pg_unnest
 
 
 def is_sqlite(url: str) -> bool:
@@ -87,6 +89,7 @@ def make_engine(url: str, *, sqlite_inline: bool = True, **kw: Any) -> AsyncEngi
     if "prepared_statement_cache_size" not in u.query:  # a URL's own setting wins
         connect_args.setdefault("prepared_statement_cache_size", 500)
     engine = create_async_engine(url, connect_args=connect_args, **kw)
+    pg_unnest.install(engine.sync_engine)
     if not kw["pool_pre_ping"]:
         _ping_when_idle(engine.sync_engine)
     return engine
@@ -192,13 +195,22 @@ async def insert_rows(session: AsyncSession, stmt: Any, rows: Sequence[dict[str,
         await session.execute(stmt, same)
 
 
-def among(column: Any, name: str, postgres: bool) -> Any:
-    """`column IN` the list parameter `name`: on PostgreSQL one array parameter (`= ANY`), so the statement is the
-    same whatever the list's length (an expanding IN list is another statement per length, each prepared anew on
-    every connection, and they push the service's own statements out of the prepared-statement cache)."""
-    if postgres:
-        return column == any_(bindparam(name, type_=ARRAY(String)))
-    return column.in_(bindparam(name, expanding=True))
+def keys_found(query: Any, column: Any, name: str, postgres: bool) -> Any:
+    """The values of the list parameter `name` that `query` (a select of `column`, with its joins and conditions)
+    finds a row for: `column IN` the list, one statement whatever its length.
+
+    On PostgreSQL the list is one array parameter, unnested, and each key is looked up by itself (`LATERAL …
+    LIMIT 1`). The plainer `column = ANY(:list)` is planned, once prepared, for a list of ten: on a table still
+    small when the statement was first run, that plan is a sequential scan, and the cached plan stays one as the
+    table grows (measured: 130 ms a lookup of the inbox at 16,000 events, a third of the server's time). Each
+    key's own lookup is an index lookup in any plan. (An expanding IN list is another statement per length,
+    each prepared anew on every connection.)
+    """
+    if not postgres:
+        return query.where(column.in_(bindparam(name, expanding=True))).distinct()
+    keys = func.unnest(bindparam(name, type_=ARRAY(String))).table_valued("key").render_derived()
+    found = query.where(column == keys.c.key).limit(1).lateral()
+    return select(found.c[column.name]).select_from(keys).join(found, true()).distinct()
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

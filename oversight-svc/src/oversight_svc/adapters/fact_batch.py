@@ -17,7 +17,7 @@ from sqlalchemy import ARRAY, Integer, String, bindparam, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bancheng_shared.db import among, is_postgres, update_statement
+from bancheng_shared.db import is_postgres, keys_found, update_statement
 from oversight_svc.adapters import facts
 from oversight_svc.adapters.rollups import Rollups
 from oversight_svc.adapters.tables import case_tickets, cases, copies, rounds, tickets, units
@@ -40,8 +40,8 @@ def _claim_rounds() -> Any:
 
 _CLAIM_ROUNDS = _claim_rounds()
 _OPEN_CASE_TICKETS = {
-    pg: select(case_tickets.c.ticket_no).distinct().join(cases, cases.c.case_id == case_tickets.c.case_id)
-    .where(among(case_tickets.c.ticket_no, "ticket_nos", pg), cases.c.state != "concluded")
+    pg: keys_found(select(case_tickets.c.ticket_no).join(cases, cases.c.case_id == case_tickets.c.case_id)
+                   .where(cases.c.state != "concluded"), case_tickets.c.ticket_no, "ticket_nos", pg)
     for pg in (True, False)
 }
 

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import bindparam, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bancheng_shared.db import among, insert_rows, is_postgres, update_statement
+from bancheng_shared.db import insert_rows, is_postgres, keys_found, update_statement
 from triage_svc.adapters.caches import STAMP_COLUMNS, Stamps, as_stamps
 from triage_svc.adapters.tables import work_order_log, work_orders
 from triage_svc.domain.work_order import LogLine, Outcome, WorkOrder
@@ -20,7 +20,7 @@ _ROW_LOCKED = _ROW.with_for_update()
 _RECEIVED = select(
     select(work_orders.c.ticket_no).where(work_orders.c.ticket_no == bindparam("ticket_no")).scalar_subquery()
     .label("known"), *STAMP_COLUMNS)
-_KNOWN = {pg: select(work_orders.c.ticket_no).where(among(work_orders.c.ticket_no, "ticket_nos", pg))
+_KNOWN = {pg: keys_found(select(work_orders.c.ticket_no), work_orders.c.ticket_no, "ticket_nos", pg)
           for pg in (False, True)}
 _INSERT_WORK_ORDER = insert(work_orders)
 _INSERT_LOG = insert(work_order_log)
