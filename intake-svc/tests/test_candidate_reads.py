@@ -13,7 +13,7 @@ from sqlalchemy import insert, text
 
 from bancheng_services.testing import Databases
 from bancheng_shared.db import make_engine
-from intake_svc.adapters.registrar import _candidate_reads
+from intake_svc.adapters.merge_candidates import candidate_reads
 from intake_svc.adapters.tables import tickets
 from intake_svc.domain.merging import MergePolicy
 
@@ -50,8 +50,8 @@ async def test_the_array_reads_find_what_the_in_list_reads_find(databases: Datab
     engine = make_engine(url)
     now = datetime(2026, 12, 6, 10, tzinfo=UTC)
     policy = MergePolicy()
-    arrays = _candidate_reads(policy, postgres=True)
-    in_lists = _candidate_reads(policy, postgres=False)
+    arrays = candidate_reads(policy, postgres=True)
+    in_lists = candidate_reads(policy, postgres=False)
     city = _city(3000, now)
     try:
         async with engine.begin() as conn:

@@ -1,14 +1,16 @@
-"""What a group of registrations may repeat: the merge keys it holds across replicas and the open tickets it reads."""
+"""What a group of registrations may repeat: the merge keys it holds across replicas, the open tickets it reads and
+the statements that read them."""
 
 from __future__ import annotations
 
 import zlib
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import text
+from sqlalchemy import ARRAY, String, bindparam, func, or_, select, text, true, union
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from intake_svc.domain.merging import OpenTicket
+from intake_svc.adapters.tables import tickets
+from intake_svc.domain.merging import MergePolicy, OpenTicket
 
 if TYPE_CHECKING:
     from intake_svc.adapters.registrar import Registration
@@ -77,3 +79,42 @@ class Candidates:
         seen = {t.ticket_no for t in known}
         return [*known, *(t for t in self.recent_at.get(reg.place, []) if t.ticket_no not in seen),
                 *(t for t in self.fresh if t.place == reg.place)]
+
+
+_CANDIDATE_COLUMNS = (tickets.c.ticket_no, tickets.c.content, tickets.c.phone_hash, tickets.c.id_hash,
+                      tickets.c.place_key, tickets.c.status, tickets.c.received_at)
+
+
+def candidate_reads(policy: MergePolicy, *, postgres: bool) -> tuple[Any, Any, Any]:
+    """The three reads of a group's candidates: the recent open tickets of its people (phones `phones`, ID numbers
+    `ids`, since `since`, the latest `n` of each), its index candidates still open (`ticket_nos`), and the latest `n`
+    open tickets of its places (`places`, since `since`).
+
+    On PostgreSQL each list is one array parameter and each of its keys is read by itself (`LATERAL`, the key's
+    index): the statements are the same for any group, so they stay prepared, and no cached plan made while the
+    table was small turns into a scan of it as it grows (see bancheng_shared.db.keys_found).
+    """
+    cols, open_ = _CANDIDATE_COLUMNS, tickets.c.status.not_in(policy.not_open)
+    since = bindparam("since", type_=tickets.c.received_at.type)
+    latest = tickets.c.received_at.desc()
+    if not postgres:
+        def among(col: Any, name: str) -> Any:
+            return col.in_(bindparam(name, expanding=True))
+        return (select(*cols).where(or_(among(tickets.c.phone_hash, "phones"), among(tickets.c.id_hash, "ids")),
+                                    open_, tickets.c.received_at >= since).order_by(latest),
+                select(*cols).where(among(tickets.c.ticket_no, "ticket_nos"), open_),
+                select(*cols).where(among(tickets.c.place_key, "places"), open_, tickets.c.received_at >= since)
+                .order_by(latest).limit(bindparam("n")))
+
+    def each(col: Any, name: str, *where: Any, limit: Any) -> Any:
+        keys = func.unnest(bindparam(name, type_=ARRAY(String))).table_valued("key").render_derived()
+        found = select(*cols).where(col == keys.c.key, open_, *where).order_by(latest).limit(limit).lateral()
+        return select(*found.c).select_from(keys).join(found, true())
+
+    n: Any = bindparam("n")
+    person = union(each(tickets.c.phone_hash, "phones", tickets.c.received_at >= since, limit=n),
+                   each(tickets.c.id_hash, "ids", tickets.c.received_at >= since, limit=n)).subquery()
+    places = each(tickets.c.place_key, "places", tickets.c.received_at >= since, limit=n).subquery()
+    return (select(person).order_by(person.c.received_at.desc()),
+            each(tickets.c.ticket_no, "ticket_nos", limit=1),
+            select(places).order_by(places.c.received_at.desc()).limit(n))

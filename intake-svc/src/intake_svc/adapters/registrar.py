@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import ARRAY, String, bindparam, func, insert, or_, select, true, tuple_, union, update
+from sqlalchemy import bindparam, insert, or_, select, tuple_, update
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -26,7 +26,7 @@ from bancheng_shared.runtime import Runtime
 from bancheng_shared.unit_of_work import UnitOfWork
 from intake_svc.adapters import search_index
 from intake_svc.adapters.group_commit import GroupCommit
-from intake_svc.adapters.merge_candidates import Candidates, merge_lock
+from intake_svc.adapters.merge_candidates import Candidates, candidate_reads, merge_lock
 from intake_svc.adapters.merge_index import MergeIndex
 from intake_svc.adapters.pii_vault import PiiVault
 from intake_svc.adapters.tables import possible_repeats, repeats, sms_outbox, submissions, tickets, timeline
@@ -95,45 +95,6 @@ class _Group:
     indexed: list[tuple[str, Registration]] = field(default_factory=list)
 
 
-_CANDIDATE_COLUMNS = (tickets.c.ticket_no, tickets.c.content, tickets.c.phone_hash, tickets.c.id_hash,
-                      tickets.c.place_key, tickets.c.status, tickets.c.received_at)
-
-
-def _candidate_reads(policy: MergePolicy, *, postgres: bool) -> tuple[Any, Any, Any]:
-    """The three reads of a group's candidates: the recent open tickets of its people (phones `phones`, ID numbers
-    `ids`, since `since`, the latest `n` of each), its index candidates still open (`ticket_nos`), and the latest `n`
-    open tickets of its places (`places`, since `since`).
-
-    On PostgreSQL each list is one array parameter and each of its keys is read by itself (`LATERAL`, the key's
-    index): the statements are the same for any group, so they stay prepared, and no cached plan made while the
-    table was small turns into a scan of it as it grows (see bancheng_shared.db.keys_found).
-    """
-    cols, open_ = _CANDIDATE_COLUMNS, tickets.c.status.not_in(policy.not_open)
-    since = bindparam("since", type_=tickets.c.received_at.type)
-    latest = tickets.c.received_at.desc()
-    if not postgres:
-        def among(col: Any, name: str) -> Any:
-            return col.in_(bindparam(name, expanding=True))
-        return (select(*cols).where(or_(among(tickets.c.phone_hash, "phones"), among(tickets.c.id_hash, "ids")),
-                                    open_, tickets.c.received_at >= since).order_by(latest),
-                select(*cols).where(among(tickets.c.ticket_no, "ticket_nos"), open_),
-                select(*cols).where(among(tickets.c.place_key, "places"), open_, tickets.c.received_at >= since)
-                .order_by(latest).limit(bindparam("n")))
-
-    def each(col: Any, name: str, *where: Any, limit: Any) -> Any:
-        keys = func.unnest(bindparam(name, type_=ARRAY(String))).table_valued("key").render_derived()
-        found = select(*cols).where(col == keys.c.key, open_, *where).order_by(latest).limit(limit).lateral()
-        return select(*found.c).select_from(keys).join(found, true())
-
-    n: Any = bindparam("n")
-    person = union(each(tickets.c.phone_hash, "phones", tickets.c.received_at >= since, limit=n),
-                   each(tickets.c.id_hash, "ids", tickets.c.received_at >= since, limit=n)).subquery()
-    places = each(tickets.c.place_key, "places", tickets.c.received_at >= since, limit=n).subquery()
-    return (select(person).order_by(person.c.received_at.desc()),
-            each(tickets.c.ticket_no, "ticket_nos", limit=1),
-            select(places).order_by(places.c.received_at.desc()).limit(n))
-
-
 class Registrar:
     """Writes registrations: single requests through group commit, batches in one transaction."""
 
@@ -162,7 +123,7 @@ class Registrar:
                               .returning(tickets.c.repeat_count, tickets.c.repeat_seq, tickets.c.status,
                                          tickets.c.status_label))
         self._of_person, self._at_places, self._recent_at_places = (
-            _candidate_reads(policy, postgres=is_postgres(rt.engine)))
+            candidate_reads(policy, postgres=is_postgres(rt.engine)))
 
     # ------------------------------------------------------------------ the way in
 
