@@ -13,7 +13,7 @@ import orjson
 import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
-from sqlalchemy import BigInteger, Integer, and_, bindparam, delete, func, insert, not_, or_, select, text, update
+from sqlalchemy import BigInteger, Integer, and_, bindparam, func, insert, not_, or_, select, text, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 from sqlalchemy.sql.elements import ColumnElement
@@ -22,7 +22,7 @@ from bancheng_shared import metrics
 from bancheng_shared.contracts.envelope import EventEnvelope
 from bancheng_shared.db import is_postgres, transaction
 from bancheng_shared.kafka import ensure_topics
-from bancheng_shared.plumbing import Plumbing
+from bancheng_shared.plumbing import Plumbing, purge
 from bancheng_shared.topics import EPOCH_TOPIC, all_broker_topics, topic_name
 
 log = structlog.get_logger("bancheng.outbox")
@@ -110,6 +110,7 @@ class OutboxRelay:
         batch_size: int = 500,
         poll_interval_s: float = 0.2,
         retention: timedelta = timedelta(days=7),
+        inbox_retention: timedelta | None = None,
         epoch_check_s: float = 5.0,
         partitions: int = 12,
         readers: Mapping[str, Sequence[str]] | None = None,
@@ -133,6 +134,7 @@ class OutboxRelay:
         self.batch_size = batch_size
         self.poll_interval_s = poll_interval_s
         self.retention = retention
+        self.inbox_retention = inbox_retention
         self.epoch_check_s = epoch_check_s
         self._wake = asyncio.Event()
         self._producer: AIOKafkaProducer | None = None
@@ -297,13 +299,11 @@ class OutboxRelay:
         return False
 
     async def _purge(self) -> None:
-        cutoff = utcnow() - self.retention
-        async with transaction(self.sm) as session:
-            await session.execute(
-                delete(self.p.outbox).where(
-                    self.p.outbox.c.sent_at.is_not(None), self.p.outbox.c.sent_at < cutoff
-                )
-            )
+        now = utcnow()
+        handled_before = now - self.inbox_retention if self.inbox_retention is not None else None
+        gone = await purge(self.sm, self.p, sent_before=now - self.retention, handled_before=handled_before)
+        if any(gone):
+            log.info("retention_purged", service=self.service, outbox_rows=gone[0], inbox_rows=gone[1])
 
     async def _check_epoch(self) -> None:
         epoch = await read_or_claim_epoch(self.bootstrap, self.prefix, self.partitions)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import (
     JSON,
@@ -16,8 +17,12 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    delete,
+    select,
 )
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bancheng_shared.db import transaction
 from bancheng_shared.types import UtcDateTime
 
 # BigInteger autoincrement is INTEGER PRIMARY KEY (rowid) on SQLite, BIGSERIAL on PostgreSQL.
@@ -63,6 +68,9 @@ def plumbing_tables(metadata: MetaData) -> Plumbing:
         Column("topic", String(200), nullable=False),
         Column("handled_at", UtcDateTime(), nullable=False),
         Column("dead_lettered", Boolean, nullable=False, default=False),
+        # what `purge` deletes by: rows come in handled order, so on PostgreSQL a BRIN index (a few pages, next to
+        # nothing per insert) finds the old ones; SQLite makes it an ordinary index
+        Index("ix_inbox_handled_at", "handled_at", postgresql_using="brin"),
     )
     api_keys = Table(
         "api_keys",
@@ -82,3 +90,24 @@ def plumbing_tables(metadata: MetaData) -> Plumbing:
         Column("value", Text, nullable=False),
     )
     return Plumbing(outbox=outbox, inbox=inbox, api_keys=api_keys, state=state)
+
+
+async def purge(sm: async_sessionmaker[AsyncSession], p: Plumbing, *, sent_before: datetime,
+                handled_before: datetime | None, chunk: int = 5000) -> tuple[int, int]:
+    """Delete outbox rows sent before `sent_before` and inbox rows handled before `handled_before` (None: keep the
+    inbox); returns how many of each. The inbox goes in chunks of `chunk`, one transaction each, so that the first
+    purge of a large inbox holds no lock for long."""
+    async with transaction(sm) as session:
+        res = await session.execute(delete(p.outbox).where(p.outbox.c.sent_at.is_not(None),
+                                                           p.outbox.c.sent_at < sent_before))
+        outbox_gone = int(getattr(res, "rowcount", 0) or 0)
+    inbox_gone = 0
+    while handled_before is not None:
+        old = select(p.inbox.c.event_id).where(p.inbox.c.handled_at < handled_before).limit(chunk)
+        async with transaction(sm) as session:
+            res = await session.execute(delete(p.inbox).where(p.inbox.c.event_id.in_(old.scalar_subquery())))
+            n = int(getattr(res, "rowcount", 0) or 0)
+        inbox_gone += n
+        if n < chunk:
+            break
+    return outbox_gone, inbox_gone

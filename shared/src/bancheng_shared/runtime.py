@@ -52,6 +52,7 @@ class Runtime:
             batch_size=settings.outbox_batch_size,
             poll_interval_s=settings.outbox_poll_interval_s,
             retention=timedelta(hours=settings.outbox_retention_hours),
+            inbox_retention=timedelta(hours=settings.inbox_retention_hours),
             epoch_check_s=settings.broker_epoch_check_s,
             partitions=settings.topic_partitions,
             readers={topic: [f"{settings.consumer_group_prefix}{g}" for g in READERS[topic]]

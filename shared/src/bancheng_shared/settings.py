@@ -28,6 +28,11 @@ class ServiceSettings(BaseSettings):
     outbox_batch_size: int = 500
     outbox_poll_interval_s: float = 0.2
     outbox_retention_hours: float = 168.0
+    # how long a handled event's id is kept against its coming again: an event may be published again from the
+    # outbox up to outbox_retention_hours after it was first sent, and a topic keeps it for a week after that
+    # (deploy/k8s/base/topics.yaml; a group without offsets starts from the earliest), so at least twice the
+    # outbox's retention
+    inbox_retention_hours: float = 360.0
     broker_epoch_check_s: float = 5.0
     # after the broker comes back empty: "unconfirmed" republishes the outbox rows some consumer group had not
     # committed past; "all" every retained row (the behaviour before; a backfill for a group added since)
@@ -51,6 +56,16 @@ class ServiceSettings(BaseSettings):
     production: bool = False
     # simulated time (tests, training): the service follows PUT /v1/clock; refused together with production
     simulated_time_allowed: bool = False
+
+    @model_validator(mode="after")
+    def _inbox_outlives_what_may_come_again(self) -> "ServiceSettings":
+        """The inbox keeps handled ids at least as long as an event may still arrive again."""
+        if self.inbox_retention_hours < 2 * self.outbox_retention_hours:
+            raise ValueError(f"inbox_retention_hours ({self.inbox_retention_hours:g}) must be at least twice "
+                             f"outbox_retention_hours ({self.outbox_retention_hours:g}): an event republished "
+                             "from the outbox stays a topic's retention (a week) on the broker, and a handled "
+                             "event whose id is gone would be applied again")
+        return self
 
     @model_validator(mode="after")
     def _no_simulated_time_in_production(self) -> "ServiceSettings":

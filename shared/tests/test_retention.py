@@ -1,0 +1,117 @@
+"""What a service keeps of its plumbing: sent outbox rows for the outbox's retention, handled event ids (the inbox)
+for the inbox's, which must outlive every way an event can arrive again; on real databases."""
+
+from __future__ import annotations
+
+import random
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+from sqlalchemy import MetaData, func, insert, select, text
+
+from bancheng_services.stack import drop_postgres_database, ensure_postgres_database
+from bancheng_services.testing import PG_DEFAULT, postgres_base_url
+from bancheng_shared.plumbing import plumbing_tables, purge
+from bancheng_shared.runtime import Runtime
+from bancheng_shared.settings import ServiceSettings
+
+metadata = MetaData()
+plumbing = plumbing_tables(metadata)
+EVENT_TYPES = ["TicketReceived", "TicketTriaged", "TicketDispatched", "ClockStarted", "AlertRaised", "CaseOpened"]
+NOW = datetime.now(UTC)
+
+
+@pytest.fixture
+async def rt(db_backend: str, tmp_path: Path) -> AsyncIterator[Runtime]:
+    """A runtime on its default settings over fresh plumbing tables."""
+    if db_backend == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path / 'retention.db'}"
+    else:
+        from sqlalchemy.engine import make_url
+
+        url = make_url(postgres_base_url() or PG_DEFAULT).set(
+            database=f"bc_test_retention_{uuid.uuid4().hex[:8]}").render_as_string(hide_password=False)
+        await ensure_postgres_database(url)
+    runtime = Runtime.build("triage-svc", ServiceSettings(database_url=url), plumbing)
+    async with runtime.engine.begin() as conn:
+        await conn.run_sync(metadata.create_all)
+    try:
+        yield runtime
+    finally:
+        await runtime.engine.dispose()
+        if db_backend != "sqlite":
+            await drop_postgres_database(url)
+
+
+def inbox_rows(n: int, hours_ago: float, rng: random.Random) -> list[dict[str, object]]:
+    """Handled events spread over an hour ending `hours_ago` hours back, some of them dead-lettered."""
+    return [{"event_id": str(uuid.UUID(int=rng.getrandbits(128), version=4)), "event_type": rng.choice(EVENT_TYPES),
+             "topic": "intake.tickets", "handled_at": NOW - timedelta(hours=hours_ago, seconds=rng.uniform(0, 3600)),
+             "dead_lettered": rng.random() < 0.01} for _ in range(n)]
+
+
+def outbox_row(*, created_hours_ago: float, sent_hours_ago: float | None) -> dict[str, object]:
+    """An event written by a handler, sent (or not) so many hours ago."""
+    return {"event_id": str(uuid.uuid4()), "event_type": "TicketTriaged", "topic": "triage.work-orders",
+            "key": "12345-20261206-000001", "value": b'{"type":"TicketTriaged"}', "headers": {},
+            "created_at": NOW - timedelta(hours=created_hours_ago),
+            "sent_at": None if sent_hours_ago is None else NOW - timedelta(hours=sent_hours_ago)}
+
+
+async def test_the_relay_purges_old_sent_events_and_handled_ids_past_their_retention_and_keeps_the_rest(
+    rt: Runtime,
+) -> None:
+    rng = random.Random(20261206)
+    old = inbox_rows(11_000, 400, rng)  # past the default 360 h
+    kept = inbox_rows(600, 300, rng) + inbox_rows(400, 1, rng)  # past the outbox's week, within the inbox's
+    outbox = [outbox_row(created_hours_ago=200, sent_hours_ago=199),  # sent past the week: goes
+              outbox_row(created_hours_ago=200, sent_hours_ago=None),  # never sent (broker away): stays
+              outbox_row(created_hours_ago=2, sent_hours_ago=2)]
+    async with rt.sm() as s, s.begin():
+        await s.execute(insert(plumbing.inbox), old + kept)
+        await s.execute(insert(plumbing.outbox), outbox)
+
+    await rt.relay._purge()  # what the relay runs every minute, with the service's settings
+
+    async with rt.sm() as s:
+        left = set((await s.execute(select(plumbing.inbox.c.event_id))).scalars())
+        outbox_left = set((await s.execute(select(plumbing.outbox.c.event_id))).scalars())
+    assert left == {r["event_id"] for r in kept}
+    assert outbox_left == {outbox[1]["event_id"], outbox[2]["event_id"]}
+
+
+async def test_a_large_old_inbox_goes_in_chunks_and_a_purge_without_an_inbox_cutoff_keeps_it(rt: Runtime) -> None:
+    rng = random.Random(7)
+    rows = inbox_rows(2_500, 500, rng) + inbox_rows(10, 0, rng)
+    async with rt.sm() as s, s.begin():
+        await s.execute(insert(plumbing.inbox), rows)
+    assert await purge(rt.sm, plumbing, sent_before=NOW, handled_before=None) == (0, 0)
+    assert await purge(rt.sm, plumbing, sent_before=NOW, handled_before=NOW - timedelta(hours=1), chunk=1_000) \
+        == (0, 2_500)
+    async with rt.sm() as s:
+        assert (await s.execute(select(func.count()).select_from(plumbing.inbox))).scalar_one() == 10
+
+
+async def test_old_handled_ids_are_found_by_an_index_brin_on_postgresql(rt: Runtime, db_backend: str) -> None:
+    async with rt.sm() as s:
+        if db_backend == "postgresql":
+            found = (await s.execute(text("SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_inbox_handled_at'"))
+                     ).scalar_one()
+            assert "USING brin (handled_at)" in found
+        else:
+            found = (await s.execute(text("SELECT sql FROM sqlite_master WHERE name = 'ix_inbox_handled_at'"))
+                     ).scalar_one()
+            assert "inbox (handled_at)" in found
+
+
+def test_an_inbox_kept_shorter_than_an_event_may_come_again_is_refused() -> None:
+    assert ServiceSettings().inbox_retention_hours >= 2 * ServiceSettings().outbox_retention_hours
+    with pytest.raises(ValidationError, match="inbox_retention_hours"):
+        ServiceSettings(inbox_retention_hours=200)
+    with pytest.raises(ValidationError, match="inbox_retention_hours"):
+        ServiceSettings(outbox_retention_hours=240)  # the default inbox (360 h) no longer covers it
+    assert ServiceSettings(outbox_retention_hours=24, inbox_retention_hours=48).inbox_retention_hours == 48
