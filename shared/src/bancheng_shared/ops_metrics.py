@@ -101,6 +101,10 @@ class OpsGauges:
             self._at = time.monotonic()
 
 
+# how long a lag report waits for a partition's position before leaving that partition's figure as it was
+POSITION_WAIT_S = 0.05
+
+
 class LagGauge:
     """Consumer lag per assigned partition of one consumer group, from the high watermark of the last fetch."""
 
@@ -120,7 +124,14 @@ class LagGauge:
             high = consumer.highwater(tp)
             if high is None:  # not fetched yet: unknown, not zero
                 continue
-            position = await consumer.position(tp)
+            try:
+                # a position being reset (e.g. after the broker came back empty) waits for the broker; the lag
+                # is unknown meanwhile, and the consumer's loop must go on to its next poll
+                position = await asyncio.wait_for(consumer.position(tp), timeout=POSITION_WAIT_S)
+            except TimeoutError:
+                if tp in self._reported:  # still assigned: its last figure stands
+                    reported.add(tp)
+                continue
             CONSUMER_LAG.labels(self.service, self.group, tp.topic, str(tp.partition)).set(max(0, high - position))
             reported.add(tp)
         if reported:  # the first figures as soon as a fetch brought them, then once per period
