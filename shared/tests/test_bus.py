@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -16,8 +15,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, select
 
 from bancheng_services.broker import EmbeddedBroker
-from bancheng_services.stack import drop_postgres_database, ensure_postgres_database
-from bancheng_services.testing import PG_DEFAULT, eventually, postgres_base_url
+from bancheng_services.testing import empty_database, eventually, postgres_base_url
 from bancheng_shared.consumer import IdempotentConsumer
 from bancheng_shared.contracts import EventEnvelope, make_event
 from bancheng_shared.contracts.intake import FollowUpAdded
@@ -47,22 +45,14 @@ def follow_up(ticket: str, text: str) -> EventEnvelope:
 
 @asynccontextmanager
 async def database(backend: str, tmp: Path) -> AsyncIterator[tuple]:
-    if backend == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp / 'bus.db'}"
-    else:
-        from sqlalchemy.engine import make_url
-
-        url = make_url(postgres_base_url() or PG_DEFAULT).set(
-            database=f"bc_test_bus_{uuid.uuid4().hex[:8]}").render_as_string(hide_password=False)
-        await ensure_postgres_database(url)
-    engine = make_engine(url)
-    async with engine.begin() as conn:
-        await conn.run_sync(metadata.create_all)
-    try:
-        yield engine, make_sessionmaker(engine)
-    finally:
-        await engine.dispose()
-        await drop_postgres_database(url)
+    async with empty_database(backend, tmp, "bus") as url:
+        engine = make_engine(url)
+        async with engine.begin() as conn:
+            await conn.run_sync(metadata.create_all)
+        try:
+            yield engine, make_sessionmaker(engine)
+        finally:
+            await engine.dispose()
 
 
 async def record_effect(uow: UnitOfWork, env: EventEnvelope) -> None:

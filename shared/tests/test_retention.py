@@ -13,8 +13,7 @@ import pytest
 from pydantic import ValidationError
 from sqlalchemy import MetaData, func, insert, select, text
 
-from bancheng_services.stack import drop_postgres_database, ensure_postgres_database
-from bancheng_services.testing import PG_DEFAULT, postgres_base_url
+from bancheng_services.testing import empty_database
 from bancheng_shared.plumbing import plumbing_tables, purge
 from bancheng_shared.runtime import Runtime
 from bancheng_shared.settings import ServiceSettings
@@ -28,23 +27,14 @@ NOW = datetime.now(UTC)
 @pytest.fixture
 async def rt(db_backend: str, tmp_path: Path) -> AsyncIterator[Runtime]:
     """A runtime on its default settings over fresh plumbing tables."""
-    if db_backend == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp_path / 'retention.db'}"
-    else:
-        from sqlalchemy.engine import make_url
-
-        url = make_url(postgres_base_url() or PG_DEFAULT).set(
-            database=f"bc_test_retention_{uuid.uuid4().hex[:8]}").render_as_string(hide_password=False)
-        await ensure_postgres_database(url)
-    runtime = Runtime.build("triage-svc", ServiceSettings(database_url=url), plumbing)
-    async with runtime.engine.begin() as conn:
-        await conn.run_sync(metadata.create_all)
-    try:
-        yield runtime
-    finally:
-        await runtime.engine.dispose()
-        if db_backend != "sqlite":
-            await drop_postgres_database(url)
+    async with empty_database(db_backend, tmp_path, "retention") as url:
+        runtime = Runtime.build("triage-svc", ServiceSettings(database_url=url), plumbing)
+        async with runtime.engine.begin() as conn:
+            await conn.run_sync(metadata.create_all)
+        try:
+            yield runtime
+        finally:
+            await runtime.engine.dispose()
 
 
 def inbox_rows(n: int, hours_ago: float, rng: random.Random) -> list[dict[str, object]]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -14,8 +13,7 @@ import pytest
 from aiokafka import ConsumerRecord, TopicPartition
 from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, select
 
-from bancheng_services.stack import drop_postgres_database, ensure_postgres_database
-from bancheng_services.testing import PG_DEFAULT, postgres_base_url
+from bancheng_services.testing import empty_database
 from bancheng_shared.contracts import EventEnvelope, make_event
 from bancheng_shared.contracts.intake import FollowUpAdded
 from bancheng_shared.messagebus import Command, MessageBus
@@ -33,26 +31,17 @@ notes = Table("notes", metadata, Column("id", Integer, primary_key=True, autoinc
 
 @pytest.fixture
 async def rt(db_backend: str, tmp_path: Path) -> AsyncIterator[Runtime]:
-    if db_backend == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp_path / 'uow.db'}"
-    else:
-        from sqlalchemy.engine import make_url
-
-        url = make_url(postgres_base_url() or PG_DEFAULT).set(
-            database=f"bc_test_uow_{uuid.uuid4().hex[:8]}").render_as_string(hide_password=False)
-        await ensure_postgres_database(url)
-    runtime = Runtime.build("intake-svc", ServiceSettings(database_url=url), plumbing)
-    async with runtime.engine.begin() as conn:
-        await conn.run_sync(metadata.create_all)
-    woken: list[str] = []
-    runtime.relay.wake = lambda: woken.append("relay")  # type: ignore[method-assign]
-    runtime.woken = woken  # type: ignore[attr-defined]
-    try:
-        yield runtime
-    finally:
-        await runtime.engine.dispose()
-        if db_backend != "sqlite":
-            await drop_postgres_database(url)
+    async with empty_database(db_backend, tmp_path, "uow") as url:
+        runtime = Runtime.build("intake-svc", ServiceSettings(database_url=url), plumbing)
+        async with runtime.engine.begin() as conn:
+            await conn.run_sync(metadata.create_all)
+        woken: list[str] = []
+        runtime.relay.wake = lambda: woken.append("relay")  # type: ignore[method-assign]
+        runtime.woken = woken  # type: ignore[attr-defined]
+        try:
+            yield runtime
+        finally:
+            await runtime.engine.dispose()
 
 
 async def counts(rt: Runtime) -> tuple[int, int]:

@@ -100,6 +100,25 @@ def db_backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
+def fresh_database_url(backend: str, tmp: Path, name: str) -> str:
+    """The URL of a database nobody used yet: a SQLite file under `tmp`, or a new PostgreSQL database name."""
+    if backend == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp / f'{name}-{uuid.uuid4().hex[:6]}.db'}"
+    base = make_url(postgres_base_url() or PG_DEFAULT)
+    return base.set(database=f"bc_test_{name}_{uuid.uuid4().hex[:10]}").render_as_string(hide_password=False)
+
+
+@asynccontextmanager
+async def empty_database(backend: str, tmp: Path, name: str) -> AsyncIterator[str]:
+    """A fresh, empty database on the backend for one test (the test creates its tables); dropped afterwards."""
+    url = fresh_database_url(backend, tmp, name)
+    await ensure_postgres_database(url)
+    try:
+        yield url
+    finally:
+        await drop_postgres_database(url)
+
+
 @dataclass
 class Databases:
     """Creates fresh databases for a test and drops them afterwards."""
@@ -110,12 +129,8 @@ class Databases:
 
     async def new(self, service: str) -> str:
         """A fresh, migrated database URL for a service."""
-        if self.backend == "sqlite":
-            url = f"sqlite+aiosqlite:///{self.tmp / f'{service}-{uuid.uuid4().hex[:6]}.db'}"
-        else:
-            base = make_url(postgres_base_url() or PG_DEFAULT)
-            url = base.set(database=f"bc_test_{service}_{uuid.uuid4().hex[:10]}").render_as_string(
-                hide_password=False)
+        url = fresh_database_url(self.backend, self.tmp, service)
+        if self.backend != "sqlite":
             await ensure_postgres_database(url)
             self.created.append(url)
         await asyncio.to_thread(upgrade, SERVICES[service]["migrations"], url)
