@@ -19,6 +19,7 @@ from sqlalchemy import (
     Text,
     delete,
     select,
+    text,
 )
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -58,7 +59,12 @@ def plumbing_tables(metadata: MetaData) -> Plumbing:
         Column("sent_partition", Integer, nullable=True),
         Column("sent_offset", BigInteger, nullable=True),
         Column("sent_generation", Integer, nullable=True),
-        Index("ix_outbox_unsent", "sent_at", "id"),
+        # the relay's next rows, in id order: only unsent rows are in it. (An index of sent_at kept, on PostgreSQL,
+        # every sent row's old NULL entry until a vacuum, and the relay's poll visited each one's page: 15 ms a
+        # poll after 6,000 tickets. An ordinary index scan of this one marks such entries dead once and skips them.)
+        Index("ix_outbox_unsent", "id", postgresql_where=text("sent_at IS NULL"), sqlite_where=text("sent_at IS NULL")),
+        # what `purge` finds old sent rows by (sent_at is never before created_at): BRIN on PostgreSQL, as the inbox
+        Index("ix_outbox_created_at", "created_at", postgresql_using="brin"),
     )
     inbox = Table(
         "inbox",
@@ -98,7 +104,8 @@ async def purge(sm: async_sessionmaker[AsyncSession], p: Plumbing, *, sent_befor
     inbox); returns how many of each. The inbox goes in chunks of `chunk`, one transaction each, so that the first
     purge of a large inbox holds no lock for long."""
     async with transaction(sm) as session:
-        res = await session.execute(delete(p.outbox).where(p.outbox.c.sent_at.is_not(None),
+        res = await session.execute(delete(p.outbox).where(p.outbox.c.created_at < sent_before,
+                                                           p.outbox.c.sent_at.is_not(None),
                                                            p.outbox.c.sent_at < sent_before))
         outbox_gone = int(getattr(res, "rowcount", 0) or 0)
     inbox_gone = 0
