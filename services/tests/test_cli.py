@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 from pathlib import Path
@@ -122,3 +123,27 @@ def test_free_ports_are_below_the_ephemeral_range_and_never_handed_out_twice() -
     assert len(set(ports)) == 50 and all(1024 <= p < low for p in ports)
     with socket.socket() as s:
         s.bind(("127.0.0.1", ports[0]))  # still free to bind
+
+
+async def test_bench_counts_the_cpu_of_a_postgresql_server_on_this_machine(db_backend: str, tmp_path: Path) -> None:
+    import asyncpg
+
+    from bancheng_services.bench_backends import ServerClock, postmaster_of
+    from bancheng_services.testing import empty_database
+
+    async with empty_database(db_backend, tmp_path, "servercpu") as url:
+        pid = await asyncio.to_thread(postmaster_of, url)
+        if db_backend == "sqlite":
+            assert pid is None and (await asyncio.to_thread(ServerClock, url)).figures(1) == {}
+            return
+        if pid is None:
+            pytest.skip("the PostgreSQL server runs outside this machine's process table (a container or host)")
+        clock = await asyncio.to_thread(ServerClock, url)
+        # a backend that works and exits: its time reaches the postmaster's reaped children
+        conn = await asyncpg.connect(url.replace("postgresql+asyncpg", "postgresql"))
+        try:
+            assert await conn.fetchval("SELECT count(*) FROM generate_series(1, 3000000)") == 3_000_000
+        finally:
+            await conn.close()
+        spent = (await asyncio.to_thread(clock.figures, 1))["db_server_cpu_ms_per_ticket"]
+        assert 100 <= spent < 60_000, spent  # a few hundred ms of one backend's CPU (counted once, not per process)

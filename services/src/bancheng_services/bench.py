@@ -38,11 +38,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from bancheng_services.bench_backends import (
-    choose_backends,
-    run_template,
-    side_by_side,
-)
+from bancheng_services.bench_backends import ServerClock, choose_backends, run_template, side_by_side
 from bancheng_services.broker import EmbeddedBroker, free_port
 from bancheng_services.demo import DEMO_KEYS, seed_demo
 from bancheng_services.loadgen import LoadClient
@@ -325,7 +321,9 @@ def run_e2e(args: argparse.Namespace, record_to: Path | None = None, template: s
                 stack.start(f"{name}#{i}")
         asyncio.run(stack.wait_ready(timeout_s=180))
         empty = asyncio.run(database_bytes(stack))
+        server = ServerClock(stack.db_url("intake"))  # the database server's share, when it runs here
         idle, machine_idle = idle_rates(stack)
+        server.idle()
         spent, machine, t0 = service_cpu_seconds(stack), machine_cpu_seconds(), time.monotonic()
         figures = asyncio.run(drive(stack, args.tickets, args.concurrency, args.batch, rate=args.rate))
         # capacity: CPU per ticket of each service (start-up excluded) and of the whole machine (the database
@@ -334,6 +332,7 @@ def run_e2e(args: argparse.Namespace, record_to: Path | None = None, template: s
         settled, t1 = settled_cpu_seconds(stack, idle)
         figures.update({f"cpu_ms_per_ticket_{name}": round((cpu - spent[name] - idle[name] * (t1 - t0)) * per_ticket, 2)
                         for name, cpu in settled.items()})
+        figures.update(server.figures(args.tickets, t1))
         figures["machine_cpu_ms_per_ticket"] = round(
             (machine_cpu_seconds() - machine - machine_idle * (time.monotonic() - t0)) * per_ticket, 2)
         figures.update({f"idle_cpu_share_{name}": round(rate, 3) for name, rate in idle.items()})
@@ -364,6 +363,8 @@ def run_accept(args: argparse.Namespace, template: str | None = None) -> dict[st
         assert sp.proc is not None
         pid = sp.proc.pid
 
+        server = ServerClock(stack.db_url("intake"))
+
         async def post_all() -> dict[str, Any]:
             latencies: list[float] = []
             async with LoadClient(sp.url, args.concurrency, OPERATOR) as client:
@@ -381,13 +382,14 @@ def run_accept(args: argparse.Namespace, template: str | None = None) -> dict[st
                         assert r.status in (200, 201), r.body
 
                 cpu0, start = cpu_seconds(pid), time.perf_counter()
+                server.start()
                 await asyncio.gather(*(worker() for _ in range(args.concurrency)))
                 took = time.perf_counter() - start
                 await asyncio.sleep(1.0)  # the relay publishes what the last requests wrote
                 cpu = cpu_seconds(pid) - cpu0
             return {"tickets": args.tickets, "concurrency": args.concurrency,
                     "accept_tickets_per_s": round(args.tickets / took, 1),
-                    "intake_cpu_ms_per_ticket": round(cpu / args.tickets * 1000, 3),
+                    "intake_cpu_ms_per_ticket": round(cpu / args.tickets * 1000, 3), **server.figures(args.tickets),
                     "request_p50_ms": round(pct(latencies, 50) * 1000, 1),
                     "request_p99_ms": round(pct(latencies, 99) * 1000, 1),
                     "peak_rss_mb_intake": round(peak_rss_mb(pid), 1), "merging": True,

@@ -1,14 +1,19 @@
-"""The bench's backends: which databases a run compares (SQLite files, a PostgreSQL server) and the table that
-puts their figures side by side."""
+"""The bench's backends: which databases a run compares (SQLite files, a PostgreSQL server), the CPU a PostgreSQL
+server on this machine spends, and the table that puts their figures side by side."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
+import time
 import uuid
+from pathlib import Path
 from typing import Any
 
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from bancheng_services.stack import SERVICES
 from bancheng_shared.db import is_sqlite
@@ -66,13 +71,88 @@ def choose_backends(wanted: str, database_url: str, answers: Any = server_answer
     return chosen
 
 
+def _stat(pid: int | str) -> list[str]:
+    """A process's /proc stat fields after its name (state first; [] when it is gone)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return []
+
+
+async def _parent_of_backend(url: str) -> str | None:
+    """The parent pid of this connection's backend, read while it lives (None: not in this machine's /proc)."""
+    engine = create_async_engine(url)
+    try:
+        async with engine.connect() as conn:
+            fields = _stat(int((await conn.execute(text("SELECT pg_backend_pid()"))).scalar_one()))
+            return fields[1] if fields else None
+    finally:
+        await engine.dispose()
+
+
+def postmaster_of(url: str) -> int | None:
+    """The pid of the PostgreSQL server at `url` when it runs on this machine (seen in /proc), else None."""
+    if is_sqlite(url):
+        return None
+    parent = asyncio.run(_parent_of_backend(url))
+    try:
+        return int(parent) if parent and Path(f"/proc/{parent}/comm").read_text().strip() == "postgres" else None
+    except OSError:
+        return None
+
+
+def server_cpu_seconds(postmaster: int) -> float:
+    """CPU seconds the server has spent so far: the postmaster, the children it has and those it has reaped (a
+    connection's backend leaves its time to the postmaster when it exits)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    own = _stat(postmaster)
+    total = sum(int(x) for x in own[11:15]) if own else 0
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            fields = _stat(entry.name)
+            if fields and fields[1] == str(postmaster):
+                total += int(fields[11]) + int(fields[12])
+    return total / tick
+
+
+class ServerClock:
+    """The CPU a PostgreSQL server on this machine spends from `start` on, above its idle rate (`idle` measures it
+    over a quiet span first); no figures for SQLite or a server elsewhere."""
+
+    def __init__(self, url: str) -> None:
+        self.pid = postmaster_of(url)
+        self.idle_rate = 0.0
+        self.start()
+
+    def _cpu(self) -> float:
+        return server_cpu_seconds(self.pid) if self.pid else 0.0
+
+    def start(self) -> None:
+        """Count from now."""
+        self.t0, self.cpu0 = time.monotonic(), self._cpu()
+
+    def idle(self) -> None:
+        """Take the rate since `start` as the idle rate (nothing was asked of the stack), and start again."""
+        self.idle_rate = (self._cpu() - self.cpu0) / max(1e-6, time.monotonic() - self.t0)
+        self.start()
+
+    def figures(self, tickets: int, until: float | None = None) -> dict[str, float]:
+        """{"db_server_cpu_ms_per_ticket": …} since `start` (until the monotonic time `until`, default now)."""
+        if not self.pid:
+            return {}
+        span = (until or time.monotonic()) - self.t0
+        spent = self._cpu() - self.cpu0 - self.idle_rate * span
+        return {"db_server_cpu_ms_per_ticket": round(spent * 1000 / max(1, tickets), 2)}
+
+
 # what the side-by-side table shows of each part (the full figures are printed above it)
 SUMMARY = {
     "e2e": ["accept_tickets_per_s", "accept_request_p50_ms", "accept_request_p99_ms", "e2e_completed",
             "e2e_tickets_per_s", "e2e_lag_p50_s", "e2e_lag_p99_s",
-            *(f"cpu_ms_per_ticket_{s}" for s in SERVICES), "machine_cpu_ms_per_ticket",
+            *(f"cpu_ms_per_ticket_{s}" for s in SERVICES), "db_server_cpu_ms_per_ticket", "machine_cpu_ms_per_ticket",
             *(f"db_kb_per_ticket_{s}" for s in SERVICES), *(f"db_kb_per_ticket_{s}_outbox" for s in SERVICES)],
-    "accept": ["accept_tickets_per_s", "intake_cpu_ms_per_ticket", "request_p50_ms", "request_p99_ms"],
+    "accept": ["accept_tickets_per_s", "intake_cpu_ms_per_ticket", "db_server_cpu_ms_per_ticket", "request_p50_ms",
+               "request_p99_ms"],
     "replay": ["cpu_ms_per_ticket", "wall_s"],
 }
 
