@@ -16,12 +16,13 @@ from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, s
 
 from bancheng_services.broker import EmbeddedBroker
 from bancheng_services.testing import empty_database, eventually, postgres_base_url
+from bancheng_shared.broker_epoch import CONFIRMED, read_or_claim_epoch
 from bancheng_shared.consumer import IdempotentConsumer
 from bancheng_shared.contracts import EventEnvelope, make_event
 from bancheng_shared.contracts.intake import FollowUpAdded
 from bancheng_shared.db import make_engine, make_sessionmaker, transaction
 from bancheng_shared.kafka import ensure_topics
-from bancheng_shared.outbox import CONFIRMED, OutboxRelay, add_events, read_or_claim_epoch
+from bancheng_shared.outbox import OutboxRelay, add_events
 from bancheng_shared.plumbing import Plumbing, plumbing_tables
 from bancheng_shared.topics import all_broker_topics, dlq_name
 from bancheng_shared.unit_of_work import UnitOfWork

@@ -15,7 +15,6 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 from sqlalchemy import MetaData, func, insert, select, text, update
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from bancheng_services.testing import empty_database
 from bancheng_shared.plumbing import plumbing_tables, purge
@@ -38,6 +37,7 @@ async def rt(db_backend: str, tmp_path: Path) -> AsyncIterator[Runtime]:
         try:
             yield runtime
         finally:
+            await runtime.relay.stop()  # gives up the leader's connection, if a test took it
             await runtime.engine.dispose()
 
 
@@ -111,13 +111,18 @@ def test_an_inbox_kept_shorter_than_an_event_may_come_again_is_refused() -> None
     assert ServiceSettings(outbox_retention_hours=24, inbox_retention_hours=48).inbox_retention_hours == 48
 
 
-async def _poll_plan(s: AsyncSession, rt: Runtime, db_backend: str) -> list[dict[str, Any]]:
-    """The nodes of the relay's lookup of unsent rows as the database runs it in session `s`: PostgreSQL's EXPLAIN
-    ANALYZE nodes, outermost first; SQLite's query plan lines as {"detail": ...}."""
-    sql = str(rt.relay._unsent.compile(dialect=s.bind.dialect, compile_kwargs={"literal_binds": True}))
+async def _poll_plan(rt: Runtime, db_backend: str) -> list[dict[str, Any]]:
+    """The nodes of the relay's lookup of unsent rows as the database runs it where the relay runs it (on PostgreSQL
+    the leader's connection, with its settings): EXPLAIN ANALYZE nodes, outermost first; SQLite's query plan lines
+    as {"detail": ...}."""
     if db_backend == "sqlite":
-        return [{"detail": r[-1]} for r in await s.execute(text(f"EXPLAIN QUERY PLAN {sql}"))]
-    raw = (await s.execute(text(f"EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) {sql}"))).scalar_one()
+        async with rt.sm() as s:
+            sql = str(rt.relay._unsent.compile(dialect=s.bind.dialect, compile_kwargs={"literal_binds": True}))
+            return [{"detail": r[-1]} for r in await s.execute(text(f"EXPLAIN QUERY PLAN {sql}"))]
+    conn = rt.relay._leader_conn
+    assert conn is not None
+    sql = str(rt.relay._unsent.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
+    raw = (await conn.execute(text(f"EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) {sql}"))).scalar_one()
     nodes, todo = [], [(json.loads(raw) if isinstance(raw, str) else raw)[0]["Plan"]]
     while todo:
         node = todo.pop(0)
@@ -137,9 +142,9 @@ async def test_the_relays_poll_reads_only_unsent_rows_while_sent_ones_pile_up_be
     for batch in range(30):  # 6,000 events written, polled and marked sent as the relay does, 200 at a time
         async with rt.sm() as s, s.begin():
             await s.execute(insert(o), [outbox_row(created_hours_ago=0, sent_hours_ago=None) for _ in range(200)])
+        ids = [r.id for r in await rt.relay._poll()]
+        assert len(ids) == 200 and ids == sorted(ids)
         async with rt.sm() as s, s.begin():
-            ids = [r.id for r in await rt.relay._poll(s)]
-            assert len(ids) == 200 and ids == sorted(ids)
             await s.execute(update(o).where(o.c.id.in_(ids)).values(sent_at=NOW, sent_partition=batch % 12,
                                                                      sent_offset=batch, sent_generation=0))
         sent += len(ids)
@@ -148,8 +153,8 @@ async def test_the_relays_poll_reads_only_unsent_rows_while_sent_ones_pile_up_be
 
     async with rt.sm() as s:
         unsent = (await s.execute(select(func.count()).where(o.c.sent_at.is_(None)))).scalar_one()
-        rows = await rt.relay._poll(s)
-        plan = await _poll_plan(s, rt, db_backend)  # in the poll's transaction, with what it set
+    rows = await rt.relay._poll()
+    plan = await _poll_plan(rt, db_backend)
     assert sent == 6_000 and len(rows) == unsent == 30
     assert [r.id for r in rows] == sorted(r.id for r in rows)
     if db_backend == "postgresql":
@@ -200,3 +205,29 @@ async def test_the_relay_leads_by_its_session_lock_and_holds_no_transaction_open
     # the leader's connection sits idle, out of any transaction: it keeps no snapshot that would stop dead row
     # versions (every sent outbox row's, every updated ticket's) from being pruned and vacuumed while it leads
     assert [(r.state, r.no_snapshot) for r in leaders] == [("idle", True)]
+
+
+async def test_a_relay_whose_lock_connection_died_lets_the_leadership_go_and_another_takes_it(
+    rt: Runtime, db_backend: str,
+) -> None:
+    if db_backend == "sqlite":
+        pytest.skip("SQLite: one process owns the file, the relay takes no lock")
+    async with rt.sm() as s, s.begin():
+        await s.execute(insert(plumbing.outbox), [outbox_row(created_hours_ago=0, sent_hours_ago=None)])
+    assert len(await rt.relay._poll()) == 1  # leads, and reads through its lock's connection
+    url = rt.engine.url.render_as_string(hide_password=False)
+    other = Runtime.build("triage-svc", ServiceSettings(database_url=url), plumbing)
+    try:
+        assert await other.relay._poll() == []  # a second replica's relay waits
+        async with rt.sm() as s, s.begin():  # the leader's connection is cut (a failover, a restart, a timeout)
+            assert (await s.execute(text(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_locks WHERE locktype = 'advisory' AND granted AND "
+                "database = (SELECT oid FROM pg_database WHERE datname = current_database())"))).scalar_one() == 1
+        with pytest.raises(Exception):  # noqa: B017 (the driver's error for a terminated connection)
+            await rt.relay._poll()
+        assert rt.relay._leader_conn is None  # it no longer believes it leads
+        assert len(await other.relay._poll()) == 1  # the lock was free: the other relay leads now
+        assert await rt.relay._poll() == []  # and the first waits
+    finally:
+        await other.relay.stop()
+        await other.engine.dispose()

@@ -22,8 +22,8 @@ from aiokafka.admin import AIOKafkaAdminClient
 from sqlalchemy import func, select
 
 from bancheng_services.stack import SERVICES, Stack, plumbing_of
+from bancheng_shared.broker_epoch import CONFIRMED, GENERATION
 from bancheng_shared.db import make_engine
-from bancheng_shared.outbox import CONFIRMED, GENERATION
 from bancheng_shared.topics import READERS, SERVICE_TOPIC, topic_name
 
 

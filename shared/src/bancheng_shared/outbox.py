@@ -5,13 +5,12 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from contextlib import suppress
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-import orjson
 import structlog
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from sqlalchemy import BigInteger, Integer, and_, bindparam, func, insert, not_, or_, select, text, update
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -19,22 +18,17 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionm
 from sqlalchemy.sql.elements import ColumnElement
 
 from bancheng_shared import metrics
+from bancheng_shared.broker_epoch import CONFIRMED, EPOCH, GENERATION, Confirmed, read_epoch, read_or_claim_epoch
 from bancheng_shared.contracts.envelope import EventEnvelope
 from bancheng_shared.db import is_postgres, transaction
-from bancheng_shared.kafka import ensure_topics
 from bancheng_shared.plumbing import Plumbing, purge
-from bancheng_shared.topics import EPOCH_TOPIC, all_broker_topics, topic_name
+from bancheng_shared.topics import EPOCH_TOPIC, topic_name
 
 log = structlog.get_logger("bancheng.outbox")
 
 RecoveryMode = Literal["unconfirmed", "all"]
-# plumbing_state names: the broker's epoch this database last saw, the count of empty brokers it has seen (rows
-# sent record it), and what the readers had confirmed on the current one
-EPOCH = "broker_epoch"
-GENERATION = "broker_generation"
-CONFIRMED = "outbox_confirmed"
-# PostgreSQL, in the relay's poll transaction only (see OutboxRelay._poll)
-_INDEX_ORDER_ONLY = text("SET LOCAL enable_bitmapscan = off")
+# PostgreSQL, on the relay leader's own connection (see OutboxRelay._poll)
+_INDEX_ORDER_ONLY = text("SET enable_bitmapscan = off")
 
 
 def utcnow() -> datetime:
@@ -242,9 +236,7 @@ class OutboxRelay:
     async def stop(self) -> None:
         """Stop the producer and give up relay leadership."""
         self._stopping = True
-        leader, self._leader_conn = self._leader_conn, None
-        if leader is not None:
-            await leader.close()
+        await self._let_leadership_go()
         await self._drop_admin()
         if self._producer is not None:
             try:
@@ -255,8 +247,7 @@ class OutboxRelay:
     async def publish_once(self) -> int:
         """Publish one batch of unsent rows; returns how many were sent."""
         assert self._producer is not None
-        async with self.sm() as session:
-            rows = await self._poll(session)
+        rows = await self._poll()
         if not rows:
             return 0
         futures = []
@@ -283,34 +274,58 @@ class OutboxRelay:
         metrics.EVENTS_PUBLISHED.labels(self.service).inc(len(rows))
         return len(rows)
 
-    async def _poll(self, session: AsyncSession) -> Sequence[Any]:
-        """The next unsent rows, in id order (up to a batch)."""
-        if is_postgres(session):
-            # an ordinary index scan of ix_outbox_unsent, in id order: it marks the entries rows left when they
-            # were sent as dead, once, and later polls skip them. Without statistics (a new table, autovacuum off)
-            # the planner picks a bitmap scan, which marks nothing and visits every such row's page on every poll
-            # until a vacuum.
-            await session.execute(_INDEX_ORDER_ONLY)
-        return (await session.execute(self._unsent)).all()
+    def _on_postgres(self) -> bool:
+        engine = self.sm.kw.get("bind")
+        return engine is not None and engine.dialect.name == "postgresql"
+
+    async def _poll(self) -> Sequence[Any]:
+        """The next unsent rows, in id order (up to a batch); none while another replica's relay leads.
+
+        PostgreSQL: read through the leader's own connection, the one holding the lock, so a poll that succeeds
+        shows the lock is still this relay's. One that fails (the connection died, and its lock with it) lets the
+        leadership go; the relay contends again. The poll is an ordinary index scan of ix_outbox_unsent, in id
+        order: it marks the entries rows left when they were sent as dead, once, and later polls skip them (without
+        statistics the planner picks a bitmap scan, which marks nothing and visits every such row's page on every
+        poll until a vacuum)."""
+        if not self._on_postgres():
+            async with self.sm() as session:
+                return (await session.execute(self._unsent)).all()
+        if not await self._hold_leadership():
+            return []
+        assert self._leader_conn is not None
+        try:
+            return (await self._leader_conn.execute(self._unsent)).all()
+        except Exception:
+            await self._let_leadership_go()
+            raise
+
+    async def _let_leadership_go(self) -> None:
+        leader, self._leader_conn = self._leader_conn, None
+        if leader is not None:
+            with suppress(Exception):  # a connection that died cannot be closed cleanly
+                await leader.close()
 
     async def _hold_leadership(self) -> bool:
         # SQLite: one process owns the file. PostgreSQL: a session-level advisory lock on a pinned
-        # connection elects one relay among the replicas.
-        engine = self.sm.kw.get("bind")
-        if engine is None or engine.dialect.name != "postgresql":
+        # connection elects one relay among the replicas (its polls prove it still holds it, see _poll).
+        if not self._on_postgres():
             return True
         if self._leader_conn is not None:
             return True
-        conn = await engine.connect()
+        engine = self.sm.kw["bind"]
+        # autocommit: a transaction left open on it would hold the database's oldest snapshot for as long as this
+        # relay leads, and no dead row version could be pruned, vacuumed or skipped by an index scan meanwhile
+        # (measured: the outbox poll walked every row sent since the relay started)
+        conn = await (await engine.connect()).execution_options(isolation_level="AUTOCOMMIT")
         key = int(uuid.uuid5(uuid.NAMESPACE_DNS, f"bancheng-relay-{self.service}").int % (2**62))
-        got = (await conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key})).scalar()
-        # the lock is the session's and outlives the transaction; a transaction left open would hold the database's
-        # oldest snapshot for as long as this relay leads: no dead row version could be pruned, vacuumed or skipped
-        # by an index scan in the meantime (measured: the outbox poll walked every row sent since the relay started)
-        await conn.commit()
-        if got:
-            self._leader_conn = conn
-            return True
+        try:
+            if (await conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key})).scalar():
+                await conn.execute(_INDEX_ORDER_ONLY)  # this connection only polls
+                self._leader_conn = conn
+                return True
+        except Exception:
+            await conn.close()
+            raise
         await conn.close()
         return False
 
@@ -370,7 +385,7 @@ class OutboxRelay:
             return
         # offsets read from a broker that has since come back empty (or came back before we noticed) must not
         # be matched against the old broker's offsets: the epoch read after them must still be ours
-        epoch = await _read_epoch(self.bootstrap, topic_name(EPOCH_TOPIC, self.prefix))
+        epoch = await read_epoch(self.bootstrap, topic_name(EPOCH_TOPIC, self.prefix))
         async with transaction(self.sm) as session:
             if epoch is None or epoch != await _get_state(session, self.p, EPOCH):
                 return
@@ -423,30 +438,6 @@ class OutboxRelay:
                 pass
 
 
-@dataclass
-class Confirmed:
-    """What the readers had committed past, per base topic and partition, on the broker of one generation."""
-
-    generation: int
-    offsets: dict[str, dict[int, int]] = field(default_factory=dict)
-    verified_at: datetime | None = None
-
-    @classmethod
-    def load(cls, raw: str | None, generation: int) -> Confirmed:
-        """The stored record if it is of this generation, else an empty one."""
-        data = orjson.loads(raw) if raw else {}
-        if data.get("generation") != generation:
-            return cls(generation)
-        return cls(generation, {t: {int(p): int(o) for p, o in parts.items()} for t, parts in data["offsets"].items()},
-                   datetime.fromisoformat(data["verified_at"]) if data.get("verified_at") else None)
-
-    def dump(self) -> str:
-        """As stored in plumbing_state."""
-        return orjson.dumps({"generation": self.generation, "offsets": self.offsets,
-                             "verified_at": self.verified_at.isoformat() if self.verified_at else None},
-                            option=orjson.OPT_NON_STR_KEYS).decode()
-
-
 async def _get_state(session: AsyncSession, p: Plumbing, name: str) -> str | None:
     return (await session.execute(select(p.state.c.value).where(p.state.c.name == name))).scalar()
 
@@ -455,49 +446,3 @@ async def _set_state(session: AsyncSession, p: Plumbing, name: str, value: str) 
     res = await session.execute(update(p.state).where(p.state.c.name == name).values(value=value))
     if not res.rowcount:  # type: ignore[attr-defined]
         await session.execute(insert(p.state).values(name=name, value=value))
-
-
-async def read_or_claim_epoch(bootstrap: str, prefix: str = "", partitions: int = 12) -> str | None:
-    """The broker's epoch: the first record of the epoch topic, written by whoever finds it empty.
-
-    A memory-only broker that restarts loses this record, so a changed epoch means "came back empty".
-    """
-    topic = topic_name(EPOCH_TOPIC, prefix)
-    epoch = await _read_epoch(bootstrap, topic)
-    if epoch is not None:
-        return epoch
-    # No epoch: a new (or emptied) broker. Recreate the topics before anything auto-creates them.
-    await ensure_topics(bootstrap, all_broker_topics(prefix), partitions)
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
-    try:
-        await producer.start()
-        await producer.send_and_wait(topic, value=str(uuid.uuid4()).encode(), key=b"epoch", partition=0)
-    finally:
-        await producer.stop()
-    # Several claimants may race; the first record wins for everyone.
-    return await _read_epoch(bootstrap, topic)
-
-
-async def _read_epoch(bootstrap: str, topic: str) -> str | None:
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-    try:
-        await consumer.start()
-        tp = TopicPartition(topic, 0)
-        parts = await _partitions(consumer, topic)
-        if not parts:
-            return None
-        consumer.assign([tp])
-        consumer.seek(tp, 0)
-        batch = await consumer.getmany(tp, timeout_ms=500, max_records=1)
-        records: list[Any] = batch.get(tp, [])
-        return records[0].value.decode() if records else None
-    finally:
-        await consumer.stop()
-
-
-async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> set[int]:
-    parts = consumer.partitions_for_topic(topic)
-    if parts is None:
-        await consumer._client.force_metadata_update()
-        parts = consumer.partitions_for_topic(topic)
-    return parts or set()
