@@ -8,6 +8,7 @@ import json
 import random
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -90,16 +91,20 @@ async def test_a_large_old_inbox_goes_in_chunks_and_a_purge_without_an_inbox_cut
         assert (await s.execute(select(func.count()).select_from(plumbing.inbox))).scalar_one() == 10
 
 
-async def test_old_handled_ids_are_found_by_an_index_brin_on_postgresql(rt: Runtime, db_backend: str) -> None:
+@pytest.mark.parametrize(("index", "table", "column"), [("ix_inbox_handled_at", "inbox", "handled_at"),
+                                                        ("ix_outbox_created_at", "outbox", "created_at")])
+async def test_old_rows_are_found_by_an_index_brin_on_postgresql(
+    rt: Runtime, db_backend: str, index: str, table: str, column: str,
+) -> None:
+    """Old handled ids (the inbox) and old sent events (the outbox: sent_at is never before created_at)."""
     async with rt.sm() as s:
         if db_backend == "postgresql":
-            found = (await s.execute(text("SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_inbox_handled_at'"))
+            found = (await s.execute(text("SELECT indexdef FROM pg_indexes WHERE indexname = :i"), {"i": index})
                      ).scalar_one()
-            assert "USING brin (handled_at)" in found
+            assert f"USING brin ({column})" in found
         else:
-            found = (await s.execute(text("SELECT sql FROM sqlite_master WHERE name = 'ix_inbox_handled_at'"))
-                     ).scalar_one()
-            assert "inbox (handled_at)" in found
+            found = (await s.execute(text("SELECT sql FROM sqlite_master WHERE name = :i"), {"i": index})).scalar_one()
+            assert f"{table} ({column})" in found
 
 
 def test_an_inbox_kept_shorter_than_an_event_may_come_again_is_refused() -> None:
@@ -170,18 +175,21 @@ async def test_the_relays_poll_reads_only_unsent_rows_while_sent_ones_pile_up_be
         assert "USING INDEX ix_outbox_unsent" in details and "TEMP B-TREE" not in details, details
 
 
-async def test_old_sent_events_are_found_by_an_index_of_created_at_brin_on_postgresql(
-    rt: Runtime, db_backend: str,
-) -> None:
-    async with rt.sm() as s:
-        if db_backend == "postgresql":
-            found = (await s.execute(text("SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_outbox_created_at'"))
-                     ).scalar_one()
-            assert "USING brin (created_at)" in found
-        else:
-            found = (await s.execute(text("SELECT sql FROM sqlite_master WHERE name = 'ix_outbox_created_at'"))
-                     ).scalar_one()
-            assert "outbox (created_at)" in found
+# pg_locks l: the advisory locks granted in the test's database (the relay leader's)
+_LEADER_LOCK = ("l.locktype = 'advisory' AND l.granted AND "
+                "l.database = (SELECT oid FROM pg_database WHERE datname = current_database())")
+
+
+@asynccontextmanager
+async def _another_replica(rt: Runtime) -> AsyncIterator[Runtime]:
+    """A second replica's runtime on the same database."""
+    other = Runtime.build("triage-svc", ServiceSettings(database_url=rt.engine.url.render_as_string(
+        hide_password=False)), plumbing)
+    try:
+        yield other
+    finally:
+        await other.relay.stop()
+        await other.engine.dispose()
 
 
 async def test_the_relay_leads_by_its_session_lock_and_holds_no_transaction_open(rt: Runtime, db_backend: str) -> None:
@@ -189,17 +197,12 @@ async def test_the_relay_leads_by_its_session_lock_and_holds_no_transaction_open
         pytest.skip("SQLite: one process owns the file, the relay takes no lock")
     assert await rt.relay._hold_leadership()
     try:
-        url = rt.engine.url.render_as_string(hide_password=False)
-        other = Runtime.build("triage-svc", ServiceSettings(database_url=url), plumbing)
-        try:
+        async with _another_replica(rt) as other:
             assert not await other.relay._hold_leadership()  # a second replica's relay waits
-        finally:
-            await other.engine.dispose()
         async with rt.sm() as s:
             leaders = (await s.execute(text(
                 "SELECT a.state, a.backend_xmin IS NULL AS no_snapshot FROM pg_locks l JOIN pg_stat_activity a "
-                "ON a.pid = l.pid WHERE l.locktype = 'advisory' AND l.granted AND l.database = "
-                "(SELECT oid FROM pg_database WHERE datname = current_database())"))).all()
+                f"USING (pid) WHERE {_LEADER_LOCK}"))).all()
     finally:
         await rt.relay.stop()  # gives the lock up: closes the leader's connection
     # the leader's connection sits idle, out of any transaction: it keeps no snapshot that would stop dead row
@@ -215,19 +218,15 @@ async def test_a_relay_whose_lock_connection_died_lets_the_leadership_go_and_ano
     async with rt.sm() as s, s.begin():
         await s.execute(insert(plumbing.outbox), [outbox_row(created_hours_ago=0, sent_hours_ago=None)])
     assert len(await rt.relay._poll()) == 1  # leads, and reads through its lock's connection
-    url = rt.engine.url.render_as_string(hide_password=False)
-    other = Runtime.build("triage-svc", ServiceSettings(database_url=url), plumbing)
-    try:
+    async with _another_replica(rt) as other:
         assert await other.relay._poll() == []  # a second replica's relay waits
-        async with rt.sm() as s, s.begin():  # the leader's connection is cut (a failover, a restart, a timeout)
+        async with rt.sm() as s, s.begin():  # the leader's connection is cut (a failover, a restart, a timeout);
+            # the call waits (up to 5 s) until that backend has ended, so the lock is free when it returns
             assert (await s.execute(text(
-                "SELECT count(pg_terminate_backend(pid)) FROM pg_locks WHERE locktype = 'advisory' AND granted AND "
-                "database = (SELECT oid FROM pg_database WHERE datname = current_database())"))).scalar_one() == 1
+                "SELECT count(*) FILTER (WHERE pg_terminate_backend(l.pid, 5000)) FROM pg_locks l "
+                f"WHERE {_LEADER_LOCK}"))).scalar_one() == 1
         with pytest.raises(Exception):  # noqa: B017 (the driver's error for a terminated connection)
             await rt.relay._poll()
         assert rt.relay._leader_conn is None  # it no longer believes it leads
         assert len(await other.relay._poll()) == 1  # the lock was free: the other relay leads now
         assert await rt.relay._poll() == []  # and the first waits
-    finally:
-        await other.relay.stop()
-        await other.engine.dispose()
