@@ -209,6 +209,25 @@ async def test_one_writer_writes_one_group_at_a_time() -> None:
     assert gc.most_at_once == 1 and gc.groups < 40
 
 
+async def test_a_request_queued_as_the_writer_starts_joins_its_group() -> None:
+    """The writer gives the loop one turn before it takes a group: a request that was ready in the same turn (read
+    from its socket meanwhile) goes with the first one instead of waiting for a transaction of its own."""
+    from intake_svc.adapters.group_commit import GroupCommit
+
+    groups: list[list[str]] = []
+
+    async def write(items: list[str]) -> list[str | Exception]:
+        groups.append(list(items))
+        return list(items)
+
+    gc: GroupCommit[str, str] = GroupCommit(write, lambda item: [item], max_group=8, writers=2)
+    first = asyncio.create_task(gc.register("first"))
+    await asyncio.sleep(0)  # `first` is queued and its writer is scheduled: it runs before anything queued now
+    second = asyncio.create_task(gc.register("second"))
+    assert await asyncio.gather(first, second) == ["first", "second"]
+    assert groups == [["first", "second"]] and gc.groups == 1
+
+
 def test_sqlite_writes_one_group_at_a_time_whatever_the_setting() -> None:
     from intake_svc.adapters.registrar import group_writers
 

@@ -1,6 +1,6 @@
 """Group commit: requests that arrive while a transaction is being written wait for the next one and are written
 together (one read of the candidates, one multi-row insert per table, one commit). A request that arrives alone
-is written at once (no added wait).
+is written after one turn of the event loop (no timer: requests already read from their sockets join it).
 
 Several groups may be written at once (`writers`): on PostgreSQL a group spends most of its time waiting for round
 trips, and a second group's decisions use that time (they are serialised where they must be by the merge locks,
@@ -70,6 +70,9 @@ class GroupCommit(Generic[T, R]):
 
     async def _drain(self) -> None:
         while self._waiting:
+            # one turn of the loop first: requests already read from the sockets join this group instead of the
+            # next (on PostgreSQL the loop otherwise takes them one at a time between round trips)
+            await asyncio.sleep(0)
             group, keys = self._next_group()
             if not group:
                 return  # all of them wait for keys being written: the writer of those takes them next
