@@ -1,6 +1,6 @@
-"""The candidate reads of a group on PostgreSQL (one array per list, each key read by its index) find what the plain
-IN-list reads find, over a city's tickets: the same person's latest open tickets, the index's candidates still open,
-the latest open tickets of the group's places."""
+"""The candidate read of a group on PostgreSQL (one statement: one array per list, each key read by its index) finds
+what the plain IN-list reads find, over a city's tickets: the same person's latest open tickets, the index's
+candidates still open, the latest open tickets of the group's places."""
 
 from __future__ import annotations
 
@@ -9,11 +9,18 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import insert, text
+from sqlalchemy import bindparam, insert, select, text
 
 from bancheng_services.testing import Databases
 from bancheng_shared.db import make_engine
-from intake_svc.adapters.merge_candidates import candidate_reads
+from intake_svc.adapters.merge_candidates import (
+    AT_PLACES,
+    CANDIDATE_COLUMNS,
+    OF_PERSON,
+    RECENT_AT_PLACES,
+    candidate_reads,
+    candidates_at_once,
+)
 from intake_svc.adapters.tables import tickets
 from intake_svc.domain.merging import MergePolicy
 
@@ -45,46 +52,59 @@ def _by_key(rows: list[Any]) -> list[tuple[Any, ...]]:
     return sorted(tuple(r) for r in rows)
 
 
-async def test_the_array_reads_find_what_the_in_list_reads_find(databases: Databases) -> None:
+def _latest_at_places(policy: MergePolicy) -> Any:
+    """The plain read of the latest open tickets of some places (the oracle of the RECENT_AT_PLACES part)."""
+    return (select(*CANDIDATE_COLUMNS).where(tickets.c.place_key.in_(bindparam("places", expanding=True)),
+                                              tickets.c.status.not_in(policy.not_open),
+                                              tickets.c.received_at >= bindparam("since"))
+            .order_by(tickets.c.received_at.desc()).limit(bindparam("n")))
+
+
+async def test_the_one_read_finds_what_the_in_list_reads_find(databases: Databases) -> None:
     url = await databases.new("intake")
     engine = make_engine(url)
     now = datetime(2026, 12, 6, 10, tzinfo=UTC)
     policy = MergePolicy()
-    arrays = candidate_reads(policy, postgres=True)
-    in_lists = candidate_reads(policy, postgres=False)
+    at_once = candidates_at_once(policy)
+    of_person, at_places = candidate_reads(policy)
+    places_read = _latest_at_places(policy)
     city = _city(3000, now)
     try:
         async with engine.begin() as conn:
             await conn.execute(insert(tickets), city)
             await conn.execute(text("ANALYZE tickets"))
         since = policy.window_start(now)
-        groups = [
+        people = [
             # the frequent callers (more open tickets than the per-person cap), people never seen, both hashes
             {"phones": ["ph001", "ph002", "ph404"], "ids": ["id000", "id999"]},
             {"phones": [f"ph{p:03d}" for p in range(1, 40) if p % 5], "ids": [f"id{p:03d}" for p in range(0, 40, 3)]},
             {"phones": [], "ids": ["id003"]},
+            {"phones": [], "ids": []},
         ]
+        numbers = [[r["ticket_no"] for r in city[::37]] + ["GD-unknown"], [], ["GD-unknown"]]
+        places = [["330102:001", "330102:017"], [f"330102:{p:03d}" for p in range(30)], ["999999:000"], []]
         async with engine.connect() as conn:
-            for n in (4, 10):
-                for g in groups:
-                    params = {**g, "since": since, "n": n}
-                    mine = (await conn.execute(arrays[0], params)).all()
-                    theirs = (await conn.execute(in_lists[0], params)).all()
-                    # the IN-list read returns every open ticket of the people; the caller keeps the latest n of each
-                    assert {r.ticket_no for r in mine} <= {r.ticket_no for r in theirs}
-                    for h in [*g["phones"], *g["ids"]]:
-                        def latest(rows: list[Any], h: str = h, n: int = n) -> list[str]:
-                            return [r.ticket_no for r in rows if h in (r.phone_hash, r.id_hash)][:n]
-                        assert latest(mine) == latest(theirs), h
-                    assert [r.received_at for r in mine] == sorted((r.received_at for r in mine), reverse=True)
-            nos = [r["ticket_no"] for r in city[::37]] + ["GD-unknown"]
-            mine = (await conn.execute(arrays[1], {"ticket_nos": nos})).all()
-            theirs = (await conn.execute(in_lists[1], {"ticket_nos": nos})).all()
-            assert _by_key(mine) == _by_key(theirs) and 0 < len(mine) < len(nos)
-            for places in (["330102:001", "330102:017"], [f"330102:{p:03d}" for p in range(30)], ["999999:000"]):
-                params = {"places": places, "since": since, "n": 16}
-                mine = (await conn.execute(arrays[2], params)).all()
-                theirs = (await conn.execute(in_lists[2], params)).all()
-                assert [r.ticket_no for r in mine] == [r.ticket_no for r in theirs]
+            for i, (n, g) in enumerate((n, g) for n in (4, 10) for g in people):
+                nos, at = numbers[i % len(numbers)], places[i % len(places)]
+                rows = (await conn.execute(at_once, {**g, "since": since, "n": n, "ticket_nos": nos, "places": at,
+                                                     "places_since": since, "places_n": 16})).all()
+                parts = {part: [r for r in rows if r.part == part] for part in (OF_PERSON, AT_PLACES, RECENT_AT_PLACES)}
+                assert [r.part for r in rows] == sorted(r.part for r in rows)  # each read's rows together
+                mine = parts[OF_PERSON]
+                theirs = (await conn.execute(of_person, {**g, "since": since, "n": n})).all()
+                # the IN-list read returns every open ticket of the people; the caller keeps the latest n of each
+                assert {r.ticket_no for r in mine} <= {r.ticket_no for r in theirs}
+                assert bool(mine) == bool(g["phones"] or g["ids"])
+                for h in [*g["phones"], *g["ids"]]:
+                    def latest(rows: list[Any], h: str = h, n: int = n) -> list[str]:
+                        return [r.ticket_no for r in rows if h in (r.phone_hash, r.id_hash)][:n]
+                    assert latest(mine) == latest(theirs), h
+                assert [r.received_at for r in mine] == sorted((r.received_at for r in mine), reverse=True)
+                theirs = (await conn.execute(at_places, {"ticket_nos": nos})).all() if nos else []
+                assert _by_key([r[1:] for r in parts[AT_PLACES]]) == _by_key(theirs)
+                assert (0 < len(theirs) < len(nos)) or nos != numbers[0]
+                theirs = (await conn.execute(places_read, {"places": at, "since": since, "n": 16})).all() if at else []
+                assert [r.ticket_no for r in parts[RECENT_AT_PLACES]] == [r.ticket_no for r in theirs]
+                assert bool(theirs) == (at in places[:2])
     finally:
         await engine.dispose()

@@ -35,12 +35,13 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bancheng_services.stack import drop_postgres_database, ensure_postgres_database
 from bancheng_services.testing import postgres_base_url
 from bancheng_shared import db
-from bancheng_shared.pg_unnest import as_unnest
+from bancheng_shared.pg_unnest import as_unnest, together
 from bancheng_shared.types import UtcDateTime
 
 INBOX_INSERT = ("INSERT INTO inbox (event_id, event_type, topic, handled_at, dead_lettered) VALUES ($1::VARCHAR, "
@@ -290,3 +291,113 @@ async def test_updates_by_key_land_as_one_by_one_would_leave_them(pg: AsyncEngin
         theirs = (await conn.execute(select(by_rows).order_by(by_rows.c.id))).all()
         assert mine == theirs
         assert sum(r.n == i * 10 for i, r in enumerate(mine[::3]) if i % 9 and r.public) > 20
+
+
+# ------------------------------------------------------------------ several tables in one statement (insert_together)
+
+def test_several_inserts_become_one_statement_with_their_parameters_numbered_on() -> None:
+    first = "INSERT INTO a (x, y) SELECT * FROM unnest($1::VARCHAR[], $2::INTEGER[])"
+    second = "INSERT INTO b (z) SELECT * FROM unnest($1::VARCHAR[]) ON CONFLICT (z) DO NOTHING"
+    third = "INSERT INTO c (p, q, r) SELECT * FROM unnest($1::VARCHAR[], $2::BYTEA[], $3::JSON[])"
+    assert together([first]) == first
+    assert together([first, second, third]) == (
+        "WITH w0 AS (INSERT INTO a (x, y) SELECT * FROM unnest($1::VARCHAR[], $2::INTEGER[])), "
+        "w1 AS (INSERT INTO b (z) SELECT * FROM unnest($3::VARCHAR[]) ON CONFLICT (z) DO NOTHING) "
+        "INSERT INTO c (p, q, r) SELECT * FROM unnest($4::VARCHAR[], $5::BYTEA[], $6::JSON[])")
+
+
+def _group_tables() -> tuple[MetaData, dict[str, Table]]:
+    md = MetaData()
+    made = {}
+    like = _tables()[1].columns
+    for suffix in ("one_by_one", "together"):
+        tables = {
+            "tickets": Table(f"tickets_{suffix}", md, *(Column(c.name, c.type, primary_key=c.primary_key)
+                                                       for c in like)),
+            "steps": Table(f"steps_{suffix}", md, Column("id", BigInteger, primary_key=True, autoincrement=True),
+                           Column("ticket_no", String(64)), Column("label", String(200)), Column("public", Integer)),
+            "sms": Table(f"sms_{suffix}", md, Column("dedupe_key", String(120), primary_key=True),
+                         Column("text", String(500))),
+        }
+        made.update({f"{k}_{suffix}": t for k, t in tables.items()})
+    return md, made
+
+
+def _group(n: int) -> dict[str, list[dict[str, Any]]]:
+    tickets = _rows(n)
+    steps = [dict(ticket_no=t["ticket_no"], label=f"已受理（{i}）", public=i % 2) for i, t in enumerate(tickets)]
+    # receipts whose key came earlier in the group are skipped (DO NOTHING): ten rows to a key
+    sms = [dict(dedupe_key=f"sub:{i // 10}", text=f"【12345】您的诉求已受理，编号{t['ticket_no']}。")
+           for i, t in enumerate(tickets)]
+    return {"tickets": tickets, "steps": steps, "sms": sms}
+
+
+async def test_a_groups_tables_go_in_one_statement_and_land_as_table_by_table(pg: AsyncEngine) -> None:
+    md, t = _group_tables()
+    group = _group(120)
+    sent: list[str] = []
+
+    @event.listens_for(pg.sync_engine, "after_cursor_execute")
+    def _sent(_c: Any, _cur: Any, statement: str, *_a: Any) -> None:
+        sent.append(statement)
+
+    sm = db.make_sessionmaker(pg)
+    async with pg.begin() as conn:
+        await conn.run_sync(md.create_all)
+    for suffix in ("one_by_one", "together"):
+        parts = [(db.insert_statement(t[f"tickets_{suffix}"]), group["tickets"]),
+                 (db.insert_statement(t[f"steps_{suffix}"]), group["steps"])]
+        async with sm() as session, session.begin():
+            sms = db.upsert_statement(session, t[f"sms_{suffix}"], ["dedupe_key"])
+            sent.clear()
+            if suffix == "one_by_one":
+                for stmt, rows in [*parts, (sms, group["sms"])]:
+                    await session.execute(stmt, rows)
+            else:
+                await db.insert_together(session, [*parts, (sms, group["sms"])])
+                assert len(sent) == 1 and sent[0].startswith("WITH w0 AS (INSERT INTO tickets_together ")
+    async with pg.connect() as conn:
+        for name, order in (("tickets", "id"), ("steps", "id"), ("sms", "dedupe_key")):
+            a, b = t[f"{name}_one_by_one"], t[f"{name}_together"]
+            theirs = (await conn.execute(select(a).order_by(a.c[order]))).all()
+            mine = (await conn.execute(select(b).order_by(b.c[order]))).all()
+            assert mine == theirs and len(mine) == (120 if name != "sms" else 12)
+
+
+async def test_a_refused_row_leaves_none_of_the_groups_rows_and_is_an_integrity_error(pg: AsyncEngine) -> None:
+    md, t = _group_tables()
+    group = _group(30)
+    sm = db.make_sessionmaker(pg)
+    async with pg.begin() as conn:
+        await conn.run_sync(md.create_all)
+        await conn.execute(insert(t["steps_together"]), [dict(id=5, ticket_no="GD20260000005", label="先到")])
+    steps = [dict(s, id=i + 1) for i, s in enumerate(group["steps"])]  # id 5 is taken
+    with pytest.raises(IntegrityError):
+        async with sm() as session, session.begin():
+            await db.insert_together(session, [(db.insert_statement(t["tickets_together"]), group["tickets"]),
+                                               (db.insert_statement(t["steps_together"]), steps)])
+    async with pg.connect() as conn:
+        assert (await conn.execute(text("SELECT count(*) FROM tickets_together"))).scalar() == 0
+        assert (await conn.execute(text("SELECT label FROM steps_together"))).scalars().all() == ["先到"]
+
+
+async def test_upsert_rows_repeating_a_key_go_on_their_own_and_add_up_as_one_by_one(pg: AsyncEngine) -> None:
+    md = MetaData()
+    counts = Table("counts", md, Column("unit", String(32), primary_key=True), Column("n", Integer))
+    sm = db.make_sessionmaker(pg)
+    sent: list[str] = []
+
+    @event.listens_for(pg.sync_engine, "after_cursor_execute")
+    def _sent(_c: Any, _cur: Any, statement: str, *_a: Any) -> None:
+        sent.append(statement)
+
+    async with pg.begin() as conn:
+        await conn.run_sync(md.create_all)
+    async with sm() as session, session.begin():
+        add = db.upsert_statement(session, counts, ["unit"], ["n"], add=True)
+        sent.clear()
+        await db.insert_together(session, [(add, [dict(unit="A", n=1), dict(unit="B", n=2), dict(unit="A", n=3)]),
+                                           (add, [dict(unit="C", n=1)])])
+        assert len(sent) == 2  # the unit repeated in the first rows cannot be updated twice in one statement
+    async with pg.connect() as conn:
+        assert (await conn.execute(select(counts).order_by(counts.c.unit))).all() == [("A", 4), ("B", 2), ("C", 1)]

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import ARRAY, Engine, String, bindparam, event, func, select, true, update
+from sqlalchemy import ARRAY, Engine, String, bindparam, event, func, insert, select, true, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
@@ -185,14 +185,67 @@ def update_statement(table: Any, columns: Sequence[str], keys: Sequence[str]) ->
     return stmt
 
 
-async def insert_rows(session: AsyncSession, stmt: Any, rows: Sequence[dict[str, Any]]) -> None:
-    """Execute an INSERT for many rows: one multi-row execution per set of columns (rows leave out empty columns
-    where a JSON column given None would hold JSON null, not NULL)."""
+def _shapes(rows: Sequence[dict[str, Any]]) -> dict[tuple[str, ...], list[dict[str, Any]]]:
     shapes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     for row in rows:
         shapes.setdefault(tuple(row), []).append(row)
-    for same in shapes.values():
+    return shapes
+
+
+async def insert_rows(session: AsyncSession, stmt: Any, rows: Sequence[dict[str, Any]]) -> None:
+    """Execute an INSERT for many rows: one multi-row execution per set of columns (rows leave out empty columns
+    where a JSON column given None would hold JSON null, not NULL)."""
+    for same in _shapes(rows).values():
         await session.execute(stmt, same)
+
+
+_INSERTS: dict[Any, Any] = {}
+
+
+def insert_statement(table: Any) -> Any:
+    """The plain INSERT of a table, built once (insert_together knows a statement by its identity)."""
+    stmt = _INSERTS.get(table)
+    if stmt is None:
+        stmt = _INSERTS[table] = insert(table)
+    return stmt
+
+
+# (the statement's id, the columns given) -> (the statement, kept alive so its id is not reused; its form or None)
+_PARTS: dict[tuple[int, tuple[str, ...]], tuple[Any, pg_unnest.Part | None]] = {}
+
+
+async def insert_together(session: AsyncSession, parts: Sequence[tuple[Any, Sequence[dict[str, Any]]]]) -> None:
+    """Execute prebuilt INSERTs (insert_statement, upsert_statement) of many rows each, in the session's transaction.
+
+    On PostgreSQL they go as one statement, each table's rows unnested (pg_unnest.together): one round trip for a
+    whole group's writes instead of one per table. A statement of another shape, or rows that may not go as one
+    (an upsert repeating a key), go after as their own. Elsewhere: one statement per table and set of columns.
+    """
+    if not is_postgres(session):
+        for stmt, rows in parts:
+            await insert_rows(session, stmt, rows)
+        return
+    dialect = session.get_bind().dialect
+    sqls: list[str] = []
+    params: list[Any] = []
+    rest: list[tuple[Any, list[dict[str, Any]]]] = []
+    for stmt, rows in parts:
+        for keys, same in _shapes(rows).items():
+            cached = _PARTS.get((id(stmt), keys))
+            if cached is None:
+                cached = _PARTS[(id(stmt), keys)] = (stmt, pg_unnest.part_of(dialect, stmt, keys))
+            part = cached[1]
+            values = part.parameters(same) if part is not None else None
+            if part is None or values is None:
+                rest.append((stmt, same))
+            else:
+                sqls.append(part.form.sql)
+                params.extend(values)
+    if sqls:
+        conn = await session.connection()
+        await conn.exec_driver_sql(pg_unnest.together(sqls), tuple(params))
+    for stmt, rows in rest:
+        await session.execute(stmt, rows)
 
 
 def keys_found(query: Any, column: Any, name: str, postgres: bool) -> Any:

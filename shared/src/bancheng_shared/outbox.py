@@ -20,7 +20,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from bancheng_shared import metrics
 from bancheng_shared.broker_epoch import CONFIRMED, EPOCH, GENERATION, Confirmed, read_epoch, read_or_claim_epoch
 from bancheng_shared.contracts.envelope import EventEnvelope
-from bancheng_shared.db import is_postgres, transaction
+from bancheng_shared.db import insert_statement, is_postgres, transaction
 from bancheng_shared.plumbing import Plumbing, purge
 from bancheng_shared.topics import EPOCH_TOPIC, topic_name
 
@@ -36,29 +36,30 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def outbox_rows(events: Sequence[EventEnvelope], topic: str) -> list[dict[str, Any]]:
+    """The outbox rows of events (key = ticket id), for insert_statement(plumbing.outbox)."""
+    now = utcnow()
+    return [
+        {
+            "event_id": str(e.event_id),
+            "event_type": e.type,
+            "topic": topic,
+            "key": e.ticket_id,
+            "value": e.to_bytes(),
+            "headers": {"type": e.type, "correlation_id": e.correlation_id},
+            "created_at": now,
+            "sent_at": None,
+        }
+        for e in events
+    ]
+
+
 async def add_events(
     session: AsyncSession, plumbing: Plumbing, events: Sequence[EventEnvelope], topic: str
 ) -> None:
     """Write events to the outbox in the caller's transaction (key = ticket id)."""
-    if not events:
-        return
-    now = utcnow()
-    await session.execute(
-        insert(plumbing.outbox),
-        [
-            {
-                "event_id": str(e.event_id),
-                "event_type": e.type,
-                "topic": topic,
-                "key": e.ticket_id,
-                "value": e.to_bytes(),
-                "headers": {"type": e.type, "correlation_id": e.correlation_id},
-                "created_at": now,
-                "sent_at": None,
-            }
-            for e in events
-        ],
-    )
+    if events:
+        await session.execute(insert_statement(plumbing.outbox), outbox_rows(events, topic))
 
 
 async def add_raw(

@@ -10,8 +10,9 @@ so it stays one prepared statement.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from sqlalchemy import Engine, event
@@ -118,6 +119,60 @@ def _update(statement: str) -> Unnest | None:
 def columns_of(rows: Sequence[Sequence[Any]]) -> list[tuple[list[Any], ...]]:
     """The rows' parameters as one parameter set of a list per column."""
     return [tuple(list(col) for col in zip(*rows, strict=True))]
+
+
+@dataclass(frozen=True)
+class Part:
+    """One INSERT of a statement that writes several tables at once: its unnest form and its parameters' order."""
+
+    form: Unnest
+    compiled: Any
+    names: tuple[str, ...]
+    processors: Mapping[str, Callable[[Any], Any]]
+
+    def parameters(self, rows: Sequence[Mapping[str, Any]]) -> list[Any] | None:
+        """The rows as one list per parameter, each value as SQLAlchemy would send it; None when they may not go as
+        one statement (two rows updating the same key)."""
+        procs, names, construct = self.processors, self.names, self.compiled.construct_params
+        values = []
+        for row in rows:
+            given = construct(row, escape_names=False)
+            values.append([procs[k](given[k]) if k in procs else given[k] for k in names])
+        return list(columns_of(values)[0]) if self.form.serves(values) else None
+
+
+def part_of(dialect: Any, statement: Any, keys: Sequence[str]) -> Part | None:
+    """The unnest form of a prebuilt INSERT given values for `keys`, or None when it has another shape (a default
+    computed in Python, an expanding parameter, RETURNING...)."""
+    compiled = statement.compile(dialect=dialect, column_keys=list(keys), for_executemany=True)
+    if (not compiled.positional or compiled.insert_prefetch or compiled.literal_execute_params
+            or compiled.post_compile_params):
+        return None
+    form = _insert(compiled.string)
+    if form is None:
+        return None
+    return Part(form, compiled, tuple(compiled.positiontup), compiled._bind_processors)
+
+
+_NUMBER = re.compile(r"\$(\d+)")
+
+
+def _renumbered(m: re.Match[str], by: int) -> str:
+    return f"${int(m[1]) + by}"
+
+
+def together(statements: Sequence[str]) -> str:
+    """Several INSERTs as one statement: each but the last a data-modifying WITH query, their parameters numbered
+    on from the one before (all of them see the same snapshot and are written, or none, when it ends)."""
+    numbered: list[str] = []
+    offset = 0
+    for sql in statements:
+        numbered.append(_NUMBER.sub(partial(_renumbered, by=offset), sql))
+        offset += max(int(n) for n in _NUMBER.findall(sql))
+    *first, last = numbered
+    if not first:
+        return last
+    return "WITH " + ", ".join(f"w{i} AS ({sql})" for i, sql in enumerate(first)) + " " + last
 
 
 def install(engine: Engine) -> None:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Protocol
@@ -25,7 +25,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bancheng_shared.contracts.envelope import EventEnvelope, EventPayload
-from bancheng_shared.outbox import add_events
+from bancheng_shared.db import insert_statement, insert_together
+from bancheng_shared.outbox import add_events, outbox_rows
 
 if TYPE_CHECKING:
     from bancheng_shared.runtime import Runtime
@@ -180,6 +181,14 @@ class UnitOfWork:
     def after_commit(self, fn: Callable[[], None]) -> None:
         """Run `fn` once the unit's transaction committed (e.g. wake a scheduler); never on a rollback."""
         self._after.append(fn)
+
+    async def write_with_events(self, parts: Sequence[tuple[Any, Sequence[dict[str, Any]]]]) -> None:
+        """Write these rows (prebuilt INSERTs and their rows) and the events emitted so far, in the unit's
+        transaction: one statement on PostgreSQL (db.insert_together)."""
+        pending, self._pending = self._pending, []
+        if pending:
+            parts = [*parts, (insert_statement(self.rt.plumbing.outbox), outbox_rows(pending, self.rt.topic))]
+        await insert_together(self.session, parts)
 
     async def flush(self) -> None:
         """Write the events emitted so far to the outbox, in the current transaction (or savepoint)."""

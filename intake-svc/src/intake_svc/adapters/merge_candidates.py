@@ -6,7 +6,7 @@ from __future__ import annotations
 import zlib
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ARRAY, String, bindparam, func, or_, select, text, true, union
+from sqlalchemy import ARRAY, String, bindparam, func, literal_column, or_, select, text, true, union, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from intake_svc.adapters.tables import tickets
@@ -81,40 +81,54 @@ class Candidates:
                 *(t for t in self.fresh if t.place == reg.place)]
 
 
-_CANDIDATE_COLUMNS = (tickets.c.ticket_no, tickets.c.content, tickets.c.phone_hash, tickets.c.id_hash,
+CANDIDATE_COLUMNS = (tickets.c.ticket_no, tickets.c.content, tickets.c.phone_hash, tickets.c.id_hash,
                       tickets.c.place_key, tickets.c.status, tickets.c.received_at)
 
 
-def candidate_reads(policy: MergePolicy, *, postgres: bool) -> tuple[Any, Any, Any]:
-    """The three reads of a group's candidates: the recent open tickets of its people (phones `phones`, ID numbers
-    `ids`, since `since`, the latest `n` of each), its index candidates still open (`ticket_nos`), and the latest `n`
-    open tickets of its places (`places`, since `since`).
-
-    On PostgreSQL each list is one array parameter and each of its keys is read by itself (`LATERAL`, the key's
-    index): the statements are the same for any group, so they stay prepared, and no cached plan made while the
-    table was small turns into a scan of it as it grows (see bancheng_shared.db.keys_found).
-    """
-    cols, open_ = _CANDIDATE_COLUMNS, tickets.c.status.not_in(policy.not_open)
+def candidate_reads(policy: MergePolicy) -> tuple[Any, Any]:
+    """The reads of a group's candidates on SQLite: the recent open tickets of its people (phones `phones`, ID
+    numbers `ids`, since `since`, the latest `n` of each) and its index candidates still open (`ticket_nos`). (One
+    process writes the database: the index knows every ticket of a place, so there is no read of places.)"""
+    cols, open_ = CANDIDATE_COLUMNS, tickets.c.status.not_in(policy.not_open)
     since = bindparam("since", type_=tickets.c.received_at.type)
-    latest = tickets.c.received_at.desc()
-    if not postgres:
-        def among(col: Any, name: str) -> Any:
-            return col.in_(bindparam(name, expanding=True))
-        return (select(*cols).where(or_(among(tickets.c.phone_hash, "phones"), among(tickets.c.id_hash, "ids")),
-                                    open_, tickets.c.received_at >= since).order_by(latest),
-                select(*cols).where(among(tickets.c.ticket_no, "ticket_nos"), open_),
-                select(*cols).where(among(tickets.c.place_key, "places"), open_, tickets.c.received_at >= since)
-                .order_by(latest).limit(bindparam("n")))
+
+    def among(col: Any, name: str) -> Any:
+        return col.in_(bindparam(name, expanding=True))
+    return (select(*cols).where(or_(among(tickets.c.phone_hash, "phones"), among(tickets.c.id_hash, "ids")),
+                                open_, tickets.c.received_at >= since).order_by(tickets.c.received_at.desc()),
+            select(*cols).where(among(tickets.c.ticket_no, "ticket_nos"), open_))
+
+
+# what each row of candidates_at_once is: a person's, an index candidate, a place's latest
+OF_PERSON, AT_PLACES, RECENT_AT_PLACES = 1, 2, 3
+
+
+def candidates_at_once(policy: MergePolicy) -> Any:
+    """The three reads of candidate_reads as one statement on PostgreSQL (one round trip a group), each row tagged
+    with its read (`part`: OF_PERSON, AT_PLACES, RECENT_AT_PLACES), in each read's order. Parameters: `phones`,
+    `ids`, `since`, `n` for the people; `ticket_nos`; `places`, `places_since`, `places_n` for the places. An
+    empty list reads nothing.
+
+    Each list is one array parameter and each of its keys is read by itself (`LATERAL`, the key's index): the
+    statement is the same for any group, so it stays prepared, and no cached plan made while the table was small
+    turns into a scan of it as it grows (see bancheng_shared.db.keys_found).
+    """
+    cols, open_ = CANDIDATE_COLUMNS, tickets.c.status.not_in(policy.not_open)
 
     def each(col: Any, name: str, *where: Any, limit: Any) -> Any:
         keys = func.unnest(bindparam(name, type_=ARRAY(String))).table_valued("key").render_derived()
-        found = select(*cols).where(col == keys.c.key, open_, *where).order_by(latest).limit(limit).lateral()
+        found = (select(*cols).where(col == keys.c.key, open_, *where)
+                 .order_by(tickets.c.received_at.desc()).limit(limit).lateral())
         return select(*found.c).select_from(keys).join(found, true())
 
-    n: Any = bindparam("n")
-    person = union(each(tickets.c.phone_hash, "phones", tickets.c.received_at >= since, limit=n),
-                   each(tickets.c.id_hash, "ids", tickets.c.received_at >= since, limit=n)).subquery()
-    places = each(tickets.c.place_key, "places", tickets.c.received_at >= since, limit=n).subquery()
-    return (select(person).order_by(person.c.received_at.desc()),
-            each(tickets.c.ticket_no, "ticket_nos", limit=1),
-            select(places).order_by(places.c.received_at.desc()).limit(n))
+    def since(name: str) -> Any:
+        return tickets.c.received_at >= bindparam(name, type_=tickets.c.received_at.type)
+
+    person = union(each(tickets.c.phone_hash, "phones", since("since"), limit=bindparam("n")),
+                   each(tickets.c.id_hash, "ids", since("since"), limit=bindparam("n"))).subquery()
+    indexed = each(tickets.c.ticket_no, "ticket_nos", limit=1).subquery()
+    places = each(tickets.c.place_key, "places", since("places_since"), limit=bindparam("places_n")).subquery()
+    latest_places = select(places).order_by(places.c.received_at.desc()).limit(bindparam("places_n")).subquery()
+    every = union_all(*(select(literal_column(str(n)).label("part"), *sub.c) for n, sub in (
+        (OF_PERSON, person), (AT_PLACES, indexed), (RECENT_AT_PLACES, latest_places)))).subquery()
+    return select(every).order_by(every.c.part, every.c.received_at.desc())

@@ -15,18 +15,25 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import bindparam, insert, or_, select, tuple_, update
+from sqlalchemy import bindparam, or_, select, tuple_, update
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bancheng_shared.db import is_postgres, is_sqlite, upsert_statement
+from bancheng_shared.db import insert_statement, is_postgres, is_sqlite, upsert_statement
 from bancheng_shared.errors import Problem
 from bancheng_shared.principal import Principal
 from bancheng_shared.runtime import Runtime
 from bancheng_shared.unit_of_work import UnitOfWork
 from intake_svc.adapters import search_index
 from intake_svc.adapters.group_commit import GroupCommit
-from intake_svc.adapters.merge_candidates import Candidates, candidate_reads, merge_lock
+from intake_svc.adapters.merge_candidates import (
+    AT_PLACES,
+    OF_PERSON,
+    Candidates,
+    candidate_reads,
+    candidates_at_once,
+    merge_lock,
+)
 from intake_svc.adapters.merge_index import MergeIndex
 from intake_svc.adapters.pii_vault import PiiVault
 from intake_svc.adapters.tables import possible_repeats, repeats, sms_outbox, submissions, tickets, timeline
@@ -122,8 +129,9 @@ class Registrar:
                                       updated_at=bindparam("now", type_=tickets.c.updated_at.type))
                               .returning(tickets.c.repeat_count, tickets.c.repeat_seq, tickets.c.status,
                                          tickets.c.status_label))
-        self._of_person, self._at_places, self._recent_at_places = (
-            candidate_reads(policy, postgres=is_postgres(rt.engine)))
+        # PostgreSQL: the three reads as one statement (one round trip a group); SQLite reads in the process
+        self._all_candidates: Any = candidates_at_once(policy) if is_postgres(rt.engine) else None
+        self._of_person, self._at_places = candidate_reads(policy)
 
     # ------------------------------------------------------------------ the way in
 
@@ -219,7 +227,7 @@ class Registrar:
             decided = await self._decide(uow, [regs[i] for i in plan.new], now, g)
             for i, created in zip(plan.new, decided, strict=True):
                 answers[i] = created
-            await self._save(uow.session, g)
+            await self._save(uow, g)
         self._with_band_keys([reg for _, reg in g.indexed])
         for ticket_no, reg in g.indexed:
             self.index.add_keys(ticket_no, reg.band_keys)
@@ -295,7 +303,7 @@ class Registrar:
 
     async def _candidates(self, session: AsyncSession, regs: Sequence[Registration], now: datetime) -> Candidates:
         c = Candidates(per_person=self.candidates * 2)
-        shared = is_postgres(session)  # SQLite: one process, whose group commit writes one group at a time
+        shared = self._all_candidates is not None  # SQLite: one process, whose group commit writes a group at a time
         if shared:
             # replicas decide repeats of the same person or place one after another: the second one waits here
             # for the first one's commit, then reads its ticket below
@@ -303,26 +311,33 @@ class Registrar:
         phones = sorted({h for r in regs for h in r.phone_hashes})
         ids = sorted({h for r in regs for h in r.id_hashes})
         alias = {h: hs[0] for r in regs for hs in (r.phone_hashes, r.id_hashes) for h in hs[1:]}
-        if phones or ids:
-            params = {"phones": phones, "ids": ids, "since": self.policy.window_start(now), "n": c.per_person}
-            for r in (await session.execute(self._of_person, params)).all():
-                t = self._open(r, alias)
-                for h in (t.phone_hash, t.id_hash):
-                    if h:
-                        c.by_person.setdefault(h, []).append(t)
         # the index is asked once per request: its answers serve the read here and the decision below
         self._with_band_keys(regs)
         c.place_candidates = {id(r): self.index.candidates_by_keys(r.band_keys, self.candidates) for r in regs}
         ticket_nos = sorted({t for found in c.place_candidates.values() for t in found})
-        if ticket_nos:
-            for r in (await session.execute(self._at_places, {"ticket_nos": ticket_nos})).all():
-                c.by_ticket_no[r.ticket_no] = self._open(r, alias)
-        places = sorted({r.place for r in regs if r.place is not None})
-        if shared and places:
-            since = self.index.unseen_since(self.index_days, now)
-            params = {"places": places, "since": since, "n": self.candidates * 4}
-            for r in (await session.execute(self._recent_at_places, params)).all():
-                c.recent_at.setdefault(r.place_key, []).append(self._open(r, alias))
+        person = {"phones": phones, "ids": ids, "since": self.policy.window_start(now), "n": c.per_person}
+        found: list[tuple[int, Any]] = []
+        if shared:
+            places = sorted({r.place for r in regs if r.place is not None})
+            found = [(r.part, r) for r in (await session.execute(self._all_candidates, {
+                **person, "ticket_nos": ticket_nos, "places": places, "places_n": self.candidates * 4,
+                "places_since": self.index.unseen_since(self.index_days, now)})).all()]
+        else:
+            if phones or ids:
+                found += [(OF_PERSON, r) for r in (await session.execute(self._of_person, person)).all()]
+            if ticket_nos:
+                found += [(AT_PLACES, r) for r in (await session.execute(self._at_places,
+                                                                          {"ticket_nos": ticket_nos})).all()]
+        for part, r in found:
+            t = self._open(r, alias)
+            if part == OF_PERSON:
+                for h in (t.phone_hash, t.id_hash):
+                    if h:
+                        c.by_person.setdefault(h, []).append(t)
+            elif part == AT_PLACES:
+                c.by_ticket_no[t.ticket_no] = t
+            else:
+                c.recent_at.setdefault(r.place_key, []).append(t)
         return c
 
     async def _decide(self, uow: UnitOfWork, regs: Sequence[Registration], now: datetime,
@@ -381,7 +396,7 @@ class Registrar:
         row = self._create(uow, reg, ticket_no, now, g, routing)
         row["submitted_by"] = submitted_by or caller.key_id
         self._receipt(reg, ticket_no, f"split:{ticket_no}", False, now, g)  # the person learns the new number
-        await self._save(uow.session, g)
+        await self._save(uow, g)
         self._with_band_keys([reg])
 
         def index() -> None:
@@ -469,11 +484,13 @@ class Registrar:
                  correlation_id=reg.correlation_id, occurred_at=now)
         return status, label, count
 
-    async def _save(self, session: AsyncSession, g: _Group) -> None:
-        for table, rows in ((tickets, g.ticket_rows), (timeline, g.timeline_rows), (submissions, g.submission_rows),
-                            (repeats, g.repeat_rows), (possible_repeats, g.possible_rows)):
-            if rows:
-                await session.execute(insert(table), rows)
-        await search_index.add(session, g.ticket_rows, merged_into={r["ticket_no"] for r in g.repeat_rows})
-        if g.sms_rows:
-            await session.execute(upsert_statement(session, sms_outbox, ["dedupe_key"]), g.sms_rows)
+    async def _save(self, uow: UnitOfWork, g: _Group) -> None:
+        """Write the group's rows and its events: one statement on PostgreSQL (UnitOfWork.write_with_events)."""
+        await uow.write_with_events([
+            *((insert_statement(table), rows) for table, rows in (
+                (tickets, g.ticket_rows), (timeline, g.timeline_rows), (submissions, g.submission_rows),
+                (repeats, g.repeat_rows), (possible_repeats, g.possible_rows))),
+            (insert_statement(search_index.ticket_search), [search_index.row_of(r) for r in g.ticket_rows]),
+            (upsert_statement(uow.session, sms_outbox, ["dedupe_key"]), g.sms_rows)])
+        # a repeat's text is found through its ticket from this commit on
+        await search_index.refresh(uow.session, {r["ticket_no"] for r in g.repeat_rows})

@@ -37,14 +37,6 @@ def row_of(ticket: dict[str, Any]) -> dict[str, Any]:
             "place": normalize_text(ticket["address"])}
 
 
-async def add(session: AsyncSession, created: Sequence[dict[str, Any]], *, merged_into: Iterable[str]) -> None:
-    """Index the tickets a group created and re-index those it merged repeats into (a repeat's text is found through
-    its ticket from the same commit on), in the group's transaction."""
-    if created:
-        await session.execute(insert(ticket_search), [row_of(r) for r in created])
-    await refresh(session, merged_into)
-
-
 async def refresh(session: AsyncSession, ticket_nos: Iterable[str]) -> None:
     """Rewrite the search rows of these tickets from their stored text and the repeats merged in now (after a
     merge or an unmerge), in the caller's transaction."""
