@@ -46,7 +46,7 @@ async def merge_lock(session: AsyncSession, keys: list[str]) -> None:
 
 
 class Candidates:
-    """The open tickets a group may repeat, read in two statements for the whole group."""
+    """The open tickets a group may repeat, read for the whole group at once (candidate_reads, candidates_at_once)."""
 
     def __init__(self, per_person: int = 0) -> None:
         self.per_person = per_person  # the most recent of each phone and each ID number

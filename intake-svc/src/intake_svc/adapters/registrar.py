@@ -2,8 +2,9 @@
 
 Each request of the group is still decided on its own and in order (domain.idempotency, domain.merging); a
 request that repeats another one of the same group is merged into it as if they had come one by one. What is
-shared is the I/O: one read of earlier submissions, two reads of the candidate tickets, one multi-row insert per
-table, one `uow.emit` per ticket written to the outbox in the same transaction, one commit.
+shared is the I/O: one read of earlier submissions, the candidate tickets read for the whole group (one statement
+on PostgreSQL), the rows of every table and the tickets' events written together (one statement on PostgreSQL,
+UnitOfWork.write_with_events), one commit.
 """
 
 from __future__ import annotations
