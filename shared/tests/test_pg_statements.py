@@ -401,3 +401,27 @@ async def test_upsert_rows_repeating_a_key_go_on_their_own_and_add_up_as_one_by_
         assert len(sent) == 2  # the unit repeated in the first rows cannot be updated twice in one statement
     async with pg.connect() as conn:
         assert (await conn.execute(select(counts).order_by(counts.c.unit))).all() == [("A", 4), ("B", 2), ("C", 1)]
+
+
+async def test_a_tables_second_rows_go_after_and_see_the_first(pg: AsyncEngine) -> None:
+    """Two sets of rows for one table (two shapes of columns): the second is its own statement after the first, so
+    an upsert of a key the first wrote does nothing, as one by one (in one statement it would be a duplicate key)."""
+    md = MetaData()
+    sms = Table("sms", md, Column("dedupe_key", String(120), primary_key=True), Column("text", String(500)),
+                Column("unit_code", String(32)))
+    steps = Table("steps", md, Column("id", BigInteger, primary_key=True, autoincrement=True),
+                  Column("label", String(200)))
+    sm = db.make_sessionmaker(pg)
+    async with pg.begin() as conn:
+        await conn.run_sync(md.create_all)
+    async with sm() as session, session.begin():
+        receipt = db.upsert_statement(session, sms, ["dedupe_key"])
+        await db.insert_together(session, [
+            (receipt, [dict(dedupe_key="sub:GD2026120700001", text="【12345】已受理")]),
+            (db.insert_statement(steps), [dict(label="已受理")]),
+            (receipt, [dict(dedupe_key="sub:GD2026120700001", text="重复", unit_code="339901-tax"),
+                       dict(dedupe_key="unit:GD2026120700001", text="请签收", unit_code="339901-tax")])])
+    async with pg.connect() as conn:
+        assert (await conn.execute(select(sms.c.dedupe_key, sms.c.text).order_by(sms.c.dedupe_key))).all() == [
+            ("sub:GD2026120700001", "【12345】已受理"), ("unit:GD2026120700001", "请签收")]
+        assert (await conn.execute(select(steps.c.label))).scalars().all() == ["已受理"]

@@ -218,16 +218,21 @@ async def insert_together(session: AsyncSession, parts: Sequence[tuple[Any, Sequ
     """Execute prebuilt INSERTs (insert_statement, upsert_statement) of many rows each, in the session's transaction.
 
     On PostgreSQL they go as one statement, each table's rows unnested (pg_unnest.together): one round trip for a
-    whole group's writes instead of one per table. A statement of another shape, or rows that may not go as one
-    (an upsert repeating a key), go after as their own. Elsewhere: one statement per table and set of columns.
+    whole group's writes instead of one per table. A statement of another shape, rows that may not go as one (an
+    upsert repeating a key), or a table's second set of rows go after as their own, in order (the parts of one
+    statement do not see each other's rows: a second upsert of a key would fail where it now does nothing).
+    Elsewhere: one statement per table and set of columns.
     """
     if not is_postgres(session):
         for stmt, rows in parts:
             await insert_rows(session, stmt, rows)
         return
     dialect = session.get_bind().dialect
+    if len(_PARTS) > 1000:  # statements built per call instead of once: do not keep them all
+        _PARTS.clear()
     sqls: list[str] = []
     params: list[Any] = []
+    tables: set[Any] = set()
     rest: list[tuple[Any, list[dict[str, Any]]]] = []
     for stmt, rows in parts:
         for keys, same in _shapes(rows).items():
@@ -235,10 +240,11 @@ async def insert_together(session: AsyncSession, parts: Sequence[tuple[Any, Sequ
             if cached is None:
                 cached = _PARTS[(id(stmt), keys)] = (stmt, pg_unnest.part_of(dialect, stmt, keys))
             part = cached[1]
-            values = part.parameters(same) if part is not None else None
+            values = part.parameters(same) if part is not None and stmt.table not in tables else None
             if part is None or values is None:
                 rest.append((stmt, same))
             else:
+                tables.add(stmt.table)
                 sqls.append(part.form.sql)
                 params.extend(values)
     if sqls:
