@@ -22,7 +22,7 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
-def is_postgres(bound: AsyncSession | AsyncEngine) -> bool:
+def is_postgres(bound: AsyncSession | AsyncEngine | None) -> bool:
     """True when a session's (or an engine's) database is PostgreSQL: the one place dialects are told apart."""
     engine = bound.bind if isinstance(bound, AsyncSession) else bound
     return engine is not None and engine.dialect.name == "postgresql"

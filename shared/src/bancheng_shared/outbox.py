@@ -276,8 +276,7 @@ class OutboxRelay:
         return len(rows)
 
     def _on_postgres(self) -> bool:
-        engine = self.sm.kw.get("bind")
-        return engine is not None and engine.dialect.name == "postgresql"
+        return is_postgres(self.sm.kw.get("bind"))
 
     async def _poll(self) -> Sequence[Any]:
         """The next unsent rows, in id order (up to a batch); none while another replica's relay leads.
